@@ -1,0 +1,319 @@
+"""The command line: argv -> the pipeline's functions. Library errors become exit codes here only.
+
+Exit codes: 0 a briefing (or the asked-for part) was produced, even if some feeds failed — that
+is reported inside; 2 bad usage or bad config, one line naming the file, line and field;
+1 nothing could be produced.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from briefing import __version__
+from briefing.config import Config, load_config, parse_duration
+from briefing.errors import BriefingError, NothingToBuild
+from briefing.intel.commands import kb_group, tag_command
+
+log = logging.getLogger("briefing")
+F = TypeVar("F", bound=Callable[..., Any])
+
+_FAILED = ("http-error", "timeout", "connection-error", "not-a-feed", "too-large")
+
+
+class _Group(click.Group):
+    """Turns library errors into one line on stderr and the documented exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BriefingError as exc:
+            click.echo(str(exc), err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(130)
+
+
+def _parse_now(value: str | None, config: Config) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not an ISO 8601 time (e.g. 2026-03-10T07:00:00Z)", param_hint="--now"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=config.zone)
+    return moment.astimezone(UTC)
+
+
+def _window(value: str | None, config: Config) -> timedelta:
+    if value is None:
+        return config.window_delta
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--window") from None
+
+
+def config_options(func: F) -> F:
+    func = click.option(
+        "--output",
+        "-o",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path("output"),
+        show_default=True,
+        help="Output folder: briefings, archive and (unless the config moves it) the store.",
+    )(func)
+    func = click.option(
+        "--config",
+        "-c",
+        "config_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=Path("feeds.yaml"),
+        show_default=True,
+        help="The feeds and settings file.",
+    )(func)
+    return func
+
+
+def clock_options(func: F) -> F:
+    func = click.option(
+        "--window",
+        metavar="DURATION",
+        help="How far back the briefing looks, e.g. 24h, 36h, 7d (default: the config's).",
+    )(func)
+    func = click.option(
+        "--now",
+        metavar="ISO8601",
+        help="Pin the clock (e.g. 2026-03-10T07:00:00Z) so a run is reproducible.",
+    )(func)
+    return func
+
+
+@contextmanager
+def _progress(label: str, total: int, quiet: bool) -> Iterator[Callable[[Any], None]]:
+    """A rich progress bar on an interactive stderr; silence otherwise."""
+    if quiet or not sys.stderr.isatty() or total == 0:
+        yield lambda _item: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        transient=True,
+        console=None,
+    ) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda _item: progress.advance(task)
+
+
+def _say(ctx: click.Context, message: str) -> None:
+    if not ctx.obj.get("quiet"):
+        click.echo(message, err=True)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="briefing")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@click.option("--verbose", "-v", count=True, help="More log output (-vv for debug).")
+@click.pass_context
+def cli(ctx: click.Context, quiet: bool, verbose: int) -> None:
+    """Daily threat briefing: poll security feeds, extract and tag the articles, and render a
+    briefing grouped by threat actor and region (HTML, PDF, JSON) with an archive."""
+    ctx.ensure_object(dict)
+    ctx.obj["quiet"] = quiet
+    level = logging.ERROR if quiet else [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+def _do_poll(ctx: click.Context, config: Config, output: Path, now: datetime) -> None:
+    from briefing.pipeline import poll
+
+    with _progress("polling feeds", len(config.feeds), ctx.obj["quiet"]) as advance:
+        outcomes = poll(config, output, now, advance)
+    new = sum(o.new for o in outcomes)
+    revised = sum(o.revised for o in outcomes)
+    failed = [o for o in outcomes if o.status in _FAILED]
+    _say(
+        ctx,
+        f"polled {len(outcomes)} feeds: {new} new items, {revised} revised, "
+        f"{len(failed)} failing",
+    )
+    for outcome in failed:
+        log.warning("feed %s: %s: %s", outcome.feed, outcome.status, outcome.error)
+
+
+def _do_extract(ctx: click.Context, config: Config, output: Path, now: datetime) -> None:
+    from briefing.pipeline import extract, store_path
+    from briefing.store import Store
+
+    with Store.open(store_path(config, output)) as store:
+        pending = len(store.pending_entries())
+    with _progress("extracting articles", pending, ctx.obj["quiet"]) as advance:
+        stats = extract(config, output, now, advance)
+    _say(
+        ctx,
+        f"extracted {stats.entries} articles ({stats.pages_fetched} pages fetched): "
+        f"{stats.full} full, {stats.feed_only} feed-only, {stats.failed} failed",
+    )
+
+
+def _do_build(
+    ctx: click.Context, config: Config, output: Path, now: datetime, window: timedelta
+) -> None:
+    from briefing.pipeline import build
+
+    try:
+        result = build(config, output, now, window)
+    except BriefingError:
+        raise
+    except OSError as exc:
+        raise NothingToBuild(f"cannot write the briefing: {exc}") from None
+    _say(ctx, f"briefing of {result.briefing.date}: {len(result.briefing.stories)} stories")
+    _say(ctx, f"wrote {result.folder}/briefing.html, .pdf, .json and {output}/index.html")
+
+
+@cli.command()
+@config_options
+@clock_options
+@click.pass_context
+def run(
+    ctx: click.Context, config_path: Path, output: Path, now: str | None, window: str | None
+) -> None:
+    """Poll every feed, extract new articles, build today's briefing and update the archive."""
+    config = load_config(config_path)
+    moment, span = _parse_now(now, config), _window(window, config)
+    _do_poll(ctx, config, output, moment)
+    _do_extract(ctx, config, output, moment)
+    _do_build(ctx, config, output, moment, span)
+
+
+@cli.command("poll")
+@config_options
+@click.option("--now", metavar="ISO8601", help="Pin the clock (dates items without one).")
+@click.option(
+    "--no-extract", is_flag=True, help="Only fetch the feeds; leave article pages for later."
+)
+@click.pass_context
+def poll_command(
+    ctx: click.Context, config_path: Path, output: Path, now: str | None, no_extract: bool
+) -> None:
+    """Poll every feed into the store (and extract new articles), without building."""
+    config = load_config(config_path)
+    moment = _parse_now(now, config)
+    _do_poll(ctx, config, output, moment)
+    if not no_extract:
+        _do_extract(ctx, config, output, moment)
+
+
+@cli.command("build")
+@config_options
+@clock_options
+@click.option(
+    "--date",
+    "day",
+    metavar="YYYY-MM-DD",
+    help="Build the briefing of this day: the window ends at its last second (config zone).",
+)
+@click.pass_context
+def build_command(
+    ctx: click.Context,
+    config_path: Path,
+    output: Path,
+    now: str | None,
+    window: str | None,
+    day: str | None,
+) -> None:
+    """Build the briefing from what is already stored (no network)."""
+    config = load_config(config_path)
+    if day is not None and now is not None:
+        raise click.UsageError("give --date or --now, not both")
+    if day is not None:
+        try:
+            date = datetime.strptime(day, "%Y-%m-%d").date()
+        except ValueError:
+            raise click.BadParameter(f"{day!r} is not YYYY-MM-DD", param_hint="--date") from None
+        end = datetime.combine(date, time(23, 59, 59), tzinfo=config.zone).astimezone(UTC)
+    else:
+        end = _parse_now(now, config)
+    _do_build(ctx, config, output, end, _window(window, config))
+
+
+@cli.group()
+def feeds() -> None:
+    """Inspect the configured feeds."""
+
+
+@feeds.command("check")
+@click.option(
+    "--config",
+    "-c",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("feeds.yaml"),
+    show_default=True,
+    help="The feeds and settings file.",
+)
+def feeds_check(config_path: Path) -> None:
+    """Validate the config and probe every feed once (nothing is stored); exit 1 if any fails."""
+    import asyncio
+
+    from briefing.probe import probe_feeds
+
+    config = load_config(config_path)
+    click.echo(f"{config_path}: valid, {len(config.feeds)} feeds")
+    results = asyncio.run(probe_feeds(config))
+    width = max(len(feed.name) for feed in config.feeds)
+    for result in results:
+        detail = result.error or f"{result.items} items"
+        click.echo(f"{result.feed:<{width}}  {result.status:<16}  {detail}")
+    if any(result.status in _FAILED for result in results):
+        sys.exit(1)
+
+
+@cli.command()
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("output/demo"),
+    show_default=True,
+    help="Where the demo briefing goes.",
+)
+@click.pass_context
+def demo(ctx: click.Context, output: Path) -> None:
+    """Build a briefing from a bundled sample site served on 127.0.0.1 (no network needed)."""
+    from briefing.demo import DEMO_NOW, SITE_DIR, demo_config_text
+    from briefing.localsite import LocalSite
+
+    with LocalSite(SITE_DIR) as site, tempfile.TemporaryDirectory() as tmp:
+        config_file = Path(tmp) / "demo.yaml"
+        config_file.write_text(demo_config_text(site.base_url), encoding="utf-8")
+        config = load_config(config_file)
+        moment = _parse_now(DEMO_NOW, config)
+        _do_poll(ctx, config, output, moment)
+        _do_extract(ctx, config, output, moment)
+        _do_build(ctx, config, output, moment, config.window_delta)
+    _say(ctx, f"open {output.resolve()}/index.html")
+
+
+cli.add_command(tag_command)
+cli.add_command(kb_group)
+
+
+def main() -> None:
+    cli(prog_name="briefing")

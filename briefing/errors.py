@@ -1,0 +1,29 @@
+"""The exception tree of the library; only ``cli.py`` turns these into exit codes.
+
+    BriefingError                 anything the library reports to a user
+    ├── ConfigError               feeds.yaml is missing, unreadable or invalid   (exit 2)
+    ├── StoreError                the SQLite store cannot be opened or migrated   (exit 1)
+    └── NothingToBuild            no briefing could be produced                   (exit 1)
+"""
+
+from __future__ import annotations
+
+
+class BriefingError(Exception):
+    """Base class: the message is one line meant for the user."""
+
+    exit_code = 1
+
+
+class ConfigError(BriefingError):
+    """``str(err)`` is ``FILE:LINE: FIELD: PROBLEM``."""
+
+    exit_code = 2
+
+
+class StoreError(BriefingError):
+    pass
+
+
+class NothingToBuild(BriefingError):
+    pass

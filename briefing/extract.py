@@ -1,0 +1,218 @@
+"""Extract stage: stored entries -> ``Article``s with the clean text of each item.
+
+In: the store's pending entries (new ones, and revised ones whose article is older than the
+revision). Out: one ``Article`` per entry saved in the store, with a quality flag:
+
+* ``full``      the article page was fetched and trafilatura found the article in it;
+* ``feed-only`` the page failed or gave less than the feed itself (a teaser page, a paywall),
+  so the feed's ``content:encoded`` or summary is the text;
+* ``failed``    neither page nor feed had any text: only the title is known.
+
+Pages are fetched under the same limits as feeds; each canonical URL is fetched and extracted
+once, ever (the outcome, failures included, is cached in the store), so a second run fetches no
+page. trafilatura is CPU-bound, so it runs in a process pool (``include_comments=False``: with
+comments a page's text is several times longer and slower to get).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import multiprocessing
+import os
+from collections.abc import Callable
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from briefing.config import Config
+from briefing.fetch import Fetcher, FetchError
+from briefing.models import Article, Entry, Quality
+from briefing.store import PageResult, Store, canonical_url
+
+# Page text shorter than this is a teaser, a paywall or a cookie wall, not an article.
+MIN_ARTICLE_CHARS = 300
+
+
+@dataclass(frozen=True)
+class ExtractStats:
+    entries: int
+    pages_fetched: int
+    full: int
+    feed_only: int
+    failed: int
+
+
+def extract_html(html: str | bytes, url: str | None) -> dict[str, Any]:
+    """One page's HTML -> {"text", "title", "author", "date", "language"} (runs in a worker)."""
+    import trafilatura
+
+    raw = trafilatura.extract(
+        html,
+        url=url,
+        output_format="json",
+        with_metadata=True,
+        include_comments=False,
+        include_tables=True,
+        deduplicate=True,
+    )
+    if not raw:
+        return {"text": "", "title": "", "author": "", "date": None, "language": None}
+    data = json.loads(raw)
+    return {
+        "text": (data.get("text") or data.get("raw_text") or "").strip(),
+        "title": data.get("title") or "",
+        "author": data.get("author") or "",
+        "date": data.get("date"),
+        "language": data.get("language"),
+    }
+
+
+def feed_text(entry: Entry) -> str:
+    """The best text the feed itself gave: ``content:encoded`` if any, else the summary."""
+    best = entry.content if len(entry.content) >= len(entry.summary) else entry.summary
+    if not best.strip():
+        return ""
+    if "<" not in best:
+        return best.strip()
+    # Feed HTML is a fragment; trafilatura would drop short ones as boilerplate.
+    from lxml import html as lxml_html
+
+    try:
+        root = lxml_html.fragment_fromstring(best, create_parent="div")
+    except Exception:  # lxml raises several unrelated types on hostile markup
+        return ""
+    for bad in root.xpath("//script|//style"):
+        bad.drop_tree()
+    blocks = [
+        " ".join(node.text_content().split())
+        for node in root.iter("p", "li", "h1", "h2", "h3", "h4", "blockquote", "pre")
+    ]
+    blocks = [block for block in blocks if block]
+    return "\n".join(blocks) if blocks else " ".join(root.text_content().split())
+
+
+def choose(entry: Entry, page: PageResult | None) -> Article:
+    """The better of the page's text and the feed's own, with its quality flag."""
+    from_feed = feed_text(entry)
+    page_text = page.text if page is not None and page.ok else ""
+    text: str
+    quality: Quality
+    if len(page_text) >= MIN_ARTICLE_CHARS and len(page_text) >= 0.6 * len(from_feed):
+        text, quality = page_text, "full"
+    elif from_feed or page_text:
+        text = from_feed if len(from_feed) >= len(page_text) else page_text
+        quality = "feed-only"
+    else:
+        text, quality = "", "failed"
+    return Article(
+        entry_id=entry.id,
+        url=entry.link,
+        title=entry.title,
+        text=text,
+        author=entry.author or (page.author if page else ""),
+        published=entry.published,
+        language=page.language if page else None,
+        quality=quality,
+    )
+
+
+def _pool(workers: int) -> Executor:
+    # forkserver: forking a process that runs an event loop and server threads can deadlock;
+    # the preloaded server makes each worker cheap to start.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["trafilatura", "briefing.extract"])
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+
+
+async def extract_pending(
+    config: Config,
+    store: Store,
+    now: datetime,
+    on_done: Callable[[Article], None] | None = None,
+) -> ExtractStats:
+    """Fetch and extract every pending entry; each article is saved as soon as it is ready."""
+    pending = store.pending_entries()
+    counts = {"full": 0, "feed-only": 0, "failed": 0}
+    fetched = 0
+    if not pending:
+        return ExtractStats(0, 0, 0, 0, 0)
+    to_fetch: dict[str, list[Entry]] = {}
+    ready: list[tuple[Entry, PageResult | None]] = []
+    for entry in pending:
+        if not entry.link or not config.extract.fetch_pages:
+            ready.append((entry, None))
+            continue
+        cached = store.page(entry.link)
+        if cached is not None:
+            ready.append((entry, cached))
+        else:
+            to_fetch.setdefault(canonical_url(entry.link), []).append(entry)
+
+    def finish(entry: Entry, page: PageResult | None) -> None:
+        article = choose(entry, page)
+        store.save_article(article, entry.revision)
+        counts[article.quality] += 1
+        if on_done is not None:
+            on_done(article)
+
+    for entry, page in ready:
+        finish(entry, page)
+    if not to_fetch:
+        return ExtractStats(len(pending), 0, counts["full"], counts["feed-only"], counts["failed"])
+
+    workers = config.extract.workers or os.cpu_count() or 1
+    workers = min(workers, len(to_fetch))
+    loop = asyncio.get_running_loop()
+    pool: Executor | None = _pool(workers) if workers > 1 else None
+
+    async def one(entries: list[Entry]) -> None:
+        nonlocal fetched
+        url = entries[0].link or ""
+        try:
+            response = await fetcher.get(url, {"Accept": "text/html,*/*;q=0.5"})
+            fetched += 1
+            charset = _charset(response.headers)
+            # Without a declared charset, trafilatura's own detection (meta tags, sniffing)
+            # beats a guess.
+            html: str | bytes = (
+                response.body.decode(charset, errors="replace") if charset else response.body
+            )
+            if pool is not None:
+                data = await loop.run_in_executor(pool, extract_html, html, response.url)
+            else:
+                data = await asyncio.to_thread(extract_html, html, response.url)
+            page = PageResult(url=url, ok=bool(data["text"]), error=None, **data)
+        except FetchError as exc:
+            fetched += 1
+            page = PageResult(url, False, str(exc), "", "", "", None, None)
+        except Exception as exc:  # a page that breaks the extractor must not stop the run
+            page = PageResult(url, False, f"extraction failed: {exc}"[:300], "", "", "", None, None)
+        store.save_page(page, now)
+        for entry in entries:
+            finish(entry, page)
+
+    try:
+        async with Fetcher(config.poll) as fetcher:
+            await asyncio.gather(*(one(entries) for entries in to_fetch.values()))
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+    return ExtractStats(
+        len(pending), fetched, counts["full"], counts["feed-only"], counts["failed"]
+    )
+
+
+def _charset(headers: dict[str, str]) -> str | None:
+    content_type = headers.get("content-type", "")
+    for part in content_type.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key.lower() == "charset" and value:
+            charset = value.strip("\"' ").lower()
+            try:
+                "".encode(charset)
+            except LookupError:
+                break
+            return charset
+    return None

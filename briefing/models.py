@@ -1,0 +1,198 @@
+"""Frozen value objects passed between the pipeline's stages.
+
+poll -> ``FeedItem`` (what a feed says) -> store -> ``Entry`` (a stored item with its stable id)
+-> extract -> ``Article`` -> tag -> ``Entities`` -> compose -> ``Story`` / ``Briefing``.
+
+Nothing here does I/O; each stage module takes and returns these types.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+Quality = Literal["full", "feed-only", "failed"]
+FeedStatus = Literal[
+    "ok",
+    "not-modified",
+    "degraded",
+    "http-error",
+    "timeout",
+    "connection-error",
+    "not-a-feed",
+    "too-large",
+    "never-polled",
+]
+CountryRole = Literal["attributed", "target", "mentioned"]
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    """One item as a feed gave it, before it is stored."""
+
+    feed: str
+    guid: str | None
+    link: str | None
+    title: str
+    summary: str
+    content: str
+    author: str
+    published: datetime | None
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A stored feed item: ``id`` is stable across polls and revisions."""
+
+    id: str
+    feed: str
+    link: str | None
+    title: str
+    summary: str
+    content: str
+    author: str
+    published: datetime
+    first_seen: datetime
+    revision: int
+
+
+@dataclass(frozen=True)
+class Article:
+    """The clean text of an entry: from its page when that worked, else from the feed."""
+
+    entry_id: str
+    url: str | None
+    title: str
+    text: str
+    author: str
+    published: datetime
+    language: str | None
+    quality: Quality
+
+
+# --- entities (the tagger's output) -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActorRef:
+    """A threat actor found in text, resolved to its canonical name."""
+
+    name: str
+    aliases: tuple[str, ...]
+    country: str | None  # attributed state, country name ("Iran"), None when unknown
+    country_code: str | None  # ISO 3166-1 alpha-2 of ``country``
+    in_kb: bool
+    mentions: tuple[str, ...]  # exact surface forms that matched
+
+
+@dataclass(frozen=True)
+class CountryRef:
+    code: str  # ISO 3166-1 alpha-2
+    name: str
+    role: CountryRole
+    mentions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class NamedRef:
+    """A region, sector or malware family with the surface forms that matched it."""
+
+    name: str
+    mentions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Entities:
+    actors: tuple[ActorRef, ...] = ()
+    countries: tuple[CountryRef, ...] = ()
+    regions: tuple[NamedRef, ...] = ()
+    sectors: tuple[NamedRef, ...] = ()
+    malware: tuple[NamedRef, ...] = ()
+    cves: tuple[str, ...] = ()
+    techniques: tuple[str, ...] = ()
+    # kind ("ipv4", "ipv6", "domain", "url", "md5", "sha1", "sha256", "email") -> values,
+    # refanged (the canonical form); outputs defang them.
+    indicators: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "actors": [
+                {
+                    "name": a.name,
+                    "aliases": list(a.aliases),
+                    "country": a.country,
+                    "country_code": a.country_code,
+                    "in_kb": a.in_kb,
+                    "mentions": list(a.mentions),
+                }
+                for a in self.actors
+            ],
+            "countries": [
+                {"code": c.code, "name": c.name, "role": c.role, "mentions": list(c.mentions)}
+                for c in self.countries
+            ],
+            "regions": [{"name": r.name, "mentions": list(r.mentions)} for r in self.regions],
+            "sectors": [{"name": s.name, "mentions": list(s.mentions)} for s in self.sectors],
+            "malware": [{"name": m.name, "mentions": list(m.mentions)} for m in self.malware],
+            "cves": list(self.cves),
+            "techniques": list(self.techniques),
+            "indicators": {kind: list(values) for kind, values in self.indicators},
+        }
+
+
+# --- build side ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FeedHealth:
+    name: str
+    url: str
+    status: FeedStatus
+    items: int  # items of this feed inside the briefing's window
+    error: str | None
+    last_ok: datetime | None
+    failures: int  # consecutive failed polls
+
+
+@dataclass(frozen=True)
+class Source:
+    feed: str
+    title: str
+    url: str | None
+    published: datetime
+    quality: Quality
+
+
+@dataclass(frozen=True)
+class Story:
+    id: str
+    title: str
+    summary: str
+    sources: tuple[Source, ...]
+    entities: Entities
+    published: datetime  # the earliest source's date
+
+
+@dataclass(frozen=True)
+class Section:
+    """A heading (an actor or a region) and the ids of the stories under it."""
+
+    key: str
+    title: str
+    detail: str  # e.g. aliases and attributed country, or member countries
+    story_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Briefing:
+    title: str
+    date: str  # YYYY-MM-DD of the window's end, in the configured time zone
+    window_start: datetime
+    window_end: datetime
+    tlp: str
+    stories: tuple[Story, ...]
+    by_actor: tuple[Section, ...]
+    by_region: tuple[Section, ...]
+    feeds: tuple[FeedHealth, ...]
+    generated_with: str = field(default="")

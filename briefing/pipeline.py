@@ -1,0 +1,65 @@
+"""The stages strung together: what ``briefing run``, ``poll`` and ``build`` (and later the
+scheduler) call.
+
+In: a ``Config``, the output folder and the clock. Out: the store updated (poll, extract) and
+the briefing files written (build). Each function opens the store itself, so a caller needs
+nothing but a config.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from briefing.archive import update_index
+from briefing.compose import compose
+from briefing.config import Config
+from briefing.extract import ExtractStats, extract_pending
+from briefing.models import Article, Briefing
+from briefing.poll import PollOutcome, poll_feeds
+from briefing.render import write_briefing
+from briefing.store import Store
+
+
+def store_path(config: Config, output: Path) -> Path:
+    return config.resolve(config.store) if config.store else output / "briefing.sqlite3"
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    briefing: Briefing
+    folder: Path
+
+
+def poll(
+    config: Config,
+    output: Path,
+    now: datetime,
+    on_feed: Callable[[PollOutcome], None] | None = None,
+) -> list[PollOutcome]:
+    with Store.open(store_path(config, output)) as store:
+        return asyncio.run(poll_feeds(config, store, now, on_feed))
+
+
+def extract(
+    config: Config,
+    output: Path,
+    now: datetime,
+    on_article: Callable[[Article], None] | None = None,
+) -> ExtractStats:
+    with Store.open(store_path(config, output)) as store:
+        return asyncio.run(extract_pending(config, store, now, on_article))
+
+
+def build(config: Config, output: Path, now: datetime, window: timedelta) -> BuildResult:
+    start = now - window
+    with Store.open(store_path(config, output)) as store:
+        pairs = store.articles_between(start, now)
+        states = store.feed_states()
+    briefing = compose(config, pairs, states, start, now)
+    folder = write_briefing(briefing, config, output)
+    update_index(config, output)
+    return BuildResult(briefing, folder)

@@ -1,0 +1,501 @@
+"""Store stage: the SQLite file between polling (often) and building (daily).
+
+In: ``FeedItem``s from poll, feed outcomes, extracted ``Article``s. Out: ``Entry``s waiting for
+extraction, the articles of a time window, feed health.
+
+Rules that keep items from being lost or duplicated:
+
+* An entry's id is stable: the feed's GUID (scoped to the feed, since GUIDs like "1" are not
+  unique across sites), else the canonical link (no ``utm_*``, no fragment — the same article
+  reached through two feeds is one entry), else a hash of feed, title and link.
+* "Seen" never depends on dates: an item whose id is stored is known whatever its date, and one
+  with no date gets the time it was first seen.
+* An item that comes back with different text is a revision of the same entry: the row is
+  updated, its revision counter bumped and the old text kept in ``revisions``.
+* Every feed's items are committed in one transaction as soon as that feed is parsed, and every
+  article as soon as it is extracted: a crash loses at most the work in flight.
+
+WAL mode lets a reader (a build) run while a poll writes. Schema changes are numbered
+migrations applied in order on open.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from briefing.errors import StoreError
+from briefing.models import Article, Entry, FeedItem, Quality
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the first schema.
+    """
+    CREATE TABLE feeds (
+        name TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        etag TEXT,
+        last_modified TEXT,
+        status TEXT NOT NULL DEFAULT 'never-polled',
+        error TEXT,
+        last_polled TEXT,
+        last_ok TEXT,
+        failures INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE entries (
+        id TEXT PRIMARY KEY,
+        feed TEXT NOT NULL,
+        guid TEXT,
+        link TEXT,
+        title TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        content TEXT NOT NULL,
+        author TEXT NOT NULL,
+        published TEXT NOT NULL,
+        first_seen TEXT NOT NULL,
+        updated TEXT NOT NULL,
+        revision INTEGER NOT NULL DEFAULT 1,
+        content_hash TEXT NOT NULL
+    );
+    CREATE INDEX entries_published ON entries(published);
+    CREATE TABLE revisions (
+        entry_id TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        title TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        content TEXT NOT NULL,
+        replaced TEXT NOT NULL,
+        PRIMARY KEY (entry_id, revision)
+    );
+    CREATE TABLE pages (
+        url TEXT PRIMARY KEY,
+        fetched TEXT NOT NULL,
+        ok INTEGER NOT NULL,
+        error TEXT,
+        result TEXT
+    );
+    CREATE TABLE articles (
+        entry_id TEXT PRIMARY KEY REFERENCES entries(id),
+        revision INTEGER NOT NULL,
+        url TEXT,
+        title TEXT NOT NULL,
+        text TEXT NOT NULL,
+        author TEXT NOT NULL,
+        published TEXT NOT NULL,
+        language TEXT,
+        quality TEXT NOT NULL
+    );
+    """,
+)
+
+_TRACKING_PREFIXES = ("utm_",)
+_TRACKING_KEYS = frozenset({"fbclid", "gclid", "mc_cid", "mc_eid", "ref", "_hsenc", "_hsmi"})
+
+
+def canonical_url(url: str) -> str:
+    """The URL without tracking parameters and fragment, with a lower-case scheme and host."""
+    parts = urlsplit(url.strip())
+    query = [
+        (key, value)
+        for key, value in parse_qsl(parts.query, keep_blank_values=True)
+        if not key.lower().startswith(_TRACKING_PREFIXES) and key.lower() not in _TRACKING_KEYS
+    ]
+    netloc = parts.netloc.lower()
+    if (parts.scheme == "http" and netloc.endswith(":80")) or (
+        parts.scheme == "https" and netloc.endswith(":443")
+    ):
+        netloc = netloc.rsplit(":", 1)[0]
+    return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", urlencode(query), ""))
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
+
+
+def entry_id(item: FeedItem) -> str:
+    if item.guid:
+        return _digest("guid", item.feed, item.guid.strip())
+    if item.link:
+        return _digest("url", canonical_url(item.link))
+    return _digest("hash", item.feed, item.title.strip(), "")
+
+
+def _content_hash(item: FeedItem) -> str:
+    return _digest(item.title, item.summary, item.content)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _parse(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class FeedState:
+    name: str
+    url: str
+    etag: str | None
+    last_modified: str | None
+    status: str
+    error: str | None
+    last_polled: datetime | None
+    last_ok: datetime | None
+    failures: int
+
+
+@dataclass(frozen=True)
+class PageResult:
+    """What fetching and extracting one article page gave; cached per canonical URL."""
+
+    url: str
+    ok: bool
+    error: str | None
+    text: str
+    title: str
+    author: str
+    date: str | None
+    language: str | None
+
+
+@dataclass(frozen=True)
+class SaveCounts:
+    new: int
+    revised: int
+    unchanged: int
+
+
+class Store:
+    """One SQLite database; open with ``Store.open(path)`` and use as a context manager."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+        self._db = connection
+        self.path = path
+
+    @classmethod
+    def open(cls, path: str | Path) -> Store:
+        path = Path(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(path, timeout=30.0, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA foreign_keys=ON")
+            store = cls(db, path)
+            store._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{path}: cannot open the store: {exc}") from None
+        return store
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise StoreError(
+                f"{self.path}: schema version {version} is newer than this briefing "
+                f"({len(MIGRATIONS)}); upgrade briefing"
+            )
+        for number in range(version, len(MIGRATIONS)):
+            with self._tx() as db:
+                for statement in MIGRATIONS[number].split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute(f"PRAGMA user_version = {number + 1}")
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    # --- feeds -----------------------------------------------------------------------------
+
+    def feed_state(self, name: str) -> FeedState | None:
+        row = self._db.execute(
+            "SELECT name, url, etag, last_modified, status, error, last_polled, last_ok, failures"
+            " FROM feeds WHERE name = ?",
+            (name,),
+        ).fetchone()
+        if row is None:
+            return None
+        return FeedState(
+            name=row[0],
+            url=row[1],
+            etag=row[2],
+            last_modified=row[3],
+            status=row[4],
+            error=row[5],
+            last_polled=_parse(row[6]) if row[6] else None,
+            last_ok=_parse(row[7]) if row[7] else None,
+            failures=row[8],
+        )
+
+    def feed_states(self) -> dict[str, FeedState]:
+        names = [row[0] for row in self._db.execute("SELECT name FROM feeds")]
+        return {name: state for name in names if (state := self.feed_state(name))}
+
+    def record_poll(
+        self,
+        name: str,
+        url: str,
+        *,
+        status: str,
+        error: str | None,
+        now: datetime,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        items: Sequence[FeedItem] = (),
+    ) -> SaveCounts:
+        """Save a feed's outcome and its items in one transaction."""
+        succeeded = status in ("ok", "not-modified", "degraded")
+        with self._tx() as db:
+            previous = db.execute(
+                "SELECT url, etag, last_modified, failures FROM feeds WHERE name = ?", (name,)
+            ).fetchone()
+            url_changed = previous is not None and previous[0] != url
+            if succeeded:
+                if status == "not-modified" and previous is not None:
+                    etag, last_modified = previous[1], previous[2]
+                db.execute(
+                    "INSERT INTO feeds (name, url, etag, last_modified, status, error,"
+                    " last_polled, last_ok, failures) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)"
+                    " ON CONFLICT(name) DO UPDATE SET url=excluded.url, etag=excluded.etag,"
+                    " last_modified=excluded.last_modified, status=excluded.status,"
+                    " error=excluded.error, last_polled=excluded.last_polled,"
+                    " last_ok=excluded.last_ok, failures=0",
+                    (name, url, etag, last_modified, status, error, _iso(now), _iso(now)),
+                )
+            else:
+                db.execute(
+                    "INSERT INTO feeds (name, url, status, error, last_polled, failures)"
+                    " VALUES (?, ?, ?, ?, ?, 1)"
+                    " ON CONFLICT(name) DO UPDATE SET url=excluded.url, status=excluded.status,"
+                    " error=excluded.error, last_polled=excluded.last_polled,"
+                    " failures=feeds.failures + 1",
+                    (name, url, status, error, _iso(now)),
+                )
+            if url_changed:
+                # A moved feed must not be asked with the old feed's validators.
+                db.execute(
+                    "UPDATE feeds SET etag = NULL, last_modified = NULL WHERE name = ?", (name,)
+                )
+            return self._save_items(db, items, now)
+
+    def _save_items(
+        self, db: sqlite3.Connection, items: Iterable[FeedItem], now: datetime
+    ) -> SaveCounts:
+        new = revised = unchanged = 0
+        seen: set[str] = set()
+        for item in items:
+            key = entry_id(item)
+            if key in seen:  # the same item twice in one document
+                continue
+            seen.add(key)
+            digest = _content_hash(item)
+            row = db.execute(
+                "SELECT content_hash, revision, title, summary, content FROM entries WHERE id = ?",
+                (key,),
+            ).fetchone()
+            if row is None:
+                published = item.published or now
+                db.execute(
+                    "INSERT INTO entries (id, feed, guid, link, title, summary, content, author,"
+                    " published, first_seen, updated, revision, content_hash)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)",
+                    (
+                        key,
+                        item.feed,
+                        item.guid,
+                        item.link,
+                        item.title,
+                        item.summary,
+                        item.content,
+                        item.author,
+                        _iso(published),
+                        _iso(now),
+                        _iso(now),
+                        digest,
+                    ),
+                )
+                new += 1
+            elif row[0] != digest:
+                db.execute(
+                    "INSERT OR REPLACE INTO revisions VALUES (?, ?, ?, ?, ?, ?)",
+                    (key, row[1], row[2], row[3], row[4], _iso(now)),
+                )
+                # The first-seen date stays: a revision is the same story, not a new one.
+                db.execute(
+                    "UPDATE entries SET link = ?, title = ?, summary = ?, content = ?, author = ?,"
+                    " updated = ?, revision = revision + 1, content_hash = ? WHERE id = ?",
+                    (
+                        item.link,
+                        item.title,
+                        item.summary,
+                        item.content,
+                        item.author,
+                        _iso(now),
+                        digest,
+                        key,
+                    ),
+                )
+                revised += 1
+            else:
+                unchanged += 1
+        return SaveCounts(new=new, revised=revised, unchanged=unchanged)
+
+    # --- entries and articles --------------------------------------------------------------
+
+    _ENTRY_COLUMNS = (
+        "e.id, e.feed, e.link, e.title, e.summary, e.content, e.author,"
+        " e.published, e.first_seen, e.revision"
+    )
+
+    @staticmethod
+    def _entry(row: Sequence[object]) -> Entry:
+        return Entry(
+            id=str(row[0]),
+            feed=str(row[1]),
+            link=str(row[2]) if row[2] else None,
+            title=str(row[3]),
+            summary=str(row[4]),
+            content=str(row[5]),
+            author=str(row[6]),
+            published=_parse(str(row[7])),
+            first_seen=_parse(str(row[8])),
+            revision=int(str(row[9])),
+        )
+
+    def pending_entries(self) -> list[Entry]:
+        """Entries with no article yet, or whose article predates their latest revision."""
+        rows = self._db.execute(
+            f"SELECT {self._ENTRY_COLUMNS} FROM entries e LEFT JOIN articles a"
+            " ON a.entry_id = e.id WHERE a.entry_id IS NULL OR a.revision < e.revision"
+            " ORDER BY e.published, e.id"
+        ).fetchall()
+        return [self._entry(row) for row in rows]
+
+    def entries_between(self, start: datetime, end: datetime) -> list[Entry]:
+        rows = self._db.execute(
+            f"SELECT {self._ENTRY_COLUMNS} FROM entries e"
+            " WHERE e.published > ? AND e.published <= ? ORDER BY e.published, e.id",
+            (_iso(start), _iso(end)),
+        ).fetchall()
+        return [self._entry(row) for row in rows]
+
+    def count_entries(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM entries").fetchone()[0])
+
+    def page(self, url: str) -> PageResult | None:
+        row = self._db.execute(
+            "SELECT ok, error, result FROM pages WHERE url = ?", (canonical_url(url),)
+        ).fetchone()
+        if row is None:
+            return None
+        result = json.loads(row[2]) if row[2] else {}
+        return PageResult(
+            url=url,
+            ok=bool(row[0]),
+            error=row[1],
+            text=result.get("text", ""),
+            title=result.get("title", ""),
+            author=result.get("author", ""),
+            date=result.get("date"),
+            language=result.get("language"),
+        )
+
+    def save_page(self, page: PageResult, now: datetime) -> None:
+        result = {
+            "text": page.text,
+            "title": page.title,
+            "author": page.author,
+            "date": page.date,
+            "language": page.language,
+        }
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO pages (url, fetched, ok, error, result)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (
+                    canonical_url(page.url),
+                    _iso(now),
+                    int(page.ok),
+                    page.error,
+                    json.dumps(result, ensure_ascii=False),
+                ),
+            )
+
+    def save_article(self, article: Article, revision: int) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO articles (entry_id, revision, url, title, text, author,"
+                " published, language, quality) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    article.entry_id,
+                    revision,
+                    article.url,
+                    article.title,
+                    article.text,
+                    article.author,
+                    _iso(article.published),
+                    article.language,
+                    article.quality,
+                ),
+            )
+
+    def articles_between(self, start: datetime, end: datetime) -> list[tuple[Entry, Article]]:
+        """Entries published in ``(start, end]`` with their article (a bare one if none yet)."""
+        rows = self._db.execute(
+            f"SELECT {self._ENTRY_COLUMNS}, a.url, a.title, a.text, a.author, a.language,"
+            " a.quality FROM entries e LEFT JOIN articles a ON a.entry_id = e.id"
+            " WHERE e.published > ? AND e.published <= ? ORDER BY e.published, e.id",
+            (_iso(start), _iso(end)),
+        ).fetchall()
+        out: list[tuple[Entry, Article]] = []
+        for row in rows:
+            entry = self._entry(row)
+            quality: Quality = row[15] if row[15] else "failed"
+            article = Article(
+                entry_id=entry.id,
+                url=row[10] if row[12] is not None else entry.link,
+                title=row[11] or entry.title,
+                text=row[12] or "",
+                author=row[13] or entry.author,
+                published=entry.published,
+                language=row[14],
+                quality=quality,
+            )
+            out.append((entry, article))
+        return out
+
+    def revision_count(self, entry_id: str) -> int:
+        return int(
+            self._db.execute(
+                "SELECT COUNT(*) FROM revisions WHERE entry_id = ?", (entry_id,)
+            ).fetchone()[0]
+        )
+
+    def integrity_ok(self) -> bool:
+        return bool(self._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok")
