@@ -1,0 +1,47 @@
+"""Shared fixtures: a real loopback site, configs written to disk, a pinned clock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from briefing.localsite import LocalSite
+
+FIXTURE_SITE = Path(__file__).parent / "fixtures" / "site"
+# The fixture site's items are dated around this moment (see fixtures/site/MANIFEST.md).
+NOW = "2026-03-10T08:00:00Z"
+NOW_DT = datetime(2026, 3, 10, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def site() -> Iterator[LocalSite]:
+    with LocalSite(FIXTURE_SITE) as running:
+        yield running
+
+
+def write_config(folder: Path, base_url: str, extra: str = "", feeds: str | None = None) -> Path:
+    """A config for the fixture site's three feeds, with fast limits for tests."""
+    feeds = feeds or (
+        f"  - name: Alpha News\n    url: {base_url}/a/feed.xml\n    tags: [news]\n"
+        f"  - name: Beta Labs\n    url: {base_url}/b/atom.xml\n"
+        f"  - name: Gamma CERT\n    url: {base_url}/c/feed.xml\n    weight: 1.2\n"
+    )
+    path = folder / "feeds.yaml"
+    path.write_text(
+        "title: Test Briefing\n"
+        "poll:\n  connect_timeout: 2\n  read_timeout: 3\n  total_timeout: 6\n  retries: 1\n"
+        "  max_retry_wait: 1\n"
+        "extract:\n  workers: 1\n"
+        f"{extra}"
+        "feeds:\n" + feeds,
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture
+def config_file(tmp_path: Path, site: LocalSite) -> Path:
+    return write_config(tmp_path, site.base_url)

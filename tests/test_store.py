@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from briefing.errors import StoreError
+from briefing.models import FeedItem
+from briefing.store import MIGRATIONS, Store, canonical_url, entry_id
+
+T0 = datetime(2026, 3, 10, 6, 0, tzinfo=UTC)
+
+
+def item(**kw: object) -> FeedItem:
+    base: dict[str, object] = {
+        "feed": "A",
+        "guid": "g1",
+        "link": "https://news.example/a?utm_source=x#top",
+        "title": "Title",
+        "summary": "Summary",
+        "content": "",
+        "author": "",
+        "published": T0,
+    }
+    base.update(kw)
+    return FeedItem(**base)  # type: ignore[arg-type]
+
+
+def test_canonical_url_drops_tracking_and_fragment() -> None:
+    assert canonical_url("HTTPS://News.Example:443/a?utm_source=x&id=3&fbclid=9#frag") == (
+        "https://news.example/a?id=3"
+    )
+
+
+@given(st.text(alphabet="abcdefghij/=&?", max_size=30))
+def test_canonical_url_is_idempotent(tail: str) -> None:
+    once = canonical_url("https://h.example/" + tail)
+    assert canonical_url(once) == once
+
+
+def test_ids_guid_scoped_to_feed_then_link_then_hash() -> None:
+    assert entry_id(item(feed="A")) != entry_id(item(feed="B"))
+    # Without a GUID, the same article through two feeds or two tracking links is one entry.
+    a = item(guid=None, link="https://n.example/x?utm_medium=rss")
+    b = item(guid=None, feed="B", link="https://n.example/x#comments")
+    assert entry_id(a) == entry_id(b)
+    c = item(guid=None, link=None)
+    assert entry_id(c) == entry_id(item(guid=None, link=None))
+
+
+def test_new_unchanged_and_revised(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        counts = store.record_poll("A", "u", status="ok", error=None, now=T0, items=[item()])
+        assert (counts.new, counts.revised) == (1, 0)
+        counts = store.record_poll("A", "u", status="ok", error=None, now=T0, items=[item()])
+        assert (counts.new, counts.unchanged) == (0, 1)
+        later = T0 + timedelta(hours=1)
+        revised = item(title="Title (updated)", summary="More")
+        counts = store.record_poll("A", "u", status="ok", error=None, now=later, items=[revised])
+        assert counts.revised == 1
+        entries = store.entries_between(T0 - timedelta(days=1), later)
+        assert len(entries) == 1
+        assert entries[0].title == "Title (updated)"
+        assert entries[0].revision == 2
+        assert entries[0].first_seen == T0
+        assert store.revision_count(entries[0].id) == 1
+
+
+def test_items_without_dates_get_first_seen_and_shared_dates_are_kept(tmp_path: Path) -> None:
+    items = [item(guid=f"g{i}", published=T0) for i in range(5)] + [item(guid="nodate", published=None)]
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        store.record_poll("A", "u", status="ok", error=None, now=T0 + timedelta(minutes=5), items=items)
+        entries = store.entries_between(T0 - timedelta(hours=1), T0 + timedelta(hours=1))
+        assert len(entries) == 6
+        undated = next(e for e in entries if e.published != T0)
+        assert undated.published == T0 + timedelta(minutes=5)
+        # An older item arriving later is still new: "seen" does not depend on dates.
+        old = item(guid="old", published=T0 - timedelta(days=3))
+        assert store.record_poll("A", "u", status="ok", error=None, now=T0, items=[old]).new == 1
+
+
+def test_feed_failures_count_up_and_reset(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        store.record_poll("A", "u", status="ok", error=None, now=T0, etag='"e1"')
+        for _ in range(3):
+            store.record_poll("A", "u", status="timeout", error="slow", now=T0)
+        state = store.feed_state("A")
+        assert state is not None
+        assert (state.failures, state.status, state.error, state.last_ok) == (3, "timeout", "slow", T0)
+        assert state.etag == '"e1"'
+        store.record_poll("A", "u", status="not-modified", error=None, now=T0)
+        state = store.feed_state("A")
+        assert state is not None
+        assert (state.failures, state.etag) == (0, '"e1"')
+
+
+def test_schema_is_versioned_and_refuses_newer(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    with Store.open(path) as store:
+        assert store.schema_version == len(MIGRATIONS)
+        assert store.integrity_ok()
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    db.commit()
+    db.close()
+    with pytest.raises(StoreError, match="newer"):
+        Store.open(path)
+
+
+def test_not_a_database(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError):
+        Store.open(path)
