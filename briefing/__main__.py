@@ -1,3 +1,5 @@
 from briefing.cli import main
 
-main()
+# The guard matters: extraction workers (forkserver) re-import the main module.
+if __name__ == "__main__":
+    main()
