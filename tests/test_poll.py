@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from briefing.config import load_config
+from briefing.localsite import LocalSite, Response
+from briefing.poll import parse_feed, plain_text, poll_feeds
+from briefing.store import Store
+from tests.conftest import NOW_DT, write_config
+
+RSS = b"""<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>T</title><link>http://x.example/</link><description>d</description>
+<item><title>One &amp; only</title><link>/rel/one.html</link><guid>1</guid>
+<pubDate>Mon, 09 Mar 2026 10:00:00 GMT</pubDate><description>&lt;p&gt;Hi&lt;/p&gt;</description></item>
+<item><title>Two</title><link>http://x.example/two</link><pubDate>Mon, 09 Mar 2026 11:00:00 GMT</pubDate></item>
+</channel></rss>"""
+
+
+def test_parse_ok_and_relative_links_resolve_against_the_feed_url() -> None:
+    items, status, error = parse_feed(
+        "F", RSS, {"content-type": "application/rss+xml"}, "http://x.example/feed.xml", NOW_DT
+    )
+    assert (status, error) == ("ok", None)
+    assert [item.title for item in items] == ["One & only", "Two"]
+    assert items[0].link == "http://x.example/rel/one.html"
+    # feedparser resolves a relative GUID against the feed URL; it stays stable all the same.
+    assert items[0].guid in ("1", "http://x.example/1")
+    assert items[1].guid is None or items[1].guid == "http://x.example/two"
+
+
+def test_truncated_feed_is_degraded_and_keeps_what_parsed() -> None:
+    truncated = RSS[: RSS.index(b"<item><title>Two")] + b"<item><title>Tw"
+    items, status, error = parse_feed("F", truncated, {}, "http://x.example/feed.xml", NOW_DT)
+    assert status == "degraded"
+    assert error and error.startswith("parsed in part")
+    assert [item.title for item in items][:1] == ["One & only"]
+
+
+def test_html_page_is_not_a_feed() -> None:
+    page = b"<!DOCTYPE html><html><head><title>Home</title></head><body><p>hi</p></body></html>"
+    items, status, _error = parse_feed("F", page, {"content-type": "text/html"}, "http://x/", NOW_DT)
+    assert (items, status) == ([], "not-a-feed")
+
+
+def test_empty_body_is_not_a_feed() -> None:
+    assert parse_feed("F", b"", {}, "http://x/", NOW_DT)[1] == "not-a-feed"
+
+
+def test_future_dates_are_clamped_to_now() -> None:
+    future = RSS.replace(b"Mon, 09 Mar 2026 10:00:00 GMT", b"Mon, 09 Mar 2099 10:00:00 GMT")
+    items, _status, _error = parse_feed("F", future, {}, "http://x.example/f", NOW_DT)
+    assert items[0].published == NOW_DT
+
+
+def test_plain_text_strips_markup() -> None:
+    assert plain_text("<b>Bold</b> &amp; <i>italic</i>\n  text") == "Bold & italic text"
+
+
+def test_failing_feed_does_not_stop_the_others(tmp_path: Path, site: LocalSite) -> None:
+    site.route("/broken.xml", lambda _r: Response(status=500))
+    feeds = (
+        f"  - name: Good\n    url: {site.base_url}/a/feed.xml\n"
+        f"  - name: Broken\n    url: {site.base_url}/broken.xml\n"
+        f"  - name: Html\n    url: {site.base_url}/a/\n"
+    )
+    config = load_config(write_config(tmp_path, site.base_url, feeds=feeds))
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        outcomes = asyncio.run(poll_feeds(config, store, NOW_DT))
+        by_name = {outcome.feed: outcome for outcome in outcomes}
+        assert by_name["Good"].status == "ok" and by_name["Good"].new > 0
+        assert by_name["Broken"].status == "http-error"
+        assert by_name["Broken"].error == "HTTP 500 Internal Server Error"
+        assert by_name["Html"].status in ("http-error", "not-a-feed")
+        state = store.feed_state("Broken")
+        assert state is not None and state.failures == 1
