@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
@@ -295,3 +296,61 @@ def test_fixed_port_and_restart(root: Path, client: httpx.Client) -> None:
     site.stop()  # idempotent
     with pytest.raises(httpx.ConnectError):
         client.get(f"http://127.0.0.1:{port}/feed.xml")
+
+
+# -- the bundled sites: their feeds parse and their links answer as documented ---------------
+
+FIXTURE_SITE = Path(__file__).parent / "fixtures" / "site"
+
+
+def _parse_feed(client: httpx.Client, url: str) -> list[dict[str, object]]:
+    import feedparser
+
+    r = client.get(url)
+    assert r.status_code == 200
+    headers = {**r.headers, "content-location": url}
+    parsed = feedparser.parse(r.content, response_headers=headers)
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    return list(parsed.entries)
+
+
+def _links(client: httpx.Client, site: LocalSite, feed: str) -> dict[str, int]:
+    out = {}
+    for entry in _parse_feed(client, site.base_url + feed):
+        link = str(entry["link"])
+        assert link.startswith(site.base_url + "/")
+        out[link.removeprefix(site.base_url)] = client.get(link).status_code
+    return out
+
+
+def test_demo_site_feeds(client: httpx.Client) -> None:
+    from briefing.demo import DEMO_FEEDS, SITE_DIR
+
+    with LocalSite(SITE_DIR) as s:
+        statuses: dict[str, int] = {}
+        for _name, path, _tags, _weight in DEMO_FEEDS:
+            statuses |= _links(client, s, path)
+        assert len(statuses) == 11
+        missing = [p for p, code in statuses.items() if code != 200]
+        assert missing == ["/news/2026/03/loyalty-program-credential-stuffing.html"]
+        page = client.get(
+            s.base_url + "/news/2026/03/iran-linked-group-targets-telecom-travel.html"
+        )
+        assert "{{BASE}}" not in page.text
+        assert f"{s.base_url}/labs/reports/apt39-2026.html" in page.text
+        assert client.get(s.base_url + "/labs/reports/apt39-2026.html").status_code == 200
+
+
+def test_fixture_site_matches_manifest(client: httpx.Client) -> None:
+    manifest = (FIXTURE_SITE / "MANIFEST.md").read_text(encoding="utf-8")
+    rows = [line for line in manifest.splitlines() if re.match(r"\| [ABC]\d \| `/", line)]
+    assert len(rows) == 9
+    with LocalSite(FIXTURE_SITE) as s:
+        statuses: dict[str, int] = {}
+        for feed in ("/a/feed.xml", "/b/atom.xml", "/c/feed.xml"):
+            statuses |= _links(client, s, feed)
+        for row in rows:
+            cells = [c.strip().strip("`") for c in row.strip("|").split("|")]
+            link, exists = cells[3], cells[7]
+            assert link in statuses, link
+            assert statuses[link] == (200 if exists == "yes" else 404), link
