@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["DEMO_FEEDS", "DEMO_NOW", "SITE_DIR"]
+__all__ = ["DEMO_FEEDS", "DEMO_NOW", "SITE_DIR", "demo_config_text"]
 
 #: The folder holding the demo site's files (feeds carry ``{{BASE}}`` for the server's URL).
 SITE_DIR: Path = Path(__file__).resolve().parent / "site"
@@ -30,3 +30,16 @@ DEMO_FEEDS: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
     ("Northgate Labs", "/labs/atom.xml", ("vendor", "research"), 1.2),
     ("National Cyber Response Centre", "/cert/advisories.xml", ("government", "advisories"), 1.2),
 )
+
+
+def demo_config_text(base_url: str) -> str:
+    """A ``feeds.yaml`` for the demo feeds served at ``base_url``."""
+    lines = ["title: Demo Threat Briefing", "extract:", "  workers: 1", "feeds:"]
+    for name, path, tags, weight in DEMO_FEEDS:
+        lines += [
+            f"  - name: {name}",
+            f"    url: {base_url}{path}",
+            f"    tags: [{', '.join(tags)}]",
+            f"    weight: {weight}",
+        ]
+    return "\n".join(lines) + "\n"
