@@ -72,6 +72,15 @@ class PollConfig(_Model):
 
 class ExtractConfig(_Model):
     fetch_pages: bool = True
+    # Items older than this (a feed's back catalogue on first poll) keep the feed's own text:
+    # fetching dozens of old pages per feed would cost more than any briefing needs.
+    max_age: str = "7d"
+
+    @field_validator("max_age")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
     # 0 means one worker per CPU core.
     workers: Annotated[int, Field(ge=0, le=64)] = 0
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from briefing.config import Config
+from briefing.config import Config, parse_duration
 from briefing.fetch import Fetcher, FetchError
 from briefing.models import Article, Entry, Quality
 from briefing.store import PageResult, Store, canonical_url
@@ -140,8 +140,9 @@ async def extract_pending(
         return ExtractStats(0, 0, 0, 0, 0)
     to_fetch: dict[str, list[Entry]] = {}
     ready: list[tuple[Entry, PageResult | None]] = []
+    oldest = now - parse_duration(config.extract.max_age)
     for entry in pending:
-        if not entry.link or not config.extract.fetch_pages:
+        if not entry.link or not config.extract.fetch_pages or entry.published < oldest:
             ready.append((entry, None))
             continue
         cached = store.page(entry.link)

@@ -165,6 +165,14 @@ class Source:
 
 
 @dataclass(frozen=True)
+class SummarySentence:
+    """One sentence of a story's summary and the source (index into ``Story.sources``) it is from."""
+
+    text: str
+    source: int
+
+
+@dataclass(frozen=True)
 class Story:
     id: str
     title: str
@@ -172,6 +180,9 @@ class Story:
     sources: tuple[Source, ...]
     entities: Entities
     published: datetime  # the earliest source's date
+    sentences: tuple[SummarySentence, ...] = ()  # the summary, sentence by sentence
+    score: float = 0.0  # ranking: higher first
+    exploited: tuple[str, ...] = ()  # CVE ids the text says are exploited in the wild
 
 
 @dataclass(frozen=True)
@@ -185,14 +196,33 @@ class Section:
 
 
 @dataclass(frozen=True)
+class CveRow:
+    id: str
+    story_ids: tuple[str, ...]
+    exploited: bool
+
+
+@dataclass(frozen=True)
+class IndicatorRow:
+    kind: str  # "ipv4", "domain", "sha256"...
+    value: str  # refanged; renderers defang it
+    story_id: str
+
+
+@dataclass(frozen=True)
 class Briefing:
     title: str
     date: str  # YYYY-MM-DD of the window's end, in the configured time zone
     window_start: datetime
     window_end: datetime
     tlp: str
-    stories: tuple[Story, ...]
+    stories: tuple[Story, ...]  # ranked, best first; each story once
     by_actor: tuple[Section, ...]
     by_region: tuple[Section, ...]
     feeds: tuple[FeedHealth, ...]
     generated_with: str = field(default="")
+    executive: tuple[str, ...] = ()  # ids of the top stories, one line each up front
+    other_story_ids: tuple[str, ...] = ()  # stories with neither an actor nor a region
+    by_sector: tuple[Section, ...] = ()
+    cves: tuple[CveRow, ...] = ()
+    indicators: tuple[IndicatorRow, ...] = ()
