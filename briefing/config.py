@@ -85,6 +85,251 @@ class ExtractConfig(_Model):
     workers: Annotated[int, Field(ge=0, le=64)] = 0
 
 
+_CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Deliberately plain: one @, no spaces, no header-breaking characters. Not RFC 5322, but every
+# address a team mails a briefing to passes, and nothing that could inject a header does.
+_ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\\\"]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
+_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+
+
+def parse_clock(text: str) -> tuple[int, int]:
+    """``"07:00"`` -> ``(7, 0)``; anything else is a ``ValueError``."""
+    match = _CLOCK.match(text.strip())
+    if not match:
+        raise ValueError(f"not a time of day: {text!r} (use HH:MM, e.g. 07:00)")
+    return int(match.group(1)), int(match.group(2))
+
+
+def _crontab_weekdays(field: str) -> str:
+    """A crontab day-of-week field (0 or 7 = Sunday) as APScheduler 3 day names.
+
+    APScheduler 3's own ``from_crontab`` reads the numbers as 0 = Monday, so "1-5" would mean
+    Tuesday to Saturday; names are unambiguous in both.
+    """
+    if field == "*":
+        return "*"
+    days: set[int] = set()
+    for part in field.lower().split(","):
+        body, _, step_text = part.partition("/")
+        step = int(step_text) if step_text else 1
+        if step < 1:
+            raise ValueError(f"bad step in day-of-week {field!r}")
+        if body == "*":
+            low, high = 0, 6
+        else:
+            low_text, _, high_text = body.partition("-")
+            low = _weekday_number(low_text)
+            high = _weekday_number(high_text) if high_text else low
+            if high == 0 and high_text:
+                high = 7  # "5-0" / "5-7": Friday to Sunday
+            if high < low:
+                raise ValueError(f"bad range in day-of-week {field!r}")
+            if not step_text and not high_text:
+                high = low
+        days.update(day % 7 for day in range(low, high + 1, step))
+    return ",".join(_WEEKDAYS[day] for day in sorted(days))
+
+
+def _weekday_number(text: str) -> int:
+    if text in _WEEKDAYS:
+        return _WEEKDAYS.index(text)
+    if text.isdigit() and 0 <= int(text) <= 7:
+        return int(text)
+    raise ValueError(f"not a day of the week: {text!r}")
+
+
+def cron_fields(expression: str) -> dict[str, str]:
+    """A five-field crontab line -> APScheduler ``CronTrigger`` keyword arguments."""
+    parts = expression.split()
+    if len(parts) != 5:
+        raise ValueError(
+            f"not a cron expression: {expression!r} (five fields: minute hour day month weekday)"
+        )
+    minute, hour, day, month, weekday = parts
+    return {
+        "minute": minute,
+        "hour": hour,
+        "day": day,
+        "month": month,
+        "day_of_week": _crontab_weekdays(weekday),
+    }
+
+
+class ScheduleConfig(_Model):
+    """``briefing serve``: poll every ``poll_every``; build and deliver at each ``build_at``."""
+
+    poll_every: str = "30m"
+    # Local times ("07:00") in the config's time zone, or one five-field cron expression.
+    build_at: tuple[str, ...] | str = ("07:00",)
+    # A build the machine slept through is made on start if its time is at most this long ago.
+    catch_up: str = "12h"
+    # A job that starts this late (a busy or suspended process) still runs; later, it is skipped.
+    misfire_grace: str = "15m"
+
+    @field_validator("poll_every", "catch_up", "misfire_grace")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+    @field_validator("build_at")
+    @classmethod
+    def _build_at(cls, value: tuple[str, ...] | str) -> tuple[str, ...] | str:
+        if isinstance(value, str):
+            if _CLOCK.match(value.strip()):
+                return (value.strip(),)
+            if ":" in value:
+                parse_clock(value)  # a mistyped time, not a cron line: say so
+            from apscheduler.triggers.cron import CronTrigger
+
+            try:
+                CronTrigger(**cron_fields(value), timezone="UTC")
+            except ValueError as exc:
+                raise ValueError(str(exc).split("\n")[0]) from None
+            return value
+        if not value:
+            raise ValueError("give at least one time, e.g. [\"07:00\"]")
+        for item in value:
+            parse_clock(item)
+        return tuple(sorted({item.strip() for item in value}))
+
+    @property
+    def poll_delta(self) -> timedelta:
+        return parse_duration(self.poll_every)
+
+    @property
+    def catch_up_delta(self) -> timedelta:
+        return parse_duration(self.catch_up)
+
+    @property
+    def misfire_delta(self) -> timedelta:
+        return parse_duration(self.misfire_grace)
+
+
+class InterestsConfig(_Model):
+    """What a reader wants; a story matches if it matches any listed value (case-insensitive)."""
+
+    actors: tuple[str, ...] = ()  # canonical names or any alias
+    regions: tuple[str, ...] = ()  # region or targeted-country names
+    sectors: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()  # substrings of a story's title, summary or sources' titles
+
+    @field_validator("actors", "regions", "sectors", "keywords")
+    @classmethod
+    def _non_blank(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if any(not item.strip() for item in value):
+            raise ValueError("an empty value would match nothing; remove it")
+        return tuple(item.strip() for item in value)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.actors or self.regions or self.sectors or self.keywords)
+
+
+def _address(value: str) -> str:
+    value = value.strip()
+    if not _ADDRESS.match(value):
+        raise ValueError(f"not an e-mail address: {value!r} (use name@example.org)")
+    return value
+
+
+class RecipientConfig(_Model):
+    address: str
+    interests: InterestsConfig | None = None  # none: the whole briefing
+    skip_empty: bool | None = None  # none: the ``email.skip_empty`` setting
+
+    _check_address = field_validator("address")(_address)
+
+
+class EmailConfig(_Model):
+    """SMTP delivery. The password is read from the variable ``password_env`` names, never here."""
+
+    smtp_host: Annotated[str, Field(min_length=1)]
+    smtp_port: Annotated[int, Field(ge=1, le=65535)] | None = None  # 587 / 465 / 25 by security
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: str | None = None
+    password_env: str | None = None
+    sender: str = Field(alias="from")
+    recipients: Annotated[tuple[RecipientConfig, ...], Field(min_length=1)]
+    # Jinja (no HTML escaping; one line): date, count, top (top actor or first story), title.
+    subject: str = (
+        "Threat briefing {{ date }} — {{ count }} {{ 'story' if count == 1 else 'stories' }}"
+        "{% if top %} — top: {{ top }}{% endif %}"
+    )
+    # A PDF bigger than this is replaced by a link to the archive when ``archive_url`` is set.
+    max_attachment: Annotated[int, Field(ge=1024)] = 10 * 1024 * 1024
+    archive_url: str | None = None  # where OUTPUT/ is published, e.g. https://intel.example.org/
+    skip_empty: bool = False  # true: send nothing to a reader whose interests matched nothing
+    timeout: Annotated[float, Field(gt=0, le=300)] = 30.0
+    retries: Annotated[int, Field(ge=0, le=10)] = 3
+    retry_wait: Annotated[float, Field(ge=0, le=600)] = 5.0  # doubled after each failure
+
+    @field_validator("password_env")
+    @classmethod
+    def _env_name(cls, value: str | None) -> str | None:
+        if value is not None and not _ENV_NAME.match(value):
+            raise ValueError(
+                f"{value!r} is not an environment variable name (the password itself goes in "
+                "that variable, never in this file)"
+            )
+        return value
+
+    @field_validator("sender")
+    @classmethod
+    def _sender(cls, value: str) -> str:
+        from email.utils import parseaddr
+
+        if any(ch in value for ch in "\r\n"):
+            raise ValueError("must be one line")
+        _name, address = parseaddr(value)
+        _address(address)
+        return value.strip()
+
+    @field_validator("archive_url")
+    @classmethod
+    def _archive_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("subject")
+    @classmethod
+    def _subject(cls, value: str) -> str:
+        import jinja2
+
+        try:
+            jinja2.Environment().parse(value)
+        except jinja2.TemplateSyntaxError as exc:
+            raise ValueError(f"bad subject template: {exc.message}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _login(self) -> EmailConfig:
+        if (self.username is None) != (self.password_env is None):
+            raise ValueError("give both username and password_env for a login, or neither")
+        if self.username is not None and self.security == "none":
+            raise ValueError(
+                "a login over security: none would send the password in clear; "
+                "use starttls or tls"
+            )
+        seen: set[str] = set()
+        for recipient in self.recipients:
+            if recipient.address.lower() in seen:
+                raise ValueError(f"recipient {recipient.address!r} is listed twice")
+            seen.add(recipient.address.lower())
+        return self
+
+    @property
+    def port(self) -> int:
+        if self.smtp_port is not None:
+            return self.smtp_port
+        return {"starttls": 587, "tls": 465, "none": 25}[self.security]
+
+
 class Config(_Model):
     """The whole configuration; only ``feeds`` is required."""
 
@@ -100,6 +345,8 @@ class Config(_Model):
     templates: str | None = None  # a folder whose templates override the defaults by name
     poll: PollConfig = PollConfig()
     extract: ExtractConfig = ExtractConfig()
+    schedule: ScheduleConfig = ScheduleConfig()
+    email: EmailConfig | None = None  # none: no e-mail delivery
 
     # Set by ``load_config``: where the file was, to resolve relative paths against it.
     source: str = Field(default="", exclude=True)

@@ -92,6 +92,20 @@ MIGRATIONS: tuple[str, ...] = (
         quality TEXT NOT NULL
     );
     """,
+    # 2: deliveries, one row per (briefing date, recipient, channel): what makes a rerun (or a
+    # catch-up after a restart) send nothing twice. ``status`` is "sent" or "skipped".
+    """
+    CREATE TABLE deliveries (
+        date TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        status TEXT NOT NULL,
+        at TEXT NOT NULL,
+        stories INTEGER NOT NULL,
+        detail TEXT,
+        PRIMARY KEY (date, recipient, channel)
+    );
+    """,
 )
 
 _TRACKING_PREFIXES = ("utm_",)
@@ -163,6 +177,31 @@ class PageResult:
     author: str
     date: str | None
     language: str | None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One briefing delivered (or deliberately skipped) to one recipient over one channel."""
+
+    date: str
+    recipient: str  # lower-cased address
+    channel: str  # "email"
+    status: str  # "sent" or "skipped"
+    at: datetime
+    stories: int
+    detail: str | None
+
+
+def _delivery(row: Sequence[object]) -> Delivery:
+    return Delivery(
+        date=str(row[0]),
+        recipient=str(row[1]),
+        channel=str(row[2]),
+        status=str(row[3]),
+        at=_parse(str(row[4])),
+        stories=int(str(row[5])),
+        detail=str(row[6]) if row[6] is not None else None,
+    )
 
 
 @dataclass(frozen=True)
@@ -496,6 +535,44 @@ class Store:
                 "SELECT COUNT(*) FROM revisions WHERE entry_id = ?", (entry_id,)
             ).fetchone()[0]
         )
+
+    # --- deliveries --------------------------------------------------------------------------
+
+    def delivery(self, date: str, recipient: str, channel: str) -> Delivery | None:
+        """The recorded delivery of ``date``'s briefing to ``recipient``, if any."""
+        row = self._db.execute(
+            "SELECT date, recipient, channel, status, at, stories, detail FROM deliveries"
+            " WHERE date = ? AND recipient = ? AND channel = ?",
+            (date, recipient.lower(), channel),
+        ).fetchone()
+        return _delivery(row) if row else None
+
+    def deliveries(self, date: str) -> list[Delivery]:
+        rows = self._db.execute(
+            "SELECT date, recipient, channel, status, at, stories, detail FROM deliveries"
+            " WHERE date = ? ORDER BY recipient, channel",
+            (date,),
+        ).fetchall()
+        return [_delivery(row) for row in rows]
+
+    def record_delivery(
+        self,
+        date: str,
+        recipient: str,
+        channel: str,
+        *,
+        status: str,
+        now: datetime,
+        stories: int,
+        detail: str | None = None,
+    ) -> None:
+        """Record (or, after a forced resend, replace) one delivery, committed at once."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO deliveries (date, recipient, channel, status, at,"
+                " stories, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (date, recipient.lower(), channel, status, _iso(now), stories, detail),
+            )
 
     def integrity_ok(self) -> bool:
         return bool(self._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok")
