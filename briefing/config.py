@@ -68,6 +68,23 @@ class PollConfig(_Model):
     max_redirects: Annotated[int, Field(ge=0, le=20)] = 5
     retries: Annotated[int, Field(ge=0, le=5)] = 2
     max_retry_wait: Annotated[float, Field(ge=0, le=300)] = 30.0
+    # Networks (CIDR) that links from feeds may reach although they are private, loopback or
+    # link-local; by default a page link reaches such an address only on its feed's own host.
+    allow_networks: tuple[str, ...] = ()
+
+    @field_validator("allow_networks")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        import ipaddress
+
+        for network in value:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"not a network: {network!r} (use CIDR, e.g. 10.1.0.0/16)"
+                ) from None
+        return value
 
 
 class ExtractConfig(_Model):
@@ -341,6 +358,7 @@ class Config(_Model):
     )
     window: str = "24h"
     page_size: Literal["A4", "Letter"] = "A4"
+    top_stories: Annotated[int, Field(ge=0, le=50)] = 5  # the executive summary's length
     store: str | None = None  # path of the SQLite file; default OUTPUT/briefing.sqlite3
     templates: str | None = None  # a folder whose templates override the defaults by name
     poll: PollConfig = PollConfig()

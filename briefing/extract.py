@@ -29,6 +29,7 @@ from typing import Any
 from briefing.config import Config, parse_duration
 from briefing.fetch import Fetcher, FetchError
 from briefing.models import Article, Entry, Quality
+from briefing.netguard import Reach
 from briefing.store import PageResult, Store, canonical_url
 
 # Page text shorter than this is a teaser, a paywall or a cookie wall, not an article.
@@ -165,14 +166,21 @@ async def extract_pending(
 
     workers = config.extract.workers or os.cpu_count() or 1
     workers = min(workers, len(to_fetch))
+    feed_urls = {feed.name: feed.url for feed in config.feeds}
     loop = asyncio.get_running_loop()
     pool: Executor | None = _pool(workers) if workers > 1 else None
 
     async def one(entries: list[Entry]) -> None:
         nonlocal fetched
         url = entries[0].link or ""
+        # A link chosen by a feed's author may reach a private address only on the host of a
+        # feed that listed it, or in a network the operator allowed (see netguard).
+        reach = Reach.for_feeds(
+            {feed_urls[e.feed] for e in entries if e.feed in feed_urls},
+            config.poll.allow_networks,
+        )
         try:
-            response = await fetcher.get(url, {"Accept": "text/html,*/*;q=0.5"})
+            response = await fetcher.get(url, {"Accept": "text/html,*/*;q=0.5"}, reach)
             fetched += 1
             charset = _charset(response.headers)
             # Without a declared charset, trafilatura's own detection (meta tags, sniffing)
@@ -195,7 +203,7 @@ async def extract_pending(
             finish(entry, page)
 
     try:
-        async with Fetcher(config.poll) as fetcher:
+        async with Fetcher(config.poll, guarded=True) as fetcher:
             await asyncio.gather(*(one(entries) for entries in to_fetch.values()))
     finally:
         if pool is not None:

@@ -15,20 +15,24 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import time
+import zlib
 from collections import defaultdict
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Literal
+from typing import Literal, Protocol
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 
 from briefing import __version__
 from briefing.config import PollConfig
+from briefing.netguard import AddressBlocked, GuardedBackend, Reach, current_reach
 
 USER_AGENT = f"briefing/{__version__} (+https://github.com/briefing-cti/briefing; threat briefing)"
 
-FetchErrorKind = Literal["http-error", "timeout", "connection-error", "too-large", "bad-url"]
+FetchErrorKind = Literal[
+    "http-error", "timeout", "connection-error", "too-large", "bad-url", "blocked"
+]
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
@@ -55,6 +59,99 @@ class FetchError(Exception):
         self.retry_after = retry_after
 
 
+# Output of one decompression step: small, so a bomb never expands in one go.
+_DECODE_STEP = 64 * 1024
+
+
+class _Stage(Protocol):
+    def feed(self, data: bytes, limit: int) -> list[bytes]: ...
+
+
+class _Inflate:
+    """gzip or deflate, decompressed at most ``_DECODE_STEP`` bytes at a time.
+
+    httpx's own decoders expand a whole network chunk at once (64 KiB of gzip can be 60 MB), so
+    its size cap is checked only after the damage; here decompression stops as soon as the
+    output passes ``limit``.
+    """
+
+    def __init__(self, encoding: str) -> None:
+        self.gzip = encoding in ("gzip", "x-gzip")
+        self.started = False
+        self._new(zlib.MAX_WBITS | 16 if self.gzip else zlib.MAX_WBITS)
+
+    def _new(self, wbits: int) -> None:
+        self.wbits = wbits
+        self.obj = zlib.decompressobj(wbits)
+
+    def feed(self, data: bytes, limit: int) -> list[bytes]:
+        out: list[bytes] = []
+        size = 0
+        while data and size <= limit:
+            try:
+                piece = self.obj.decompress(data, _DECODE_STEP)
+            except zlib.error:
+                if not self.gzip and not self.started and self.wbits > 0:
+                    # Some servers send raw deflate for "deflate": retry without the header.
+                    self._new(-zlib.MAX_WBITS)
+                    continue
+                raise
+            self.started = True
+            out.append(piece)
+            size += len(piece)
+            if self.obj.unconsumed_tail:
+                data = self.obj.unconsumed_tail
+            elif self.obj.eof and self.obj.unused_data and self.gzip:
+                data = self.obj.unused_data  # a further gzip member
+                self._new(self.wbits)
+            else:
+                data = b""
+        return out
+
+
+class _BodyDecoder:
+    """Content-Encoding (possibly several, applied in order) -> body bytes, under a cap."""
+
+    def __init__(self, content_encoding: str, cap: int, too_large: str) -> None:
+        names = [n.strip().lower() for n in content_encoding.split(",") if n.strip()]
+        names = [n for n in names if n != "identity"]
+        for name in names:
+            if name not in ("gzip", "x-gzip", "deflate"):
+                raise FetchError("connection-error", f"unsupported Content-Encoding {name!r}")
+        # The last encoding applied is the first to undo.
+        self.stages: list[_Stage] = [_Inflate(n) for n in reversed(names)]
+        self.cap = cap
+        self.too_large = too_large
+        self.size = 0
+        self.chunks: list[bytes] = []
+
+    def feed(self, data: bytes) -> None:
+        pieces = [data]
+        try:
+            for stage in self.stages:
+                # No stage may produce more than what is left under the cap.
+                left = self.cap - self.size
+                produced: list[bytes] = []
+                for piece in pieces:
+                    out = stage.feed(piece, left)
+                    produced += out
+                    left -= sum(len(p) for p in out)
+                    if left < 0:
+                        raise FetchError("too-large", self.too_large)
+                pieces = produced
+        except zlib.error as exc:
+            raise FetchError("connection-error", f"undecodable body: {exc}") from None
+        for piece in pieces:
+            self.size += len(piece)
+            if self.size > self.cap:
+                raise FetchError("too-large", self.too_large)
+            if piece:
+                self.chunks.append(piece)
+
+    def body(self) -> bytes:
+        return b"".join(self.chunks)
+
+
 def _retry_after(value: str | None, now: float) -> float | None:
     if not value:
         return None
@@ -69,10 +166,17 @@ def _retry_after(value: str | None, now: float) -> float | None:
 
 
 class Fetcher:
-    """An async HTTP client with the project's limits. Use as ``async with Fetcher(limits)``."""
+    """An async HTTP client with the project's limits. Use as ``async with Fetcher(limits)``.
 
-    def __init__(self, limits: PollConfig) -> None:
+    ``guarded=True`` (article pages: links chosen by feed authors) checks every address
+    connected to against a ``netguard.Reach`` (see ``get``); unguarded fetches (the operator's
+    own feed URLs) may go anywhere.
+    """
+
+    def __init__(self, limits: PollConfig, *, guarded: bool = False) -> None:
         self.limits = limits
+        self.guarded = guarded
+        self.backend: GuardedBackend | None = None  # set when guarded; records connections
         self._global = asyncio.Semaphore(limits.concurrency)
         self._hosts: defaultdict[str, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(limits.per_host)
@@ -86,11 +190,30 @@ class Fetcher:
                 pool=limits.total_timeout,
             ),
             limits=httpx.Limits(
-                max_connections=limits.concurrency, max_keepalive_connections=limits.concurrency
+                max_connections=limits.concurrency,
+                # Guarded: no connection reuse, so every request (and every redirect hop) opens
+                # a connection of its own and is checked against its own reach.
+                max_keepalive_connections=0 if guarded else limits.concurrency,
             ),
             headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"},
             trust_env=False,
+            transport=self._guarded_transport() if guarded else None,
         )
+
+    def _guarded_transport(self) -> httpx.AsyncHTTPTransport:
+        transport = httpx.AsyncHTTPTransport(
+            limits=httpx.Limits(
+                max_connections=self.limits.concurrency, max_keepalive_connections=0
+            ),
+            trust_env=False,
+        )
+        pool = transport._pool
+        # httpx has no public hook for the network backend; httpcore's pool has one.
+        if not hasattr(pool, "_network_backend"):  # pragma: no cover - httpcore changed
+            raise RuntimeError("httpcore without _network_backend: cannot guard page fetches")
+        self.backend = GuardedBackend(pool._network_backend)
+        pool._network_backend = self.backend
+        return transport
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -103,17 +226,28 @@ class Fetcher:
     ) -> None:
         await self._client.aclose()
 
-    async def get(self, url: str, headers: dict[str, str] | None = None) -> Fetched:
-        """GET ``url`` within every limit; 200 and 304 return, anything else raises."""
+    async def get(
+        self, url: str, headers: dict[str, str] | None = None, reach: Reach | None = None
+    ) -> Fetched:
+        """GET ``url`` within every limit; 200 and 304 return, anything else raises.
+
+        On a guarded fetcher ``reach`` says which non-public addresses this URL may connect to
+        (default: none); an unguarded fetcher ignores it.
+        """
         host = urlsplit(url).hostname or ""
-        async with self._global, self._hosts[host]:
-            try:
-                async with asyncio.timeout(self.limits.total_timeout):
-                    return await self._get_with_retries(url, headers or {})
-            except TimeoutError:
-                raise FetchError(
-                    "timeout", f"no complete answer within {self.limits.total_timeout:g} s"
-                ) from None
+        # The connection is opened in this task, so the backend sees this request's reach.
+        token = current_reach.set((reach or Reach()) if self.guarded else None)
+        try:
+            async with self._global, self._hosts[host]:
+                try:
+                    async with asyncio.timeout(self.limits.total_timeout):
+                        return await self._get_with_retries(url, headers or {})
+                except TimeoutError:
+                    raise FetchError(
+                        "timeout", f"no complete answer within {self.limits.total_timeout:g} s"
+                    ) from None
+        finally:
+            current_reach.reset(token)
 
     async def _get_with_retries(self, url: str, headers: dict[str, str]) -> Fetched:
         attempt = 0
@@ -163,19 +297,22 @@ class Fetcher:
                         _retry_after(names.get("retry-after"), time.time()),
                     )
                 declared = names.get("content-length", "")
-                if declared.isdigit() and int(declared) > self.limits.max_bytes and (
-                    "content-encoding" not in names
+                if (
+                    declared.isdigit()
+                    and int(declared) > self.limits.max_bytes
+                    and ("content-encoding" not in names)
                 ):
                     raise FetchError("too-large", self._too_large())
-                chunks: list[bytes] = []
-                size = 0
-                # aiter_bytes yields decompressed bytes: the cap holds against gzip bombs.
-                async for chunk in response.aiter_bytes():
-                    size += len(chunk)
-                    if size > self.limits.max_bytes:
-                        raise FetchError("too-large", self._too_large())
-                    chunks.append(chunk)
-                return Fetched(url=url, status=status, headers=names, body=b"".join(chunks))
+                # Raw bytes, decompressed here step by step: the cap holds against gzip bombs
+                # without ever holding more than the cap (see _Inflate).
+                decoder = _BodyDecoder(
+                    names.get("content-encoding", ""), self.limits.max_bytes, self._too_large()
+                )
+                async for chunk in response.aiter_raw():
+                    decoder.feed(chunk)
+                return Fetched(url=url, status=status, headers=names, body=decoder.body())
+        except AddressBlocked as exc:
+            raise FetchError("blocked", str(exc)) from None
         except httpx.TimeoutException as exc:
             raise FetchError("timeout", f"timed out ({type(exc).__name__})") from None
         except httpx.DecodingError as exc:

@@ -114,7 +114,9 @@ async def _poll_one(
     try:
         fetched = await fetcher.get(feed.url, headers)
     except FetchError as exc:
-        status: FeedStatus = "http-error" if exc.kind == "bad-url" else exc.kind
+        status: FeedStatus = (
+            "http-error" if exc.kind == "bad-url" or exc.kind == "blocked" else exc.kind
+        )
         store.record_poll(feed.name, feed.url, status=status, error=str(exc), now=now)
         return PollOutcome(feed.name, feed.url, status, str(exc))
     if fetched.status == 304:

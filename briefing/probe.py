@@ -22,7 +22,7 @@ async def probe_feeds(config: Config) -> list[PollOutcome]:
             try:
                 fetched = await fetcher.get(feed.url)
             except FetchError as exc:
-                kind = "http-error" if exc.kind == "bad-url" else exc.kind
+                kind = "http-error" if exc.kind == "bad-url" or exc.kind == "blocked" else exc.kind
                 return PollOutcome(feed.name, feed.url, kind, str(exc))
             items, status, error = parse_feed(
                 feed.name, fetched.body, fetched.headers, fetched.url, now
