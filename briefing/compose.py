@@ -1,40 +1,64 @@
-"""Compose stage: the articles of a window -> a ``Briefing``.
+"""Compose stage: the articles of a window -> a ranked ``Briefing``.
 
-In: ``(Entry, Article)`` pairs from the store for the window, the feed health rows, the config
-and the clock. Out: a ``Briefing`` with stories, sections by actor and by region, and feed
-health — everything the renderers need and nothing they must compute.
+In: ``(Entry, Article)`` pairs from the store for the window, the feed-health rows, the config
+and the window's bounds. Out: a ``Briefing`` holding everything the renderers show, so that no
+template computes anything:
 
-For now one story is one article; the same article reached through two feeds or two URLs that
-differ only in tracking parameters is one story with both sources. Stories are ordered by
-coverage, then recency, then id, so the same store and clock give the same briefing.
+1. tag every article (``briefing.intel``);
+2. fold articles about one event into one story (``briefing.cluster``), its entities the union
+   of its sources';
+3. summarize each story from all its sources (``briefing.summarize``), each sentence traced;
+4. score and rank: coverage (distinct outlets), actors (state-attributed weigh more),
+   exploited or named CVEs, recency in the window, and the best source's feed weight;
+5. cut the day by actor, by region and by sector; list the CVEs (exploited or not), the
+   indicators with their story, the stories with neither actor nor region, and feed health.
+
+Everything is ordered by explicit keys, so the same store and clock give the same briefing.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from urllib.parse import urlsplit
 
 from briefing import __version__
+from briefing.cluster import Doc, cluster
 from briefing.config import Config
 from briefing.intel import get_tagger
 from briefing.models import (
+    ActorRef,
     Article,
     Briefing,
+    CountryRef,
+    CveRow,
+    Entities,
     Entry,
     FeedHealth,
+    FeedStatus,
+    IndicatorRow,
+    NamedRef,
     Section,
     Source,
     Story,
 )
 from briefing.store import FeedState, canonical_url
+from briefing.summarize import ExtractiveSummarizer, Summarizer, split_sentences
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]?\s+(?=[\"'“‘(]?[A-Z0-9])")
-_ABBREVIATIONS = ("U.S.", "U.K.", "e.g.", "i.e.", "Mr.", "Ms.", "Dr.", "Inc.", "Corp.", "vs.")
-SUMMARY_CHARS = 420
+_QUALITY_RANK = {"full": 0, "feed-only": 1, "failed": 2}
+_ROLE_RANK = {"attributed": 0, "target": 1, "mentioned": 2}
+_EXPLOITED = re.compile(
+    r"exploited in the wild|actively exploited|active(?:ly)? exploit|under (?:active )?exploitation"
+    r"|zero[- ]day|0-?day|known exploited vulnerabilit|\bKEV\b|exploited (?:in|by|to)|"
+    r"being exploited|exploitation attempts",
+    re.IGNORECASE,
+)
+_CVE = re.compile(r"CVE-\d{4}-\d{4,7}", re.IGNORECASE)
 
 
 def slug(text: str) -> str:
@@ -42,63 +66,116 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "x"
 
 
-def sentences(text: str) -> list[str]:
-    """Split prose into sentences, keeping common abbreviations whole."""
-    out: list[str] = []
-    for paragraph in text.splitlines():
-        paragraph = paragraph.strip()
-        if not paragraph:
-            continue
-        pieces = _SENTENCE_END.split(paragraph)
-        buffer = ""
-        for piece in pieces:
-            buffer = f"{buffer} {piece}".strip() if buffer else piece
-            if not buffer.endswith(_ABBREVIATIONS):
-                out.append(buffer)
-                buffer = ""
-        if buffer:
-            out.append(buffer)
-    return out
+# --- entities of a story --------------------------------------------------------------------
 
 
-def summarize(text: str, title: str) -> str:
-    """The opening sentences of the article that fit in ``SUMMARY_CHARS``, never cut mid-way."""
-    chosen: list[str] = []
-    length = 0
-    for sentence in sentences(text):
-        if sentence.strip().lower() == title.strip().lower() or len(sentence) < 40:
-            continue  # the headline repeated, a dateline, a byline
-        if not sentence.endswith((".", "!", "?", '"', "”", "'", "’", ")")):
-            continue  # a heading or a list item
-        if chosen and length + len(sentence) > SUMMARY_CHARS:
-            break
-        chosen.append(sentence)
-        length += len(sentence) + 1
-        if len(chosen) == 3:
-            break
-    return " ".join(chosen)
+def _union(groups: Iterable[Iterable[str]]) -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+    for group in groups:
+        for value in group:
+            seen.setdefault(value, None)
+    return tuple(seen)
+
+
+def _merge_named(lists: Iterable[Sequence[NamedRef]]) -> tuple[NamedRef, ...]:
+    merged: dict[str, list[tuple[str, ...]]] = {}
+    for refs in lists:
+        for ref in refs:
+            merged.setdefault(ref.name, []).append(ref.mentions)
+    return tuple(NamedRef(name, _union(mentions)) for name, mentions in merged.items())
+
+
+def merge_entities(all_entities: Sequence[Entities]) -> Entities:
+    """The entities of several sources about one event, each entity once."""
+    if len(all_entities) == 1:
+        return all_entities[0]
+    actors: dict[str, ActorRef] = {}
+    for entities in all_entities:
+        for actor in entities.actors:
+            known = actors.get(actor.name)
+            if known is None:
+                actors[actor.name] = actor
+            else:
+                actors[actor.name] = ActorRef(
+                    name=known.name,
+                    aliases=known.aliases,
+                    country=known.country or actor.country,
+                    country_code=known.country_code or actor.country_code,
+                    in_kb=known.in_kb or actor.in_kb,
+                    mentions=_union([known.mentions, actor.mentions]),
+                )
+    countries: dict[str, CountryRef] = {}
+    for entities in all_entities:
+        for country in entities.countries:
+            known_country = countries.get(country.code)
+            if known_country is None:
+                countries[country.code] = country
+                continue
+            # The strongest role any source gave the country wins.
+            role = min(known_country.role, country.role, key=_ROLE_RANK.__getitem__)
+            countries[country.code] = CountryRef(
+                country.code,
+                country.name,
+                role,
+                _union([known_country.mentions, country.mentions]),
+            )
+    indicators: dict[str, list[tuple[str, ...]]] = {}
+    for entities in all_entities:
+        for kind, values in entities.indicators:
+            indicators.setdefault(kind, []).append(values)
+    return Entities(
+        actors=tuple(actors.values()),
+        countries=tuple(countries.values()),
+        regions=_merge_named(e.regions for e in all_entities),
+        sectors=_merge_named(e.sectors for e in all_entities),
+        malware=_merge_named(e.malware for e in all_entities),
+        cves=tuple(sorted(_union(e.cves for e in all_entities))),
+        techniques=tuple(sorted(_union(e.techniques for e in all_entities))),
+        indicators=tuple((kind, _union(values)) for kind, values in sorted(indicators.items())),
+    )
+
+
+def exploited_cves(texts: Iterable[str], cves: Sequence[str]) -> tuple[str, ...]:
+    """CVEs that a sentence says are exploited (or, for a one-CVE story, any such sentence)."""
+    found: set[str] = set()
+    said_exploited = False
+    for text in texts:
+        for sentence in split_sentences(text):
+            if not _EXPLOITED.search(sentence):
+                continue
+            said_exploited = True
+            found.update(match.upper() for match in _CVE.findall(sentence))
+    if said_exploited and len(cves) == 1:
+        found.add(cves[0])
+    return tuple(sorted(found & set(cves)))
+
+
+# --- stories ---------------------------------------------------------------------------------
 
 
 def _story_id(entry_ids: Iterable[str]) -> str:
     return hashlib.sha256("|".join(sorted(entry_ids)).encode()).hexdigest()[:12]
 
 
-def _group_same_article(pairs: Sequence[tuple[Entry, Article]]) -> list[list[tuple[Entry, Article]]]:
-    groups: dict[str, list[tuple[Entry, Article]]] = {}
-    for entry, article in pairs:
-        key = canonical_url(entry.link) if entry.link else f"id:{entry.id}"
-        groups.setdefault(key, []).append((entry, article))
-    return list(groups.values())
+def _mentions(entities: Entities) -> list[str]:
+    out: list[str] = []
+    for refs in (entities.actors, entities.malware, entities.sectors, entities.regions):
+        for ref in refs:
+            out.extend(ref.mentions)
+    for country in entities.countries:
+        out.extend(country.mentions)
+    out.extend(entities.cves)
+    return out
 
 
-def make_story(group: Sequence[tuple[Entry, Article]]) -> Story:
-    # The fullest text speaks for the story; every entry is a source.
-    quality_rank = {"full": 0, "feed-only": 1, "failed": 2}
-    best_entry, best = min(
-        group, key=lambda pair: (quality_rank[pair[1].quality], -len(pair[1].text), pair[0].id)
+def make_story(
+    members: Sequence[tuple[Entry, Article, Entities]],
+    summarizer: Summarizer,
+) -> Story:
+    ranked = sorted(
+        members, key=lambda m: (_QUALITY_RANK[m[1].quality], -len(m[1].text), m[0].id)
     )
-    host = urlsplit(best.url or "").hostname
-    entities = get_tagger().tag(best.text, title=best.title, source_host=host)
+    best_entry, best_article, _ = ranked[0]
     sources = tuple(
         sorted(
             (
@@ -109,59 +186,106 @@ def make_story(group: Sequence[tuple[Entry, Article]]) -> Story:
                     published=entry.published,
                     quality=article.quality,
                 )
-                for entry, article in group
+                for entry, article, _ in members
             ),
-            key=lambda source: (source.published, source.feed),
+            key=lambda source: (source.published, source.feed, source.url or ""),
         )
     )
+    entities = merge_entities([m[2] for m in ranked])
+    texts = [article.text for _, article, _ in ranked]
+    sentences = summarizer.summarize(texts, best_article.title, _mentions(entities))
+    # The summarizer counts sources in ``ranked`` order; the story lists them by date.
+    position = {
+        index: next(
+            k
+            for k, source in enumerate(sources)
+            if source.url == ranked[index][0].link and source.feed == ranked[index][0].feed
+        )
+        for index in range(len(ranked))
+    }
+    sentences = tuple(replace(s, source=position[s.source]) for s in sentences)
+    summary = " ".join(s.text for s in sentences)
+    if not summary:
+        summary = _fallback_summary(best_article.text)
     return Story(
-        id=_story_id(entry.id for entry, _ in group),
+        id=_story_id(entry.id for entry, _, _ in members),
         title=best_entry.title,
-        summary=summarize(best.text, best.title) or best.text[:SUMMARY_CHARS],
+        summary=summary,
         sources=sources,
         entities=entities,
-        published=min(source.published for source in sources),
+        published=sources[0].published,
+        sentences=sentences,
+        exploited=exploited_cves(texts, entities.cves),
     )
 
 
-def _actor_sections(stories: Sequence[Story]) -> tuple[Section, ...]:
+def _fallback_summary(text: str, limit: int = 300) -> str:
+    """For a text with no quotable sentence (a teaser): its start, cut at a word."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0] + " …"
+
+
+def score(story: Story, weights: dict[str, float], start: datetime, end: datetime) -> float:
+    outlets = {source.feed for source in story.sources}
+    value = 1.0 + 1.5 * math.log2(1 + len(outlets))
+    if story.entities.actors:
+        attributed = any(actor.country for actor in story.entities.actors)
+        value += 2.0 if attributed else 1.0
+    if story.exploited:
+        value += 2.0
+    elif story.entities.cves:
+        value += 0.5
+    if story.entities.malware:
+        value += 0.3
+    span = (end - start).total_seconds() or 1.0
+    age = min(1.0, max(0.0, (end - story.published).total_seconds() / span))
+    value += 1.0 - age
+    weight = max((weights.get(feed, 1.0) for feed in outlets), default=1.0)
+    return round(value * weight, 4)
+
+
+# --- sections --------------------------------------------------------------------------------
+
+
+def _sections(
+    stories: Sequence[Story],
+    keys: Iterable[tuple[str, str, str]],
+) -> tuple[Section, ...]:
+    """(story id, section title, detail) triples -> sections, largest first, stories by rank."""
     members: dict[str, list[str]] = defaultdict(list)
-    detail: dict[str, str] = {}
-    for story in stories:
-        for actor in story.entities.actors:
-            members[actor.name].append(story.id)
-            bits = []
-            if actor.aliases:
-                bits.append(", ".join(actor.aliases[:6]))
-            bits.append(f"attributed to {actor.country}" if actor.country else "attribution unknown")
-            if not actor.in_kb:
-                bits.append("not in the knowledge base")
-            detail[actor.name] = "; ".join(bits)
+    details: dict[str, str] = {}
+    for story_id, title, detail in keys:
+        if story_id not in members[title]:
+            members[title].append(story_id)
+        details.setdefault(title, detail)
     order = sorted(members, key=lambda name: (-len(members[name]), name.lower()))
     return tuple(
-        Section(key=slug(name), title=name, detail=detail[name], story_ids=tuple(members[name]))
+        Section(key=slug(name), title=name, detail=details[name], story_ids=tuple(members[name]))
         for name in order
     )
 
 
-def _region_sections(stories: Sequence[Story]) -> tuple[Section, ...]:
-    members: dict[str, list[str]] = defaultdict(list)
+def _actor_detail(actor: ActorRef) -> str:
+    bits = []
+    if actor.aliases:
+        bits.append("also " + ", ".join(actor.aliases[:6]))
+    bits.append(f"attributed to {actor.country}" if actor.country else "attribution unknown")
+    if not actor.in_kb:
+        bits.append("not in the knowledge base")
+    return "; ".join(bits)
+
+
+def _region_keys(stories: Sequence[Story]) -> list[tuple[str, str, str]]:
     countries: dict[str, set[str]] = defaultdict(set)
+    keys = []
     for story in stories:
-        names = {country.name for country in story.entities.countries if country.role != "attributed"}
+        names = {c.name for c in story.entities.countries if c.role != "attributed"}
         for region in story.entities.regions:
-            members[region.name].append(story.id)
             countries[region.name].update(names)
-    order = sorted(members, key=lambda name: (-len(members[name]), name.lower()))
-    return tuple(
-        Section(
-            key=slug(name),
-            title=name,
-            detail=", ".join(sorted(countries[name])),
-            story_ids=tuple(members[name]),
-        )
-        for name in order
-    )
+            keys.append((story.id, region.name, ""))
+    return [(sid, name, ", ".join(sorted(countries[name]))) for sid, name, _ in keys]
 
 
 def feed_health(
@@ -174,11 +298,12 @@ def feed_health(
     out = []
     for feed in config.feeds:
         state = states.get(feed.name)
+        status: FeedStatus = state.status if state else "never-polled"  # type: ignore[assignment]
         out.append(
             FeedHealth(
                 name=feed.name,
                 url=feed.url,
-                status=state.status if state else "never-polled",  # type: ignore[arg-type]
+                status=status,
                 items=in_window[feed.name],
                 error=state.error if state else None,
                 last_ok=state.last_ok if state else None,
@@ -194,19 +319,74 @@ def compose(
     states: dict[str, FeedState],
     start: datetime,
     end: datetime,
+    summarizer: Summarizer | None = None,
 ) -> Briefing:
-    stories = [make_story(group) for group in _group_same_article(pairs)]
-    stories.sort(key=lambda s: (-len({src.feed for src in s.sources}), -s.published.timestamp(), s.id))
-    local_end = end.astimezone(config.zone)
+    tagger = get_tagger()
+    tagged = [
+        (
+            entry,
+            article,
+            tagger.tag(
+                article.text, title=article.title, source_host=urlsplit(article.url or "").hostname
+            ),
+        )
+        for entry, article in pairs
+    ]
+    docs = [
+        Doc(
+            feed=entry.feed,
+            link=canonical_url(entry.link) if entry.link else None,
+            title=article.title,
+            text=article.text,
+            entities=entities,
+        )
+        for entry, article, entities in tagged
+    ]
+    summarizer = summarizer or ExtractiveSummarizer()
+    weights = {feed.name: feed.weight for feed in config.feeds}
+    stories = []
+    for group in cluster(docs):
+        story = make_story([tagged[i] for i in group], summarizer)
+        stories.append(replace(story, score=score(story, weights, start, end)))
+    stories.sort(key=lambda s: (-s.score, -s.published.timestamp(), s.id))
+
+    by_actor = _sections(
+        stories,
+        ((s.id, a.name, _actor_detail(a)) for s in stories for a in s.entities.actors),
+    )
+    by_region = _sections(stories, _region_keys(stories))
+    by_sector = _sections(stories, ((s.id, x.name, "") for s in stories for x in s.entities.sectors))
+    placed = {sid for section in (*by_actor, *by_region) for sid in section.story_ids}
+    cve_stories: dict[str, list[str]] = defaultdict(list)
+    exploited: set[str] = set()
+    for story in stories:
+        for cve in story.entities.cves:
+            cve_stories[cve].append(story.id)
+        exploited.update(story.exploited)
+    cves = tuple(
+        CveRow(cve, tuple(ids), cve in exploited)
+        for cve, ids in sorted(cve_stories.items(), key=lambda kv: (kv[0] not in exploited, kv[0]))
+    )
+    indicators = tuple(
+        IndicatorRow(kind, value, story.id)
+        for story in stories
+        for kind, values in story.entities.indicators
+        for value in values
+    )
     return Briefing(
         title=config.title,
-        date=local_end.date().isoformat(),
+        date=end.astimezone(config.zone).date().isoformat(),
         window_start=start,
         window_end=end,
         tlp=config.tlp,
         stories=tuple(stories),
-        by_actor=_actor_sections(stories),
-        by_region=_region_sections(stories),
+        by_actor=by_actor,
+        by_region=by_region,
         feeds=feed_health(config, states, stories),
         generated_with=f"briefing {__version__}",
+        executive=tuple(s.id for s in stories[: config.top_stories]),
+        other_story_ids=tuple(s.id for s in stories if s.id not in placed),
+        by_sector=by_sector,
+        cves=cves,
+        indicators=indicators,
     )

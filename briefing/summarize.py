@@ -1,0 +1,163 @@
+"""Summarize stage: a story's source texts -> one to three whole sentences, each traced to a source.
+
+In: the texts of a story's sources (best first) and the entity surface forms found in them.
+Out: ``SummarySentence``s (text + the index of the source it came from).
+
+Extractive, deterministic and offline. A sentence is a candidate only if it looks like prose:
+long enough, ending in terminal punctuation, with balanced quotes and brackets, and not site
+furniture (bylines, "Read more", "Register now", cookie and newsletter text, share buttons).
+Candidates are scored by position (news puts the point first), centrality (word overlap with
+the whole story) and entity density (sentences that name actors, CVEs, sectors carry the news);
+near-repeats of a chosen sentence are skipped, so two outlets' leads are not both quoted.
+
+``Summarizer`` is the one interface a future backend (e.g. an OpenAI-compatible local model)
+would implement; ``ExtractiveSummarizer`` is the default.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from typing import Protocol
+
+from briefing.models import SummarySentence
+
+MAX_SENTENCES = 3
+MAX_CHARS = 480
+MIN_SENTENCE = 40
+MAX_SENTENCE = 400
+
+_SPLIT = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])")
+_ABBREVIATIONS = re.compile(
+    r"(?:\b(?:U\.S|U\.K|U\.N|e\.g|i\.e|Mr|Ms|Mrs|Dr|Inc|Corp|Ltd|Co|vs|No|St|Jan|Feb|Mar|Apr|Jun"
+    r"|Jul|Aug|Sep|Sept|Oct|Nov|Dec|approx|est|ver|v)\.|\b[A-Z]\.)$"
+)
+_BOILERPLATE = re.compile(
+    r"read more|register now|sign up|subscribe|newsletter|cookie|share this|share on|"
+    r"click here|all rights reserved|follow us|this post is also available|advertisement|"
+    r"sponsored|related articles?|related:|posted (?:by|in|on)|\bby [A-Z][a-z]+ [A-Z][a-z]+\s*$|"
+    r"^by [A-Z]|^(?:photo|image|credit)s?:|©|copyright|terms of (?:use|service)|privacy policy|"
+    r"log ?in to|leave a (?:comment|reply)|^tags?:|^filed under|^updated:|^published:|"
+    r"you may also like|don't miss|download (?:the|our) (?:report|whitepaper)|"
+    r"webinar|register for|join us",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"[a-z0-9][a-z0-9\-]+")
+_STOP = frozenset(
+    "the and for that with this from have has had are was were been its their they them his her"
+    " not but all any can will would could should may might also into than then there which who"
+    " what when where while about after before over under more most such other some these those"
+    " our your you we said says say one two new first last year years including used use using"
+    " been being did does doing just only very much many each both how out off own same so too".split()
+)
+
+
+class Summarizer(Protocol):
+    """Turns a story's source texts into a few sentences, each naming the source it came from."""
+
+    def summarize(
+        self, texts: Sequence[str], title: str, mentions: Sequence[str] = ()
+    ) -> tuple[SummarySentence, ...]: ...
+
+
+def split_sentences(text: str) -> list[str]:
+    """Prose -> sentences; paragraphs never run into each other, abbreviations stay whole."""
+    out: list[str] = []
+    for paragraph in text.splitlines():
+        paragraph = " ".join(paragraph.split())
+        if not paragraph:
+            continue
+        buffer = ""
+        for piece in _SPLIT.split(paragraph):
+            buffer = f"{buffer} {piece}" if buffer else piece
+            if not _ABBREVIATIONS.search(buffer.rstrip("\"'”’)]")):
+                out.append(buffer)
+                buffer = ""
+        if buffer:
+            out.append(buffer)
+    return out
+
+
+def _balanced(sentence: str) -> bool:
+    if sentence.count("(") != sentence.count(")") or sentence.count("[") != sentence.count("]"):
+        return False
+    straight = sentence.count('"') % 2 == 0
+    curly = sentence.count("“") == sentence.count("”")
+    return straight and curly
+
+
+def is_prose(sentence: str) -> bool:
+    """A whole sentence worth quoting: no fragment, no heading, no site furniture."""
+    if not MIN_SENTENCE <= len(sentence) <= MAX_SENTENCE:
+        return False
+    if not sentence.rstrip("\"'”’)]").endswith((".", "!", "?")):
+        return False
+    first = sentence.lstrip("\"'“‘([")[:1]
+    if not (first.isupper() or first.isdigit()):
+        return False
+    if len(sentence.split()) < 7 or not _balanced(sentence):
+        return False
+    return not _BOILERPLATE.search(sentence)
+
+
+def words(text: str) -> list[str]:
+    return [w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 2]
+
+
+def _overlap(a: set[str], b: set[str]) -> float:
+    return len(a & b) / max(1, min(len(a), len(b)))
+
+
+class ExtractiveSummarizer:
+    """The default: position + centrality + entity density, deterministic and offline."""
+
+    def summarize(
+        self, texts: Sequence[str], title: str, mentions: Sequence[str] = ()
+    ) -> tuple[SummarySentence, ...]:
+        candidates: list[tuple[float, int, int, str]] = []
+        story_words: Counter[str] = Counter()
+        per_source = [split_sentences(text) for text in texts]
+        for sentences in per_source:
+            story_words.update(set(words(" ".join(sentences))))
+        story_words.update(words(title) * 2)
+        norm = math.sqrt(sum(v * v for v in story_words.values())) or 1.0
+        title_key = " ".join(title.lower().split())
+        lowered_mentions = [m.lower() for m in mentions if len(m) > 2]
+        for source, sentences in enumerate(per_source):
+            position = 0
+            for sentence in sentences:
+                if not is_prose(sentence) or " ".join(sentence.lower().split()) == title_key:
+                    continue
+                sentence_words = words(sentence)
+                if not sentence_words:
+                    continue
+                centrality = sum(story_words[w] for w in set(sentence_words)) / (
+                    norm * math.sqrt(len(set(sentence_words)))
+                )
+                lower = sentence.lower()
+                density = sum(1 for m in lowered_mentions if m in lower) / math.sqrt(
+                    len(sentence_words)
+                )
+                lead = 1.0 / (1.0 + position)
+                # Later sources are other outlets' takes: useful, but the best source leads.
+                score = 1.2 * lead + 1.0 * centrality + 0.8 * min(density, 1.5) - 0.05 * source
+                candidates.append((score, source, position, sentence))
+                position += 1
+        candidates.sort(key=lambda c: (-c[0], c[1], c[2]))
+        chosen: list[tuple[int, int, str]] = []
+        length = 0
+        for _score, source, position, sentence in candidates:
+            sentence_set = set(words(sentence))
+            if any(_overlap(sentence_set, set(words(c[2]))) > 0.6 for c in chosen):
+                continue
+            if chosen and length + len(sentence) > MAX_CHARS:
+                continue
+            chosen.append((source, position, sentence))
+            length += len(sentence) + 1
+            if len(chosen) == MAX_SENTENCES or length > MAX_CHARS * 0.8:
+                break
+        # Read in the order the sources told it: best source first, then by position.
+        chosen.sort()
+        return tuple(SummarySentence(text=s, source=src) for src, _pos, s in chosen)
