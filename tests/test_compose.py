@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from briefing.compose import compose, exploited_cves, merge_entities
+from briefing.config import Config, FeedConfig
+from briefing.models import ActorRef, Article, CountryRef, Entities, Entry, NamedRef
+from tests.conftest import NOW_DT
+
+CONFIG = Config(
+    feeds=(
+        FeedConfig(name="Wire", url="https://wire.example/feed"),
+        FeedConfig(name="Labs", url="https://labs.example/feed", weight=1.5),
+        FeedConfig(name="Desk", url="https://desk.example/feed"),
+    ),
+    top_stories=2,
+)
+
+APT39_A = (
+    "A cyber espionage group linked to Iran, tracked as APT39 and also known as Chafer, broke into "
+    "telecommunications operators in Saudi Arabia and the United Arab Emirates and copied "
+    "subscriber records, researchers said on Tuesday. The intrusions began with phishing e-mails "
+    "sent to network engineers, and the attackers moved between billing systems with a custom "
+    "backdoor before taking travel bookings from partner airlines."
+)
+APT39_B = (
+    "Researchers say APT39, an Iranian espionage group, copied subscriber records at telecoms "
+    "operators in Saudi Arabia and the United Arab Emirates. The attackers sent phishing e-mails to "
+    "network engineers, used a custom backdoor to move between billing systems, and took travel "
+    "bookings from partner airlines, the researchers said on Tuesday."
+)
+VPN = (
+    "Attackers are actively exploiting CVE-2026-21001, a critical flaw in a popular VPN appliance, "
+    "to take over corporate gateways, the vendor warned on Monday. Administrators should apply the "
+    "fixed firmware at once and look for web shells under the appliance's upload folder."
+)
+PATCH = (
+    "The monthly update from a large software vendor fixes sixty vulnerabilities this month, among "
+    "them CVE-2026-30000 in a print service, and none of them is known to be used in attacks yet. "
+    "Administrators are advised to test the updates before a broad rollout across their fleets."
+)
+
+
+def pair(feed: str, n: int, title: str, text: str, hours: int) -> tuple[Entry, Article]:
+    when = NOW_DT - timedelta(hours=hours)
+    link = f"https://{feed.lower()}.example/{n}"
+    entry = Entry(f"id{feed}{n}", feed, link, title, "", "", "", when, when, 1)
+    return entry, Article(entry.id, link, title, text, "", when, "en", "full")
+
+
+def build() -> tuple[object, ...]:
+    pairs = [
+        pair("Wire", 1, "Iranian espionage group raids Gulf telecoms", APT39_A, 3),
+        pair("Labs", 2, "APT39 targets telecom operators in the Gulf", APT39_B, 5),
+        pair("Desk", 3, "VPN flaw exploited in attacks", VPN, 2),
+        pair("Wire", 4, "Monthly patches fix sixty flaws", PATCH, 1),
+    ]
+    briefing = compose(CONFIG, pairs, {}, NOW_DT - timedelta(hours=24), NOW_DT)
+    return (briefing,)
+
+
+def test_one_story_per_event_with_all_sources() -> None:
+    (briefing,) = build()
+    stories = briefing.stories  # type: ignore[attr-defined]
+    assert len(stories) == 3
+    apt = next(s for s in stories if any(a.name == "APT39" for a in s.entities.actors))
+    assert {source.feed for source in apt.sources} == {"Wire", "Labs"}
+    assert apt.sentences and all(0 <= s.source < len(apt.sources) for s in apt.sentences)
+
+
+def test_ranking_executive_and_sections() -> None:
+    (briefing,) = build()
+    b = briefing  # type: ignore[assignment]
+    scores = [s.score for s in b.stories]
+    assert scores == sorted(scores, reverse=True)
+    # Two outlets and a state-attributed actor outrank a lone patch roundup.
+    assert "APT39" in {a.name for a in b.stories[0].entities.actors}
+    assert len(b.executive) == 2 and b.executive[0] == b.stories[0].id
+    assert [s.title for s in b.by_actor] == ["APT39"]
+    assert "Iran" in b.by_actor[0].detail
+    assert "Middle East" in {s.title for s in b.by_region}
+    cves = {row.id: row.exploited for row in b.cves}
+    assert cves == {"CVE-2026-21001": True, "CVE-2026-30000": False}
+    assert b.cves[0].id == "CVE-2026-21001"  # exploited first
+    placed = {sid for section in (*b.by_actor, *b.by_region) for sid in section.story_ids}
+    assert set(b.other_story_ids) == {s.id for s in b.stories} - placed
+
+
+def test_deterministic() -> None:
+    assert build() == build()
+
+
+def test_exploited_cves_reads_the_sentence() -> None:
+    text = "CVE-2026-1111 is exploited in the wild. CVE-2026-2222 was also fixed."
+    assert exploited_cves([text], ("CVE-2026-1111", "CVE-2026-2222")) == ("CVE-2026-1111",)
+    assert exploited_cves(["A zero-day is being exploited."], ("CVE-2026-3333",)) == ("CVE-2026-3333",)
+    assert exploited_cves(["Nothing to see."], ("CVE-2026-3333",)) == ()
+
+
+def test_merge_entities_keeps_strongest_role_and_all_mentions() -> None:
+    iran_target = CountryRef("IR", "Iran", "mentioned", ("Iran",))
+    iran_attr = CountryRef("IR", "Iran", "attributed", ("Iranian",))
+    actor = ActorRef("APT39", ("Chafer",), "Iran", "IR", True, ("APT39",))
+    merged = merge_entities(
+        [
+            Entities(actors=(actor,), countries=(iran_target,), sectors=(NamedRef("Travel", ("airlines",)),)),
+            Entities(
+                actors=(ActorRef("APT39", ("Chafer",), "Iran", "IR", True, ("Chafer",)),),
+                countries=(iran_attr,),
+                cves=("CVE-2026-1",),
+            ),
+        ]
+    )
+    assert merged.actors[0].mentions == ("APT39", "Chafer")
+    assert merged.countries[0].role == "attributed"
+    assert merged.countries[0].mentions == ("Iran", "Iranian")
+    assert merged.cves == ("CVE-2026-1",)
