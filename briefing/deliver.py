@@ -1,0 +1,397 @@
+"""Deliver stage: a built ``Briefing`` -> one e-mail per recipient, each sent exactly once.
+
+In: the config (``email:``), the output folder (store and archive), the day's ``Briefing`` and
+the clock. Out: messages handed to the SMTP server and one ``deliveries`` row per (briefing
+date, recipient, channel) in the store; a list of ``Outcome``s for the caller to report.
+
+Each message is ``multipart/mixed``: a ``multipart/alternative`` (plain text, then HTML with
+inline CSS and table layout, autoescaped, http(s) links only, no scripts) and the PDF. A reader
+with ``interests`` gets a briefing filtered for them (``interests.filter_briefing``), PDF and
+body alike. A PDF over ``email.max_attachment`` is replaced by a link into the archive when
+``email.archive_url`` is set.
+
+Exactly once: a delivery is recorded the moment the server accepts the message, and a recorded
+(date, recipient) is not sent again unless ``force``. Transient failures (connection, timeout,
+4xx) are retried ``email.retries`` times with doubling waits; permanent ones (5xx, a refused
+login) are not. One recipient failing does not stop the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import smtplib
+import ssl
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid, parseaddr
+from pathlib import Path
+from typing import Literal, Protocol
+
+import jinja2.sandbox
+
+from briefing.config import Config, EmailConfig, InterestsConfig, RecipientConfig
+from briefing.errors import BriefingError
+from briefing.interests import Filtered, filter_briefing
+from briefing.models import Briefing
+from briefing.render import environment, render_html, render_pdf
+from briefing.store import Store
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "email"
+_SUBJECT_MAX = 200
+
+
+class DeliveryError(BriefingError):
+    """Delivery could not be attempted or did not succeed for every recipient (exit 1)."""
+
+
+class PermanentFailure(Exception):
+    """The server said no for good (5xx, refused login): retrying will not help."""
+
+
+class Channel(Protocol):
+    """Where messages go; ``SmtpChannel`` in production, anything with ``send`` in tests."""
+
+    def send(self, message: EmailMessage) -> None: ...
+
+
+@dataclass(frozen=True)
+class Outcome:
+    recipient: str
+    status: Literal["sent", "skipped", "already-sent", "failed"]
+    stories: int
+    detail: str = ""
+
+
+# --- composing one message ----------------------------------------------------------------
+
+
+def describe_interests(interests: InterestsConfig) -> str:
+    """``actors: APT39; keywords: ransomware`` — what the note in a filtered briefing names."""
+    parts = []
+    for label, values in (
+        ("actors", interests.actors),
+        ("regions", interests.regions),
+        ("sectors", interests.sectors),
+        ("keywords", interests.keywords),
+    ):
+        if values:
+            parts.append(f"{label}: {', '.join(values)}")
+    return "; ".join(parts)
+
+
+def subject_line(template: str, filtered: Filtered) -> str:
+    """The subject from the config's template: one line, at most 200 characters."""
+    briefing = filtered.briefing
+    if briefing.by_actor:
+        top = briefing.by_actor[0].title
+    elif briefing.stories:
+        top = briefing.stories[0].title
+    else:
+        top = ""
+    # Sandboxed and unescaped: the template is the operator's, the values are feed text.
+    env = jinja2.sandbox.SandboxedEnvironment(autoescape=False)
+    text = env.from_string(template).render(
+        date=briefing.date,
+        count=len(briefing.stories),
+        total=filtered.total,
+        top=top[:80],
+        title=briefing.title,
+    )
+    # A newline from a feed title must never reach a header.
+    text = re.sub(r"\s+", " ", text).strip()
+    return text[:_SUBJECT_MAX] or f"{briefing.title} {briefing.date}"
+
+
+def _size(count: int) -> str:
+    return f"{count / 1_048_576:.1f} MB" if count >= 1_048_576 else f"{count / 1024:.0f} kB"
+
+
+def archive_links(email: EmailConfig, date: str) -> tuple[str | None, str | None]:
+    """(the archive's index, the day's full PDF) under ``archive_url``, or Nones."""
+    if not email.archive_url:
+        return None, None
+    return email.archive_url, f"{email.archive_url}{date}/briefing.pdf"
+
+
+def recipient_pdf(
+    config: Config,
+    output: Path,
+    filtered: Filtered,
+    interests: str,
+    env: jinja2.Environment,
+) -> bytes:
+    """The recipient's PDF: the archived one when they get everything, else rendered for them."""
+    briefing = filtered.briefing
+    if filtered.others == 0 and len(briefing.stories) == filtered.total:
+        archived = output / briefing.date / "briefing.pdf"
+        if archived.is_file():
+            return archived.read_bytes()
+        return render_pdf(render_html(briefing, config, env, "pdf"))
+    from briefing.render import context
+
+    html = env.get_template("briefing-recipient.html").render(
+        {
+            **context(briefing, config, medium="pdf"),
+            "others": filtered.others,
+            "total": filtered.total,
+            "interests": interests,
+        }
+    )
+    return render_pdf(html)
+
+
+def build_message(
+    config: Config,
+    email: EmailConfig,
+    recipient: RecipientConfig,
+    filtered: Filtered,
+    pdf: bytes,
+    env: jinja2.Environment,
+    now: datetime,
+) -> EmailMessage:
+    briefing = filtered.briefing
+    interests = describe_interests(recipient.interests) if recipient.interests else ""
+    archive, day_pdf = archive_links(email, briefing.date)
+    too_big = len(pdf) > email.max_attachment and day_pdf is not None
+    if len(pdf) > email.max_attachment and day_pdf is None:
+        log.warning(
+            "%s: the PDF (%s) is over email.max_attachment but there is no email.archive_url"
+            " to link to instead; attaching it anyway",
+            recipient.address,
+            _size(len(pdf)),
+        )
+    variables = {
+        "briefing": briefing,
+        "filtered": bool(recipient.interests and not recipient.interests.empty),
+        "interests": interests,
+        "others": filtered.others,
+        "total": filtered.total,
+        "actors": briefing.by_actor[:8],
+        "attached": not too_big,
+        "pdf_link": day_pdf if too_big else None,
+        "pdf_size": _size(len(pdf)),
+        "archive_link": archive,
+        "recipient": recipient.address,
+    }
+    text_env = env.overlay(autoescape=False)
+    message = EmailMessage()
+    message["Subject"] = subject_line(email.subject, filtered)
+    message["From"] = email.sender
+    message["To"] = recipient.address
+    message["Date"] = format_datetime(now)
+    domain = parseaddr(email.sender)[1].rpartition("@")[2] or None
+    message["Message-ID"] = make_msgid("briefing", domain=domain)
+    # Tell out-of-office responders and mail rules that no human sent this.
+    message["Auto-Submitted"] = "auto-generated"
+    message["X-Auto-Response-Suppress"] = "All"
+    message["X-Briefing-Date"] = briefing.date
+    message.set_content(text_env.get_template("email.txt").render(variables))
+    message.add_alternative(env.get_template("email.html").render(variables), subtype="html")
+    if not too_big:
+        message.add_attachment(
+            pdf,
+            maintype="application",
+            subtype="pdf",
+            filename=f"briefing-{briefing.date}.pdf",
+        )
+    return message
+
+
+# --- sending ------------------------------------------------------------------------------
+
+
+def _permanent(exc: BaseException) -> bool:
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _msg in exc.recipients.values())
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return exc.smtp_code >= 500
+    # No STARTTLS on the server, a certificate that does not verify: a retry will not fix it.
+    return isinstance(exc, smtplib.SMTPNotSupportedError | ssl.SSLCertVerificationError)
+
+
+class SmtpChannel:
+    """SMTP over STARTTLS, implicit TLS or plain, one connection per message, with retries."""
+
+    def __init__(
+        self,
+        email: EmailConfig,
+        password: str | None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        tls_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self.email = email
+        self._password = password
+        self._sleep = sleep
+        self._context = tls_context
+
+    @classmethod
+    def from_config(cls, email: EmailConfig) -> SmtpChannel:
+        password = None
+        if email.password_env:
+            password = os.environ.get(email.password_env)
+            if not password:
+                raise DeliveryError(
+                    f"email.password_env: the environment variable {email.password_env} "
+                    "is not set (it holds the SMTP password)"
+                )
+        return cls(email, password)
+
+    def send(self, message: EmailMessage) -> None:
+        attempts = self.email.retries + 1
+        for attempt in range(attempts):
+            try:
+                self._send_once(message)
+                return
+            except (OSError, smtplib.SMTPException) as exc:
+                if _permanent(exc):
+                    raise PermanentFailure(_explain(exc)) from None
+                if attempt + 1 == attempts:
+                    raise
+                wait = self.email.retry_wait * 2**attempt
+                log.warning(
+                    "sending to %s failed (%s); retry %d of %d in %gs",
+                    message["To"],
+                    _explain(exc),
+                    attempt + 1,
+                    attempts - 1,
+                    wait,
+                )
+                self._sleep(wait)
+
+    def _send_once(self, message: EmailMessage) -> None:
+        email = self.email
+        context = self._context or ssl.create_default_context()
+        smtp: smtplib.SMTP
+        if email.security == "tls":
+            smtp = smtplib.SMTP_SSL(
+                email.smtp_host, email.port, timeout=email.timeout, context=context
+            )
+        else:
+            smtp = smtplib.SMTP(email.smtp_host, email.port, timeout=email.timeout)
+        with smtp:
+            if email.security == "starttls":
+                smtp.ehlo()
+                smtp.starttls(context=context)
+                smtp.ehlo()
+            if email.username and self._password is not None:
+                smtp.login(email.username, self._password)
+            smtp.send_message(message)
+
+
+def _explain(exc: BaseException) -> str:
+    if isinstance(exc, smtplib.SMTPResponseException):
+        text = (
+            exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else ""
+        )
+        return f"{exc.smtp_code} {text}".strip()
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return "; ".join(f"{code} {msg!r}" for code, msg in exc.recipients.values())
+    return f"{type(exc).__name__}: {exc}".rstrip(": ")
+
+
+# --- delivering a day's briefing ----------------------------------------------------------
+
+
+def deliver(
+    config: Config,
+    output: Path,
+    briefing: Briefing,
+    now: datetime,
+    *,
+    force: bool = False,
+    only: Sequence[str] = (),
+    channel: Channel | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> list[Outcome]:
+    """Send ``briefing`` to every configured recipient (or those in ``only``) not yet sent it."""
+    email = config.email
+    if email is None:
+        raise DeliveryError(f"{config.source or 'config'}: no email: section, nobody to send to")
+    wanted = {address.lower() for address in only}
+    known = {recipient.address.lower() for recipient in email.recipients}
+    if unknown := sorted(wanted - known):
+        raise DeliveryError(f"not a configured recipient: {', '.join(unknown)}")
+    recipients = [r for r in email.recipients if not wanted or r.address.lower() in wanted]
+    from briefing.pipeline import store_path
+
+    outcomes: list[Outcome] = []
+    with Store.open(store_path(config, output)) as store:
+        pending = []
+        for recipient in recipients:
+            done = store.delivery(briefing.date, recipient.address, CHANNEL)
+            if done is not None and not force:
+                outcomes.append(
+                    Outcome(recipient.address, "already-sent", done.stories, done.status)
+                )
+            else:
+                pending.append(recipient)
+        if pending and channel is None:
+            channel = SmtpChannel.from_config(email)
+        env = environment(config)
+        for recipient in pending:
+            if should_stop is not None and should_stop():
+                break
+            outcomes.append(
+                _deliver_one(config, output, briefing, recipient, channel, env, store, now)
+            )
+    return outcomes
+
+
+def _deliver_one(
+    config: Config,
+    output: Path,
+    briefing: Briefing,
+    recipient: RecipientConfig,
+    channel: Channel | None,
+    env: jinja2.Environment,
+    store: Store,
+    now: datetime,
+) -> Outcome:
+    assert config.email is not None and channel is not None
+    filtered = filter_briefing(briefing, recipient.interests)
+    count = len(filtered.briefing.stories)
+    skip_empty = config.email.skip_empty if recipient.skip_empty is None else recipient.skip_empty
+    if count == 0 and filtered.total > 0 and recipient.interests and skip_empty:
+        # Recorded, so a rerun and a catch-up agree that this reader is done for the day.
+        store.record_delivery(
+            briefing.date, recipient.address, CHANNEL, status="skipped", now=now, stories=0
+        )
+        return Outcome(recipient.address, "skipped", 0, "nothing matched")
+    interests = describe_interests(recipient.interests) if recipient.interests else ""
+    try:
+        pdf = recipient_pdf(config, output, filtered, interests, env)
+        message = build_message(config, config.email, recipient, filtered, pdf, env, now)
+        channel.send(message)
+    except (OSError, smtplib.SMTPException, PermanentFailure) as exc:
+        detail = str(exc) if isinstance(exc, PermanentFailure) else _explain(exc)
+        log.error("e-mail to %s failed: %s", recipient.address, detail)
+        return Outcome(recipient.address, "failed", count, detail)
+    store.record_delivery(
+        briefing.date,
+        recipient.address,
+        CHANNEL,
+        status="sent",
+        now=now,
+        stories=count,
+        detail=str(message["Message-ID"]),
+    )
+    return Outcome(recipient.address, "sent", count, f"{len(pdf)} byte PDF")
+
+
+def all_delivered(config: Config, output: Path, date: str) -> bool:
+    """Whether every configured recipient has ``date``'s briefing (true when there is no email)."""
+    if config.email is None:
+        return True
+    from briefing.pipeline import store_path
+
+    with Store.open(store_path(config, output)) as store:
+        done = {d.recipient for d in store.deliveries(date) if d.channel == CHANNEL}
+    return all(r.address.lower() in done for r in config.email.recipients)
