@@ -1,0 +1,469 @@
+"""Benchmarks: ``python -m benchmarks [--quick] [--out FILE] [--corpus DIR]``.
+
+Each case runs in this one process beside the baseline a user would otherwise write, against a
+generated loopback site (``benchmarks._site``) with a configurable latency per request:
+
+* poll: N feeds × 20 items; a sequential ``feedparser.parse(url)`` loop vs ``pipeline.poll``.
+* extract: the same article pages; a sequential fetch + ``trafilatura.extract`` loop vs
+  ``pipeline.extract`` (one worker per core, and one worker for the overhead).
+* tag: ``get_tagger().tag`` over generated articles on one core, knowledge-base load excluded.
+* incremental: poll + extract twice against unchanged feeds; the second run's time over the
+  first's, and the pages it fetched (should be none).
+* build: N articles in the window -> HTML + PDF + JSON + archive, in a subprocess whose peak RSS
+  is read with ``getrusage``.
+* scale: poll + extract of 1,000 new items into stores already holding 1k, 10k, 50k articles.
+
+Prints a table and writes the numbers as JSON to ``--out``. No timing is asserted anywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from benchmarks._site import Site, article_text, load_corpus
+
+NOW = datetime(2026, 3, 10, 6, 0, tzinfo=UTC)
+TARGETS: dict[str, tuple[str, float]] = {
+    "poll_speedup": (">=", 20),
+    "poll_vs_ideal": ("<=", 2),
+    "extract_speedup": (">=", 1.5),
+    "extract_overhead": ("<=", 1.10),
+    "tag_mb_per_s": (">=", 5),
+    "incremental_ratio": ("<=", 0.05),
+    "incremental_page_fetches": ("<=", 0),
+    "build_seconds": ("<=", 60),
+    "build_peak_mb": ("<=", 500),
+}
+
+
+@dataclass(frozen=True)
+class Sizes:
+    poll_feeds: int = 500
+    poll_items: int = 20
+    latency: float = 0.1
+    extract_feeds: int = 50
+    tag_seconds: float = 3.0
+    incremental_feeds: int = 100
+    build_articles: int = 1000
+    scale: tuple[int, ...] = (1_000, 10_000, 50_000)
+    scale_batch: int = 1_000
+
+
+FULL = Sizes()
+QUICK = Sizes(
+    poll_feeds=100,
+    extract_feeds=20,
+    tag_seconds=2.0,
+    incremental_feeds=40,
+    build_articles=200,
+    scale=(1_000, 5_000, 20_000),
+)
+TINY = Sizes(
+    poll_feeds=4,
+    poll_items=3,
+    latency=0.01,
+    extract_feeds=2,
+    tag_seconds=0.1,
+    incremental_feeds=2,
+    build_articles=6,
+    scale=(20, 40),
+    scale_batch=10,
+)
+
+
+def _config(site: Site, **extra: Any) -> Any:
+    from briefing.config import Config
+
+    return Config.model_validate(site.config(**extra))
+
+
+def _timed(func: Callable[[], Any]) -> tuple[float, Any]:
+    started = time.perf_counter()
+    result = func()
+    return time.perf_counter() - started, result
+
+
+def _say(message: str) -> None:
+    print(f"  {message}", file=sys.stderr, flush=True)
+
+
+# -- cases -----------------------------------------------------------------------------------
+
+
+def bench_poll(sizes: Sizes, work: Path) -> dict[str, Any]:
+    import feedparser
+
+    from briefing import pipeline
+
+    with Site(sizes.poll_feeds, sizes.poll_items, NOW, latency=sizes.latency) as site:
+        config = _config(site)
+        urls = [site.feed_url(i) for i in range(sizes.poll_feeds)]
+
+        def baseline() -> int:
+            return sum(len(feedparser.parse(url).entries) for url in urls)
+
+        base_s, base_items = _timed(baseline)
+        ours_s, outcomes = _timed(lambda: pipeline.poll(config, work / "poll", NOW))
+    ours_items = sum(o.items for o in outcomes)
+    ideal = math.ceil(sizes.poll_feeds / config.poll.concurrency) * sizes.latency
+    _say(
+        f"poll: baseline {base_s:.2f} s ({base_items} items), ours {ours_s:.2f} s "
+        f"({ours_items} items), ideal {ideal:.2f} s"
+    )
+    return {
+        "poll_speedup": base_s / ours_s,
+        "poll_vs_ideal": ours_s / ideal,
+        "poll_baseline_seconds": base_s,
+        "poll_seconds": ours_s,
+        "poll_feeds": sizes.poll_feeds,
+        "poll_items": ours_items,
+        "poll_baseline_items": base_items,
+        "poll_latency_s": sizes.latency,
+        "poll_concurrency": config.poll.concurrency,
+    }
+
+
+def bench_extract(sizes: Sizes, work: Path, corpus: list[str] | None) -> dict[str, Any]:
+    import trafilatura
+
+    from briefing import pipeline
+
+    items = 20
+    with Site(sizes.extract_feeds, items, NOW, latency=0.0, corpus=corpus) as site:
+        many, one = _config(site), _config(site, extract={"workers": 1})
+        pipeline.poll(many, work / "extract-n", NOW)
+        pipeline.poll(one, work / "extract-1", NOW)
+        pages = [site.page_url(f, i) for f in range(sizes.extract_feeds) for i in range(items)]
+
+        def baseline() -> int:
+            chars = 0
+            for url in pages:
+                with urllib.request.urlopen(url, timeout=30) as response:
+                    html = response.read().decode("utf-8", errors="replace")
+                chars += len(trafilatura.extract(html, url=url, include_comments=False) or "")
+            return chars
+
+        trafilatura.extract(urllib.request.urlopen(pages[0]).read().decode())  # warm caches
+        base_s, _chars = _timed(baseline)
+        many_s, stats = _timed(lambda: pipeline.extract(many, work / "extract-n", NOW))
+        one_s, stats_one = _timed(lambda: pipeline.extract(one, work / "extract-1", NOW))
+    _say(
+        f"extract {len(pages)} pages: baseline {base_s:.2f} s, ours {many_s:.2f} s "
+        f"({stats.full} full), one worker {one_s:.2f} s ({stats_one.full} full)"
+    )
+    return {
+        "extract_speedup": base_s / many_s,
+        "extract_overhead": one_s / base_s,
+        "extract_pages": len(pages),
+        "extract_baseline_seconds": base_s,
+        "extract_seconds": many_s,
+        "extract_one_worker_seconds": one_s,
+        "extract_workers": os.cpu_count() or 1,
+        "extract_full": stats.full,
+        "extract_source": "corpus" if corpus else "generated",
+    }
+
+
+def bench_tag(sizes: Sizes, corpus_dir: Path | None) -> dict[str, Any]:
+    from briefing.intel import get_tagger
+
+    texts: list[str] = []
+    if corpus_dir is not None:
+        texts = [p.read_text(encoding="utf-8") for p in sorted(corpus_dir.rglob("*.txt"))][:300]
+    if not texts:
+        texts = [
+            "\n\n".join([title, *paras])
+            for f in range(10)
+            for i in range(20)
+            for title, paras in [article_text(f, i)]
+        ]
+    load_s, tagger = _timed(get_tagger)
+    tagger.tag(texts[0])  # warm-up: lazily built tables stay out of the timing
+    size = sum(len(t.encode()) for t in texts)
+    done = 0
+    started = time.perf_counter()
+    while True:
+        for text in texts:
+            tagger.tag(text)
+        done += size
+        elapsed = time.perf_counter() - started
+        if elapsed >= sizes.tag_seconds:
+            break
+    rate = done / elapsed / 1e6
+    _say(f"tag: {done / 1e6:.1f} MB in {elapsed:.2f} s = {rate:.2f} MB/s (KB load {load_s:.2f} s)")
+    return {"tag_mb_per_s": rate, "tag_kb_load_seconds": load_s, "tag_texts": len(texts)}
+
+
+def bench_incremental(sizes: Sizes, work: Path) -> dict[str, Any]:
+    from briefing import pipeline
+
+    with Site(sizes.incremental_feeds, 20, NOW, latency=sizes.latency) as site:
+        config = _config(site)
+        out = work / "incremental"
+
+        def run() -> Any:
+            pipeline.poll(config, out, NOW)
+            return pipeline.extract(config, out, NOW)
+
+        first_s, first = _timed(run)
+        pages_before = site.served["page"]
+        second_s, second = _timed(run)
+        page_fetches = site.served["page"] - pages_before + second.pages_fetched
+        not_modified = site.served["304"]
+    _say(
+        f"incremental: first {first_s:.2f} s ({first.pages_fetched} pages), second "
+        f"{second_s:.2f} s ({page_fetches} pages, {not_modified} × 304)"
+    )
+    return {
+        "incremental_ratio": second_s / first_s,
+        "incremental_page_fetches": page_fetches,
+        "incremental_first_seconds": first_s,
+        "incremental_second_seconds": second_s,
+        "incremental_feeds": sizes.incremental_feeds,
+        "incremental_not_modified": not_modified,
+    }
+
+
+def _build_child(argv: list[str]) -> int:
+    """``python -m benchmarks _build CONFIG.json OUTPUT``: time one build, report peak RSS."""
+    from briefing import pipeline
+    from briefing.config import Config
+
+    config = Config.model_validate(json.loads(Path(argv[0]).read_text()))
+    started = time.perf_counter()
+    result = pipeline.build(config, Path(argv[1]), NOW, timedelta(hours=24))
+    seconds = time.perf_counter() - started
+    files = {p.name: p.stat().st_size for p in result.folder.iterdir()}
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    report = {
+        "seconds": seconds,
+        "peak_mb": peak_kb / 1024,
+        "stories": len(result.briefing.stories),
+        "files": files,
+    }
+    print(json.dumps(report))
+    return 0
+
+
+def bench_build(sizes: Sizes, work: Path) -> dict[str, Any]:
+    from briefing import pipeline
+
+    feeds = max(1, sizes.build_articles // 20)
+    items = min(20, sizes.build_articles)
+    hour = timedelta(hours=1)
+    with Site(feeds, items, NOW, full_content=True, spacing=hour) as site:
+        data = site.config(extract={"fetch_pages": False})
+        config = _config(site, extract={"fetch_pages": False})
+        out = work / "build"
+        pipeline.poll(config, out, NOW)
+        stats = pipeline.extract(config, out, NOW)
+    config_path = work / "build-config.json"
+    config_path.write_text(json.dumps(data))
+    started = time.perf_counter()
+    child = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "_build", str(config_path), str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    wall = time.perf_counter() - started
+    if child.returncode != 0:
+        raise RuntimeError(f"build subprocess failed:\n{child.stderr[-2000:]}")
+    report = json.loads(child.stdout.strip().splitlines()[-1])
+    children_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    _say(
+        f"build {stats.entries} articles -> {report['stories']} stories: "
+        f"{report['seconds']:.2f} s in build, {wall:.2f} s whole process, "
+        f"peak {report['peak_mb']:.0f} MB"
+    )
+    return {
+        "build_seconds": report["seconds"],
+        "build_process_seconds": wall,
+        "build_peak_mb": report["peak_mb"],
+        "build_children_peak_mb": children_mb,
+        "build_articles": stats.entries,
+        "build_stories": report["stories"],
+        "build_files": report["files"],
+    }
+
+
+def _fill(store_file: Path, count: int, batch: int) -> None:
+    """Put ``count`` old articles (feed text only) into the store, in feed-sized batches."""
+    from briefing.config import Config
+    from briefing.extract import extract_pending
+    from briefing.models import FeedItem
+    from briefing.store import Store
+
+    config = Config.model_validate(
+        {"feeds": [{"name": "x", "url": "http://127.0.0.1/"}], "extract": {"fetch_pages": False}}
+    )
+    old = NOW - timedelta(days=30)
+    with Store.open(store_file) as store:
+        done = store.count_entries()
+        while done < count:
+            n = min(batch, count - done)
+            feed = f"fill-{done // batch:05d}"
+            items = []
+            for k in range(n):
+                title, paras = article_text(100_000 + done // batch, k, paragraphs=3)
+                items.append(
+                    FeedItem(
+                        feed,
+                        f"{feed}-{k}",
+                        None,
+                        title,
+                        paras[0],
+                        "\n\n".join(paras),
+                        "",
+                        old - timedelta(seconds=done + k),
+                    )
+                )
+            store.record_poll(
+                feed, f"http://127.0.0.1/{feed}", status="ok", error=None, now=old, items=items
+            )
+            asyncio.run(extract_pending(config, store, NOW))
+            done += n
+
+
+def bench_scale(sizes: Sizes, work: Path) -> dict[str, Any]:
+    from briefing import pipeline
+    from briefing.store import Store
+
+    feeds = 10
+    per_feed = max(1, sizes.scale_batch // feeds)
+    out = work / "scale"
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    with Site(feeds, per_feed, NOW, full_content=True, spacing=timedelta(minutes=5)) as site:
+        config = _config(site, extract={"fetch_pages": False})
+        for size in sizes.scale:
+            folder = out / str(size)
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            started = time.perf_counter()
+            _fill(folder / "briefing.sqlite3", size, sizes.scale_batch)
+            fill_s = time.perf_counter() - started
+
+            def ingest() -> int:
+                pipeline.poll(config, folder, NOW)  # noqa: B023 - called at once
+                return pipeline.extract(config, folder, NOW).entries  # noqa: B023
+
+            seconds, entries = _timed(ingest)
+            with Store.open(folder / "briefing.sqlite3") as store:
+                total = store.count_entries()
+            db_mb = (folder / "briefing.sqlite3").stat().st_size / 1e6
+            rows.append(
+                {
+                    "store_articles": size,
+                    "items": entries,
+                    "seconds": seconds,
+                    "items_per_s": entries / seconds,
+                    "fill_items_per_s": size / fill_s,
+                    "entries_after": total,
+                    "db_mb": db_mb,
+                }
+            )
+            _say(
+                f"scale {size}: {entries} items in {seconds:.2f} s = {entries / seconds:.0f}/s "
+                f"(fill {size / fill_s:.0f}/s, store {db_mb:.1f} MB)"
+            )
+    return {"scale": rows}
+
+
+# -- the run ---------------------------------------------------------------------------------
+
+
+def _verdict(key: str, value: float) -> str:
+    if key not in TARGETS:
+        return ""
+    op, target = TARGETS[key]
+    ok = value >= target if op == ">=" else value <= target
+    return f"{op} {target:g}  {'ok' if ok else 'MISS'}"
+
+
+def table(results: dict[str, Any]) -> str:
+    lines = [f"{'key':<28}{'value':>12}  target"]
+    for key in TARGETS:
+        if key in results:
+            lines.append(f"{key:<28}{results[key]:>12.3f}  {_verdict(key, results[key])}")
+    for row in results.get("scale", []):
+        lines.append(
+            f"{'scale @ ' + format(row['store_articles'], ',') + ' articles':<28}"
+            f"{row['items_per_s']:>12.0f}  items/s"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["_build"]:
+        return _build_child(argv[1:])
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--quick", action="store_true", help="smaller sizes (under five minutes)")
+    parser.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # smoke test
+    parser.add_argument("--out", type=Path, help="write the results as JSON here")
+    parser.add_argument("--corpus", type=Path, help="a corpus folder (pages/*.html, *.txt)")
+    parser.add_argument(
+        "--only",
+        action="append",
+        help="run only these cases (poll, extract, tag, incremental, build, scale); repeatable",
+    )
+    args = parser.parse_args(argv)
+    sizes = TINY if args.tiny else QUICK if args.quick else FULL
+    corpus = load_corpus(args.corpus) if args.corpus else None
+    cases: dict[str, Callable[[Path], dict[str, Any]]] = {
+        "poll": lambda w: bench_poll(sizes, w),
+        "extract": lambda w: bench_extract(sizes, w, corpus or None),
+        "tag": lambda w: bench_tag(sizes, args.corpus),
+        "incremental": lambda w: bench_incremental(sizes, w),
+        "build": lambda w: bench_build(sizes, w),
+        "scale": lambda w: bench_scale(sizes, w),
+    }
+    results: dict[str, Any] = {
+        "mode": "tiny" if args.tiny else "quick" if args.quick else "full",
+        "machine": {
+            "cpus": os.cpu_count(),
+            "mem_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+    }
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="briefing-bench-") as tmp:
+        for name, case in cases.items():
+            if args.only and name not in args.only:
+                continue
+            print(f"[{name}]", file=sys.stderr, flush=True)
+            results.update(case(Path(tmp) / name))
+    results["total_seconds"] = time.perf_counter() - started
+    print(table(results))
+    print(
+        f"machine: {results['machine']['cpus']} cores, {results['machine']['mem_gib']} GiB; "
+        f"{results['mode']} run took {results['total_seconds']:.0f} s"
+    )
+    if args.out:
+        args.out.write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
