@@ -7,6 +7,7 @@ is reported inside; 2 bad usage or bad config, one line naming the file, line an
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import tempfile
@@ -22,6 +23,7 @@ from briefing import __version__
 from briefing.config import Config, load_config, parse_duration
 from briefing.errors import BriefingError, NothingToBuild
 from briefing.intel.commands import kb_group, tag_command
+from briefing.lock import work_lock
 
 log = logging.getLogger("briefing")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -101,6 +103,52 @@ def clock_options(func: F) -> F:
     return func
 
 
+def wait_option(func: F) -> F:
+    return click.option(
+        "--wait",
+        "lock_wait",
+        type=click.FloatRange(min=0),
+        default=60.0,
+        show_default=True,
+        metavar="SECONDS",
+        help="If another briefing is working on the output folder, wait this long for it.",
+    )(func)
+
+
+@contextmanager
+def _locked(output: Path, label: str, wait: float) -> Iterator[None]:
+    """Hold the output folder's work lock (shared with ``serve``'s jobs) while working."""
+    lock = work_lock(output, label)
+    lock.acquire(wait)
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _do_send(
+    ctx: click.Context,
+    config: Config,
+    output: Path,
+    briefing: Any,
+    now: datetime,
+    force: bool,
+    to: tuple[str, ...] = (),
+) -> None:
+    from briefing.deliver import DeliveryError, deliver
+
+    outcomes = deliver(config, output, briefing, now, force=force, only=to)
+    for outcome in outcomes:
+        detail = f" ({outcome.detail})" if outcome.detail else ""
+        _say(
+            ctx,
+            f"{outcome.recipient}: {outcome.status}, {outcome.stories} stories{detail}",
+        )
+    failed = [o.recipient for o in outcomes if o.status == "failed"]
+    if failed:
+        raise DeliveryError(f"e-mail to {', '.join(failed)} failed; rerun to retry")
+
+
 @contextmanager
 def _progress(label: str, total: int, quiet: bool) -> Iterator[Callable[[Any], None]]:
     """A rich progress bar on an interactive stderr; silence otherwise."""
@@ -174,7 +222,7 @@ def _do_extract(ctx: click.Context, config: Config, output: Path, now: datetime)
 
 def _do_build(
     ctx: click.Context, config: Config, output: Path, now: datetime, window: timedelta
-) -> None:
+) -> Any:
     from briefing.pipeline import build
 
     try:
@@ -185,21 +233,43 @@ def _do_build(
         raise NothingToBuild(f"cannot write the briefing: {exc}") from None
     _say(ctx, f"briefing of {result.briefing.date}: {len(result.briefing.stories)} stories")
     _say(ctx, f"wrote {result.folder}/briefing.html, .pdf, .json and {output}/index.html")
+    return result.briefing
 
 
 @cli.command()
 @config_options
 @clock_options
+@click.option(
+    "--send", is_flag=True, help="Then e-mail the briefing to the config's recipients."
+)
+@click.option(
+    "--force", is_flag=True, help="With --send: send again to recipients already sent today's."
+)
+@wait_option
 @click.pass_context
 def run(
-    ctx: click.Context, config_path: Path, output: Path, now: str | None, window: str | None
+    ctx: click.Context,
+    config_path: Path,
+    output: Path,
+    now: str | None,
+    window: str | None,
+    send: bool,
+    force: bool,
+    lock_wait: float,
 ) -> None:
     """Poll every feed, extract new articles, build today's briefing and update the archive."""
     config = load_config(config_path)
     moment, span = _parse_now(now, config), _window(window, config)
-    _do_poll(ctx, config, output, moment)
-    _do_extract(ctx, config, output, moment)
-    _do_build(ctx, config, output, moment, span)
+    if force and not send:
+        raise click.UsageError("--force only makes sense with --send")
+    if send and config.email is None:
+        raise click.UsageError(f"--send: {config_path} has no email: section")
+    with _locked(output, "run", lock_wait):
+        _do_poll(ctx, config, output, moment)
+        _do_extract(ctx, config, output, moment)
+        briefing = _do_build(ctx, config, output, moment, span)
+        if send:
+            _do_send(ctx, config, output, briefing, moment, force)
 
 
 @cli.command("poll")
@@ -208,16 +278,23 @@ def run(
 @click.option(
     "--no-extract", is_flag=True, help="Only fetch the feeds; leave article pages for later."
 )
+@wait_option
 @click.pass_context
 def poll_command(
-    ctx: click.Context, config_path: Path, output: Path, now: str | None, no_extract: bool
+    ctx: click.Context,
+    config_path: Path,
+    output: Path,
+    now: str | None,
+    no_extract: bool,
+    lock_wait: float,
 ) -> None:
     """Poll every feed into the store (and extract new articles), without building."""
     config = load_config(config_path)
     moment = _parse_now(now, config)
-    _do_poll(ctx, config, output, moment)
-    if not no_extract:
-        _do_extract(ctx, config, output, moment)
+    with _locked(output, "poll", lock_wait):
+        _do_poll(ctx, config, output, moment)
+        if not no_extract:
+            _do_extract(ctx, config, output, moment)
 
 
 @cli.command("build")
@@ -229,6 +306,7 @@ def poll_command(
     metavar="YYYY-MM-DD",
     help="Build the briefing of this day: the window ends at its last second (config zone).",
 )
+@wait_option
 @click.pass_context
 def build_command(
     ctx: click.Context,
@@ -237,6 +315,7 @@ def build_command(
     now: str | None,
     window: str | None,
     day: str | None,
+    lock_wait: float,
 ) -> None:
     """Build the briefing from what is already stored (no network)."""
     config = load_config(config_path)
@@ -250,7 +329,88 @@ def build_command(
         end = datetime.combine(date, time(23, 59, 59), tzinfo=config.zone).astimezone(UTC)
     else:
         end = _parse_now(now, config)
-    _do_build(ctx, config, output, end, _window(window, config))
+    with _locked(output, "build", lock_wait):
+        _do_build(ctx, config, output, end, _window(window, config))
+
+
+def _archived_dates(output: Path) -> list[str]:
+    return sorted(
+        path.parent.name
+        for path in output.glob("*/briefing.json")
+        if len(path.parent.name) == 10 and path.parent.name[4] == "-"
+    )
+
+
+@cli.command("send")
+@config_options
+@click.option(
+    "--date",
+    "day",
+    metavar="YYYY-MM-DD",
+    help="The archived briefing to send (default: the newest in the archive).",
+)
+@click.option(
+    "--to",
+    "to",
+    multiple=True,
+    metavar="ADDRESS",
+    help="Only this configured recipient (repeatable; default: all of them).",
+)
+@click.option("--force", is_flag=True, help="Send even to recipients who already have it.")
+@wait_option
+@click.pass_context
+def send_command(
+    ctx: click.Context,
+    config_path: Path,
+    output: Path,
+    day: str | None,
+    to: tuple[str, ...],
+    force: bool,
+    lock_wait: float,
+) -> None:
+    """E-mail an archived briefing to its recipients, each once (rebuilt from the store)."""
+    from briefing.deliver import DeliveryError
+    from briefing.pipeline import composed
+    from briefing.schedule import archived_until
+
+    config = load_config(config_path)
+    if config.email is None:
+        raise click.UsageError(f"{config_path} has no email: section")
+    if day is None:
+        dates = _archived_dates(output)
+        if not dates:
+            raise DeliveryError(f"{output}: no briefing in the archive; run 'briefing build'")
+        day = dates[-1]
+    with _locked(output, "send", lock_wait):
+        end = archived_until(output, day)
+        if end is None:
+            raise DeliveryError(
+                f"{output}/{day}/briefing.json: no such briefing; run 'briefing build --date {day}'"
+            )
+        start = json.loads((output / day / "briefing.json").read_text(encoding="utf-8"))
+        begin = datetime.fromisoformat(start["window"]["start"])
+        briefing = composed(config, output, end, end - begin)
+        _do_send(ctx, config, output, briefing, datetime.now(UTC), force, to)
+
+
+@cli.command("serve")
+@config_options
+@click.option(
+    "--no-send", is_flag=True, help="Build on schedule but e-mail nobody (even with email:)."
+)
+@click.pass_context
+def serve_command(ctx: click.Context, config_path: Path, output: Path, no_send: bool) -> None:
+    """Run the schedule: poll every poll_every, build and e-mail at each build_at, until
+    SIGTERM or Ctrl-C (then exit 0)."""
+    from briefing.schedule import Service, serve
+
+    config = load_config(config_path)
+    if not ctx.obj.get("quiet"):
+        # One line per job is the point of a service log, whatever -v says.
+        logging.getLogger("briefing.schedule").setLevel(logging.INFO)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    service = Service(config, output, send=not no_send)
+    ctx.exit(serve(config, output, service=service))
 
 
 @cli.group()

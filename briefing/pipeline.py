@@ -54,12 +54,18 @@ def extract(
         return asyncio.run(extract_pending(config, store, now, on_article))
 
 
-def build(config: Config, output: Path, now: datetime, window: timedelta) -> BuildResult:
+def composed(config: Config, output: Path, now: datetime, window: timedelta) -> Briefing:
+    """The briefing of the window ending at ``now``, from the store, without writing anything
+    (``briefing send`` rebuilds an archived day this way: same store and clock, same briefing)."""
     start = now - window
     with Store.open(store_path(config, output)) as store:
         pairs = store.articles_between(start, now)
         states = store.feed_states()
-    briefing = compose(config, pairs, states, start, now)
+    return compose(config, pairs, states, start, now)
+
+
+def build(config: Config, output: Path, now: datetime, window: timedelta) -> BuildResult:
+    briefing = composed(config, output, now, window)
     folder = write_briefing(briefing, config, output)
     update_index(config, output)
     return BuildResult(briefing, folder)

@@ -397,3 +397,45 @@ def test_password_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) ->
         SmtpChannel.from_config(settings)
     monkeypatch.setenv("TEST_BRIEFING_SMTP_PW", "s3cret")
     assert SmtpChannel.from_config(settings)._password == "s3cret"
+
+
+# --- end to end: ``briefing run --send`` against the fixture site ---------------------------------
+
+
+def test_run_send_then_rerun_sends_nothing(tmp_path: Path, inbox: Inbox, site: Any) -> None:
+    from click.testing import CliRunner
+
+    from briefing.cli import cli
+    from tests.conftest import NOW as FIXTURE_NOW
+    from tests.conftest import write_config
+
+    extra = email_yaml(inbox).replace("actors: [apt39]", "actors: [Sandworm]")
+    config = write_config(tmp_path, site.base_url, extra=extra)
+    out = tmp_path / "out"
+    args = ["run", "-c", str(config), "-o", str(out), "--now", FIXTURE_NOW, "--send"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert sorted(r.recipients[0] for r in inbox.messages) == [
+        "ciso@example.org",
+        "soc@example.org",
+    ]
+    soc, ciso = (parts(inbox.to(a)[0]) for a in ("soc@example.org", "ciso@example.org"))
+    for tree in (soc, ciso):
+        assert tree["bodies"] == ["text/plain", "text/html"]
+        assert tree["attachments"][0][0] == "application/pdf"
+    everything, mine = pdf_text(soc["pdf"]), pdf_text(ciso["pdf"])
+    assert "Sandworm" in mine
+    for other in ("Akira", "Cl0p", "Turla"):
+        assert other in everything
+        assert other not in mine
+    assert "other stories today did not match" in mine
+
+    again = CliRunner().invoke(cli, args)
+    assert again.exit_code == 0, again.output
+    assert len(inbox.messages) == 2
+    assert "already-sent" in again.output
+    forced = CliRunner().invoke(
+        cli, ["send", "-c", str(config), "-o", str(out), "--to", "soc@example.org", "--force"]
+    )
+    assert forced.exit_code == 0, forced.output
+    assert len(inbox.messages) == 3
