@@ -1,0 +1,197 @@
+"""Sectors: one canonical list and the news/MISP forms that map to it (tag stage, data).
+
+In: ``SECTOR_TABLE`` (written for this project) plus the MISP ``sector`` cluster's names and
+synonyms mapped through ``MISP_SECTOR_MAP``. Out: ``sector_terms()`` -> (surface form,
+canonical sector, exact) for the tagger's automaton, and ``CANONICAL_SECTORS``.
+
+Matching is case-insensitive except for the forms marked exact (e.g. "IT", which is also a
+pronoun). Plurals are listed where news uses them. "government" needs a little care: after a
+country or demonym ("the Iranian government") it names a state, not a victim sector; the
+tagger applies that check (see tagger.py).
+"""
+
+from __future__ import annotations
+
+# canonical | forms (";"-separated). A form starting with "=" is exact (case-sensitive).
+SECTOR_TABLE = """
+Aerospace|aerospace;aviation;aircraft manufacturers;space industry;space agencies;satellite operators
+Agriculture|agriculture;agricultural;farming;agribusiness;food and agriculture
+Automotive|automotive;car manufacturers;carmakers;automakers;auto industry
+Chemical|chemical;chemicals;chemical industry;chemical companies;chemical company;petrochemical;petrochemicals
+Construction|construction;construction companies;engineering firms
+Critical infrastructure|critical infrastructure;critical infrastructures;critical national infrastructure;industrial control systems;utilities;public utilities;utility companies;water utilities;water utility;water treatment;water sector
+Cryptocurrency|cryptocurrency;cryptocurrency exchanges;crypto exchanges;cryptocurrency companies;crypto firms
+Defense|defense;defence;defense industry;defence industry;defense contractors;defence contractors;defense industrial base;military;armed forces;ministry of defense;ministry of defence;defense sector;defence sector;military contractors;arms manufacturers
+Diplomacy|diplomatic;diplomats;diplomatic corps;embassies;embassy;foreign ministries;foreign ministry;ministry of foreign affairs;foreign affairs
+Education|education;educational;academia;academic;universities;university;schools;school districts;colleges;research institutes;research institutions;higher education
+Energy|energy;oil and gas;electricity;electric utilities;power grid;power plants;petroleum;oil company;oil companies;energy companies;energy sector;power companies;renewable energy
+E-commerce|e-commerce;ecommerce;online retail;online shops;online stores;online shopping;e-shops;webshops
+Entertainment|entertainment;gaming;video game;video games;game developers;gaming industry;gaming companies;casinos;gambling;streaming services;film industry;music industry
+Finance|finance;financials;financial services;financial institutions;financial sector;financial industry;banks;banking;bank;fintech;insurance;insurers;investment firms;payment processors;credit unions;stock exchanges;asset management;accounting;accountants;cryptocurrency exchanges
+Government|government;governments;government agencies;government entities;government organizations;government organisations;public sector;public administration;ministries;federal agencies;state agencies;local governments;municipalities;city councils;government bodies;government body;state institutions;parliaments;political parties;politicians;public-sector organizations;public-sector organisations
+Healthcare|healthcare;health care;hospitals;hospital;health sector;healthcare providers;healthcare sector;clinics;pharmacies;health systems;hospital systems;healthcare organizations;healthcare provider
+High-tech|high-tech;high tech;hi-tech;technology;tech companies;tech firms;technology companies;technology firms;semiconductor;semiconductors;chipmakers;electronics;software companies;software vendors;tech sector;technology sector
+Hospitality|hospitality;hotels;hotel;restaurants;restaurant;hospitality industry;tourism;resorts
+IT|=IT;information technology;IT firms;IT companies;IT services;IT service providers;IT sector;managed service providers;managed services providers;MSPs;cloud providers;cloud service providers;hosting providers;data centers;data centres;IT infrastructure;IT contractors;IT contractor;IT company
+Legal|law firms;law firm;lawyers;legal sector;legal services
+Law enforcement|law enforcement;police;law enforcement agencies;police forces;border agencies;courts;judiciary
+Logistics|logistics;shipping;maritime;shipping companies;supply chain;supply chains;delivery companies;ship builder;shipbuilders;shipbuilding
+Manufacturing|manufacturing;manufacturers;industrial companies;manufacturing sector
+Media|media;news media;journalists;journalism;newspapers;broadcasters;broadcaster;publishers;publishing;news organizations;news outlets;television;media companies;media outlets
+NGOs|NGOs;NGO;non-governmental organizations;non-governmental organisations;non-profits;nonprofits;non-profit organizations;charities;think tanks;think tank;human rights organizations;civil society;activists;dissidents
+Pharmaceutical|pharmaceutical;pharmaceuticals;pharma;drugmakers;biotech;biotechnology;life sciences;vaccine research
+Research|research organizations;research centers;scientific research
+Retail|retail;retailers;retail sector;supermarkets
+Telecommunications|telecommunications;telecommunication;telecom;telecoms;telcos;telco;telecom providers;telecommunications firms;telecommunications companies;telecom operators;mobile operators;internet service providers;ISPs;cable and satellite;telecommunication companies
+Transportation|transportation;railways;railway;airlines;airline;airports;airport;aviation industry;trucking;public transport
+Travel|travel;travel industry;travel agencies;travel companies;airline companies;hospitality and travel;travel sector;tourism industry
+Real estate|real estate;property management
+Professional services|professional services;consultancies;business services
+Cybersecurity|cybersecurity companies;cybersecurity firms;security vendors;security companies;antivirus vendors;cybersecurity industry;cyber security company;security firms
+Food|food and beverage;food processing;restaurants chains
+"""
+
+# MISP sector cluster values/synonyms -> canonical (others map only if they equal a canonical
+# name or a form above, case-insensitively).
+MISP_SECTOR_MAP: dict[str, str] = {
+    "Academia - University": "Education",
+    "Higher education": "Education",
+    "Bank": "Finance",
+    "Payment": "Finance",
+    "Accounting": "Finance",
+    "Civil Aviation": "Aerospace",
+    "Space": "Aerospace",
+    "Satellite navigation": "Aerospace",
+    "Diplomacy": "Diplomacy",
+    "Electric": "Energy",
+    "Oil": "Energy",
+    "Gas": "Energy",
+    "Turbine": "Energy",
+    "Petrochemical": "Chemical",
+    "Game": "Entertainment",
+    "Casino": "Entertainment",
+    "Sport": "Entertainment",
+    "Streaming service": "Entertainment",
+    "Video Sharing": "Entertainment",
+    "Government, Administration": "Government",
+    "Administration": "Government",
+    "Political party": "Government",
+    "Health": "Healthcare",
+    "Life science": "Pharmaceutical",
+    "Biomedical": "Pharmaceutical",
+    "Pharmacy": "Pharmaceutical",
+    "Hotels": "Hospitality",
+    "Restaurant": "Hospitality",
+    "Tourism": "Hospitality",
+    "IT - ISP": "Telecommunications",
+    "IT - Security": "Cybersecurity",
+    "Security actors": "Cybersecurity",
+    "Managed Services Provider": "IT",
+    "Digital services": "IT",
+    "Digital infrastructure": "IT",
+    "DNS service provider": "IT",
+    "Programming": "IT",
+    "Justice": "Law enforcement",
+    "Police - Law enforcement": "Law enforcement",
+    "Lawyers": "Legal",
+    "Tax firm": "Professional services",
+    "Consulting": "Professional services",
+    "Marketing": "Professional services",
+    "Advertising": "Professional services",
+    "Maritime": "Logistics",
+    "Shipping": "Logistics",
+    "Logistic": "Logistics",
+    "Railway": "Transportation",
+    "Transport": "Transportation",
+    "Military": "Defense",
+    "Security Service": "Defense",
+    "Metal": "Manufacturing",
+    "Steel": "Manufacturing",
+    "Industrial": "Manufacturing",
+    "Mining": "Energy",
+    "News - Media": "Media",
+    "Journalist": "Media",
+    "Television broadcast": "Media",
+    "Publishing industry": "Media",
+    "NGO": "NGOs",
+    "Non-profit organisation": "NGOs",
+    "Think Tanks": "NGOs",
+    "Civil society": "NGOs",
+    "Research - Innovation": "Research",
+    "Online marketplace": "E-commerce",
+    "eCommerce": "E-commerce",
+    "Semi-conductors": "High-tech",
+    "High tech": "High-tech",
+    "Technology": "High-tech",
+    "Electronic": "High-tech",
+    "Communication equipment": "Telecommunications",
+    "Telecoms": "Telecommunications",
+    "Water": "Critical infrastructure",
+    "Smart meter": "Critical infrastructure",
+}
+
+
+# Forms that are not sectors when a given word follows ("defense evasion", "banking trojan")
+# or precedes ("social media"). Lower-case; checked by the tagger on the scan text.
+NOT_BEFORE: dict[str, tuple[str, ...]] = {
+    "defense": ("evasion", "mechanism", "mechanisms", "in depth", "in-depth", "tools", "products"),
+    "defence": ("evasion", "mechanism", "mechanisms", "in depth", "in-depth"),
+    "financial": ("gain", "gains", "motivation", "motive", "data", "information", "details",
+                  "loss", "losses", "fraud", "crime", "crimes", "theft", "credentials"),
+    "banking": ("trojan", "trojans", "malware", "credentials", "details", "information",
+                "data", "botnet", "apps", "app", "injects", "fraud"),
+    "bank": ("account", "accounts", "details", "credentials", "card", "cards", "transfer",
+             "transfers", "trojan", "holiday"),
+    "energy": ("consumption", "efficient"),
+    "media": ("files", "file", "player", "types"),
+    "technology": ("stack", "stacks"),
+    "government": ("said", "says", "denied", "has", "have"),
+    "military": ("intelligence", "unit", "units", "grade"),
+    "supply chain": ("attack", "attacks", "compromise", "compromises", "risk", "risks"),
+    "supply chains": ("attack", "attacks"),
+    "it": ("admin", "admins", "administrator", "administrators", "staff", "team", "teams",
+           "department", "departments", "security", "professionals", "personnel", "support",
+           "environment", "environments", "systems", "helpdesk", "help", "was", "is", "has"),
+    "travel": ("itineraries", "itinerary", "plans", "documents"),
+    "hotel": ("wi fi", "wifi", "room", "rooms"),
+}
+NOT_AFTER: dict[str, tuple[str, ...]] = {
+    "media": ("social", "removable", "storage"),
+    "banking": ("online",),
+    "retail": ("non",),
+}
+
+
+def _parse() -> dict[str, tuple[str, ...]]:
+    out: dict[str, tuple[str, ...]] = {}
+    for line in SECTOR_TABLE.strip().splitlines():
+        name, forms = line.split("|")
+        out[name] = tuple(f.strip() for f in forms.split(";") if f.strip())
+    return out
+
+
+SECTOR_FORMS: dict[str, tuple[str, ...]] = _parse()
+CANONICAL_SECTORS: tuple[str, ...] = tuple(SECTOR_FORMS)
+
+
+def sector_terms(misp_values: list[tuple[str, list[str]]] | None = None) -> list[tuple[str, str, bool]]:
+    """(form, canonical, exact) for every form, including mapped MISP sector names."""
+    terms: list[tuple[str, str, bool]] = []
+    known: dict[str, str] = {}
+    for name, forms in SECTOR_FORMS.items():
+        for f in forms:
+            exact = f.startswith("=")
+            form = f[1:] if exact else f
+            terms.append((form, name, exact))
+            known.setdefault(form.lower(), name)
+        known.setdefault(name.lower(), name)
+    for value, synonyms in misp_values or []:
+        canon = MISP_SECTOR_MAP.get(value) or known.get(value.lower())
+        if canon is None:
+            continue
+        for form in (value, *synonyms):
+            if " - " in form or "," in form or form.lower() in known:
+                continue
+            terms.append((form, canon, False))
+            known[form.lower()] = canon
+    return terms

@@ -1,0 +1,644 @@
+"""The tagger: article text -> ``Entities`` (tag stage).
+
+In: text (plus the title and the article's own host). Out: ``briefing.models.Entities``:
+actors, countries with roles, regions, sectors, malware, CVEs, ATT&CK techniques and
+indicators; entities ordered by first mention, ``mentions`` the exact surface forms.
+
+How: one Aho-Corasick automaton (pyahocorasick) holds every name of the KB and gazetteers
+(actor aliases, malware, countries, regions, sectors, vendor-scheme suffixes) as keys over
+``normalize.scan_text`` (lower case, punctuation as spaces, same length as the text), each
+key prefixed by a space so that it can only start at a word start. ``iter_long`` yields
+leftmost-longest hits ("Cobalt Strike" beats "Cobalt", "North Korea" beats "Korea"), then the
+few hits get word-end, case and context checks in Python. Regexes are used only for CVE /
+ATT&CK / indicators and for unknown vendor-scheme actor names.
+
+Ambiguity rule for actor aliases. An alias is *ambiguous* when it is a single word that is
+also an ordinary word (it occurs in lower case in the KB's own prose, or is in
+``kb.EXTRA_COMMON_WORDS``), a malware family's name, a place or sector name, or has at most 3
+characters. Every actor mention must contain a capital letter or a digit. An ambiguous
+mention counts only
+  (a) in an actor context: followed by "group", "gang", "team", "crew", "actor(s)", "APT",
+      "hackers", "operators", ... or preceded by "dubbed", "known as", "tracked as", "aka",
+      "attributed to", "the threat actor", ...; or
+  (b) when the same actor is also named unambiguously in the same text; or
+  (c) for the ordinary-word kind only (not malware, place or sector names): written as a
+      proper name on its own -- capitalised, not at a sentence start, with no capitalised word
+      right before or after it (so "Equation Editor" and "Lotus Notes" do not count, "the
+      Leviathan actors" or "... by Patchwork in 2019" do).
+Without such a context a name that is also a malware family is reported as that malware
+("Winnti" alone is the malware; "the Winnti group" is APT41), and "Cobalt Strike" never
+yields the Cobalt group. A ransomware gang known only from the ransomware cluster (kind
+"ransomware") is an actor unless every mention is directly followed by a malware word
+("LockBit ransomware", "LockBit 3.0" -> malware only; "LockBit claimed" -> actor and malware).
+
+Names that follow vendor naming schemes but are not in the KB (UNC1234, Storm-0558, DEV-0537,
+TA4903, UAC-0050, "Void Rabisu", "<Word> Panda/Bear/Kitten/...", "<Word> Typhoon/Blizzard/...",
+"BRONZE/IRON/GOLD <WORD>") are actors with ``in_kb`` False; where the scheme encodes the
+state (Panda: China, Bear: Russia, Kitten: Iran, Chollima: North Korea, Typhoon: China,
+Blizzard: Russia, Sandstorm: Iran, Sleet: North Korea, ...) that is their country.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import ahocorasick
+
+from briefing.intel import geo
+from briefing.intel.iocs import extract_indicators, find_cves, find_techniques
+from briefing.intel.kb import Actor, KnowledgeBase, load_kb, read_cluster, cluster_files
+from briefing.intel.normalize import alias_key, scan_text, scan_variants
+from briefing.intel.sectors import NOT_AFTER, NOT_BEFORE, sector_terms
+from briefing.models import ActorRef, CountryRef, Entities, NamedRef
+
+# payload kinds
+_ACTOR, _MALWARE, _COUNTRY, _REGION, _SECTOR = 0, 1, 2, 3, 4
+# actor ambiguity levels
+_AMB_NONE, _AMB_WORD, _AMB_MALWARE, _AMB_PLACE = 0, 1, 2, 3
+
+_MALWARE_WORDS = (
+    "malware ransomware backdoor backdoors trojan trojans rat loader loaders stealer "
+    "infostealer implant implants botnet dropper downloader wiper worm spyware rootkit "
+    "keylogger payload payloads variant variants family families sample samples beacon "
+    "framework toolkit tool tools miner cryptominer webshell virus encryptor builder "
+    "binary binaries strain strains version versions locker decryptor module modules "
+    "plugin plugins"
+).split()
+_MALWARE_AFTER = re.compile(
+    r" +(?:" + "|".join(_MALWARE_WORDS) + r"|v?\d+(?: \d+)*)(?= |$)"
+)
+_MALWARE_CUE = re.compile(
+    r" (?:malware|ransomware|backdoor|trojan|rat|loader|stealer|infostealer|implant|botnet"
+    r"|dropper|downloader|wiper|worm|spyware|rootkit|keylogger|payload|c2|infection|infected"
+    r"|samples?|variant|strain|encrypt(?:s|ed|ion)?|decrypt(?:or|s|ed)?|spam|phishing|exploit"
+    r"|executable|dll|persistence) "
+)
+_GROUP_AFTER = re.compile(
+    r" +(?:apt |threat |hacking |hacker |cyber ?espionage |espionage |ransomware |cybercrime "
+    r"|criminal |state sponsored |nation state |affiliated )?"
+    r"(?:group|groups|gang|team|crew|actor|actors|apt|hackers|operators|adversary|intrusion set"
+    r"|activity group|cluster|syndicate|collective|affiliates|threat actor|threat group"
+    r"|cybercriminals|operation|operations)(?= |$)"
+)
+_GROUP_BEFORE = re.compile(
+    r"(?:(?:group|actor|actors|apt|gang|adversary|hackers|operators|cluster|collective)"
+    r" (?:known as|dubbed|called|named|tracked as|referred to as|designated)"
+    r"|aka|a k a|also known as|also called|dubbed|tracked as|tracks as|attributed to|linked to"
+    r"|associated with|overlaps with|overlap with|affiliated with|attribute this to"
+    r"|the (?:threat actor|threat group|group|actor|apt|gang|adversary|hackers|operators)"
+    r"|(?:apt|threat|hacking|espionage|ransomware|cybercrime|criminal) group)"
+    r" +(?:the +)?$"
+)
+_SENTENCE_END = frozenset(".!?:;\n\"“”'(")
+
+# Vendor naming schemes for actors not in the KB: suffix word -> attributed country (or None).
+_SCHEME_ANIMALS: dict[str, str | None] = {
+    "Panda": "CN", "Bear": "RU", "Kitten": "IR", "Chollima": "KP", "Tiger": "IN",
+    "Leopard": "PK", "Buffalo": "VN", "Crane": "KR", "Spider": None, "Jackal": None,
+    "Lynx": "GE", "Ocelot": "CO", "Wolf": "TR", "Hawk": "SY", "Eagle": "US", "Saiga": "KZ",
+    "Typhoon": "CN", "Blizzard": "RU", "Sandstorm": "IR", "Sleet": "KP", "Hail": "KR",
+    "Dust": "TR", "Cyclone": "VN", "Tempest": None, "Tsunami": None, "Flood": None,
+    "Taurus": "CN", "Ursa": "RU", "Serpens": "IR", "Pisces": "KP", "Libra": None,
+}
+_SCHEME_STOP = frozenset(
+    "The This That These Those A An Our Their Its His Her Your My One Each Every Any Some "
+    "New Old Big Great Little Teddy Polar Brown Black White Paper Red Giant Baby Tasmanian "
+    "Snow Desert Perfect Tropical Winter Dust Sand Ice Super".split()
+)
+_SCHEME_NAME_RE = re.compile(
+    r"\b(?P<code>(?:UNC|Unc)\d{3,5}|(?:Storm|STORM|DEV|Dev)-\d{3,4}|TA\d{3,4}|UAC-\d{4}"
+    r"|TAG-\d{2,3}|APT-?C-\d{2,3}|APT ?\d{1,3}|FIN\d{1,2}|TEMP\.[A-Z][a-zA-Z]+)\b"
+    r"|\b(?P<trend>(?:Void|Water|Earth) [A-Z][a-z]{3,})\b"
+    r"|\b(?P<sw>(?:BRONZE|IRON|GOLD|COBALT|NICKEL|TUNGSTEN|ALUMINUM|PLATINUM|ZINC|COPPER) "
+    r"[A-Z]{4,})\b"
+    r"|\b(?P<adj>[A-Z][a-z]{2,}) (?P<animal>" + "|".join(_SCHEME_ANIMALS) + r")\b"
+)
+_SW_COUNTRY = {"BRONZE": "CN", "IRON": "RU", "COBALT": "IR", "NICKEL": "KP", "TUNGSTEN": "KR"}
+_TREND_COUNTRY = {"Earth": "CN"}
+
+
+@dataclass
+class _Hit:
+    start: int
+    end: int
+    surface: str
+
+
+@dataclass
+class _Acc:
+    first: int
+    mentions: dict[str, None] = field(default_factory=dict)
+
+    def add(self, pos: int, surface: str) -> None:
+        self.first = min(self.first, pos)
+        self.mentions.setdefault(surface, None)
+
+
+class Tagger:
+    """Finds threat-intel entities in text. Build once (``get_tagger``), call ``tag`` often."""
+
+    def __init__(self, kb: KnowledgeBase, misp_sectors: list[tuple[str, list[str]]] | None = None):
+        self.kb = kb
+        self._automaton = ahocorasick.Automaton()
+        self._build(misp_sectors or [])
+
+    # --- building -------------------------------------------------------------------------
+
+    def _build(self, misp_sectors: list[tuple[str, list[str]]]) -> None:
+        kb = self.kb
+        keys: dict[str, dict[tuple[int, Any], tuple[int, Any, str, int]]] = {}
+
+        def add(variant: str, payload: tuple[int, Any, str, int]) -> None:
+            if len(variant.replace(" ", "")) < 2:
+                return
+            slot = keys.setdefault(" " + variant, {})
+            slot.setdefault((payload[0], payload[1]), payload)
+
+        place_keys: set[str] = set()
+        for term in geo.geo_terms():
+            v = " ".join(scan_text(term.form).split())
+            kind = _COUNTRY if term.kind == "country" else _REGION
+            add(v, (kind, term.target, term.form, int(term.exact)))
+            place_keys.add(alias_key(term.form))
+        for form, canon, exact in sector_terms(misp_sectors):
+            v = " ".join(scan_text(form).split())
+            add(v, (_SECTOR, canon, form, int(exact)))
+            place_keys.add(alias_key(form))
+
+        malware_keys = set(kb.malware_index)
+        for actor in kb.actors:
+            for name in (actor.name, *actor.aliases):
+                key = alias_key(name)
+                resolved = kb.actor_index.get(key, actor.id)
+                amb = self._actor_ambiguity(name, key, malware_keys, place_keys)
+                for v in scan_variants(name):
+                    add(v, (_ACTOR, resolved, name, amb))
+        for fam in kb.malware:
+            for name in (fam.name, *fam.aliases):
+                key = alias_key(name)
+                if len(key) < 3 or key.isdigit():
+                    continue
+                risky = self._malware_risky(name, key, place_keys)
+                for v in scan_variants(name, drop_optional=False):
+                    add(v, (_MALWARE, fam.id, name, risky))
+        for k, slot in keys.items():
+            payloads = tuple(sorted(slot.values(), key=lambda p: p[0]))
+            self._automaton.add_word(k, (len(k), payloads))
+        self._automaton.make_automaton()
+
+    def _actor_ambiguity(self, name: str, key: str, malware: set[str], places: set[str]) -> int:
+        single = len(name.split()) == 1 and "-" not in name
+        if key in places:
+            return _AMB_PLACE
+        if key in malware:
+            return _AMB_MALWARE
+        if single and (key in self.kb.common_words or len(key) <= 3):
+            return _AMB_WORD
+        return _AMB_NONE
+
+    def _malware_risky(self, name: str, key: str, places: set[str]) -> int:
+        """0: plain; 1: needs a malware word right after it; 2: needs a malware cue nearby."""
+        if key in places or len(key) <= 3:
+            return 1
+        single = len(name.split()) == 1
+        if single and (key in self.kb.common_words or key in self.kb.actor_index):
+            return 1
+        # A plain capitalised word ("Trump", "Olympic") may be a person or a brand: it counts
+        # as malware only with malware vocabulary in the same stretch of text.
+        if single and re.fullmatch(r"[A-Z][a-z]+", name):
+            return 2
+        return 0
+
+    # --- tagging --------------------------------------------------------------------------
+
+    def tag(self, text: str, title: str = "", source_host: str | None = None) -> Entities:
+        """Entities found in ``title`` and ``text`` (see module docstring for the rules)."""
+        full = f"{title}\n\n{text}" if title else text
+        scan = " " + scan_text(full)
+        n = len(scan)
+
+        actors: dict[int, _Acc] = {}
+        amb_actor_hits: list[tuple[int, _Hit, bool]] = []  # (actor id, hit, malware fallback)
+        malware: dict[int, _Acc] = {}
+        countries: dict[str, _Acc] = {}
+        roles: dict[str, int] = {}
+        regions: dict[str, _Acc] = {}
+        sectors: dict[str, _Acc] = {}
+        ransom_actor_ok: set[int] = set()
+        taken: list[tuple[int, int]] = []
+        amb_malware_fallback: dict[int, list[tuple[int, _Hit]]] = {}
+
+        for e, (klen, payloads) in self._automaton.iter_long(scan):
+            if e + 1 < n and scan[e + 1] != " ":
+                continue
+            start = e - klen + 1  # original offset of the word start
+            end = e
+            surface = full[start:end]
+            hit = _Hit(start, end, surface)
+            after = scan[e + 1 : e + 60]
+            before = scan[max(0, start - 60) : start + 1]
+            done = False
+            mal_after = _MALWARE_AFTER.match(after) is not None
+            # 1. An actor in an explicit actor context.
+            for p in payloads:
+                if p[0] == _ACTOR and self._actor_surface_ok(surface):
+                    if p[3] != _AMB_NONE and (
+                        _GROUP_AFTER.match(after) or _GROUP_BEFORE.search(before)
+                    ):
+                        actors.setdefault(p[1], _Acc(start)).add(start, surface)
+                        taken.append((start, end))
+                        done = True
+                        break
+            if done:
+                continue
+            # 2. Malware with a malware word after it.
+            mal = next((p for p in payloads if p[0] == _MALWARE), None)
+            if mal is not None and mal_after and self._malware_surface_ok(surface, mal):
+                malware.setdefault(mal[1], _Acc(start)).add(start, surface)
+                continue
+            # 3. Places and sectors.
+            for p in payloads:
+                kind = p[0]
+                if kind == _COUNTRY:
+                    if self._geo_ok(full, start, end, p):
+                        if p[3] and p[2].endswith(".") and full[end : end + 1] == ".":
+                            surface = full[start : end + 1]
+                        countries.setdefault(p[1], _Acc(start)).add(start, surface)
+                        r = geo.ROLE_RANK[geo.country_role(full, start, end)]
+                        roles[p[1]] = min(roles.get(p[1], 9), r)
+                        done = True
+                        break
+                elif kind == _REGION:
+                    if self._region_ok(full, start, end, p, after, before):
+                        for name in geo.MULTI_REGIONS.get(p[1], (p[1],)):
+                            regions.setdefault(name, _Acc(start)).add(start, surface)
+                        done = True
+                        break
+                elif kind == _SECTOR:
+                    if self._sector_ok(full, start, end, p, after, before):
+                        sectors.setdefault(p[1], _Acc(start)).add(start, surface)
+                        done = True
+                        break
+            if done:
+                continue
+            # 4. Actors without explicit context.
+            for p in payloads:
+                if p[0] != _ACTOR or not self._actor_surface_ok(surface):
+                    continue
+                actor = self.kb.actors[p[1]]
+                amb = p[3]
+                if amb == _AMB_NONE or (
+                    amb == _AMB_MALWARE and alias_key(actor.name) == alias_key(surface)
+                    and actor.kind == "actor"
+                ):
+                    actors.setdefault(p[1], _Acc(start)).add(start, surface)
+                    taken.append((start, end))
+                    if not mal_after:
+                        ransom_actor_ok.add(p[1])
+                    if actor.kind == "ransomware" and mal is not None:
+                        malware.setdefault(mal[1], _Acc(start)).add(start, surface)
+                    done = True
+                    break
+                if amb == _AMB_MALWARE and actor.kind == "ransomware":
+                    # A gang named like its ransomware: actor unless used as the malware.
+                    if not mal_after:
+                        actors.setdefault(p[1], _Acc(start)).add(start, surface)
+                        ransom_actor_ok.add(p[1])
+                        taken.append((start, end))
+                    if mal is not None:
+                        malware.setdefault(mal[1], _Acc(start)).add(start, surface)
+                    done = True
+                    break
+                if amb == _AMB_WORD and self._proper_name_alone(full, start, end):
+                    amb_actor_hits.append((p[1], hit, False))
+                    # Rule (c) accepts it on its own.
+                    actors.setdefault(p[1], _Acc(start)).add(start, surface)
+                    taken.append((start, end))
+                    done = True
+                    break
+                amb_actor_hits.append((p[1], hit, mal is not None))
+                if mal is not None:
+                    amb_malware_fallback.setdefault(p[1], []).append((mal[1], hit))
+                done = True
+                break
+            if done:
+                continue
+            # 5. Malware on its own.
+            if mal is not None and self._malware_surface_ok(surface, mal):
+                if mal[3] == 0 or (
+                    mal[3] == 2 and _MALWARE_CUE.search(scan, max(0, start - 150), e + 150)
+                ):
+                    malware.setdefault(mal[1], _Acc(start)).add(start, surface)
+
+        # Rule (b): ambiguous mentions of actors named unambiguously elsewhere join them;
+        # the rest fall back to malware where the name is also malware.
+        for aid, hit, _fallback in amb_actor_hits:
+            if aid in actors:
+                actors[aid].add(hit.start, hit.surface)
+        for aid, lst in amb_malware_fallback.items():
+            if aid in actors:
+                continue
+            for mid, hit in lst:
+                fam = self.kb.malware[mid]
+                if hit.surface[:1].isupper() or any(ch.isdigit() for ch in hit.surface):
+                    malware.setdefault(fam.id, _Acc(hit.start)).add(hit.start, hit.surface)
+
+        for aid in list(actors):
+            if self.kb.actors[aid].kind == "ransomware" and aid not in ransom_actor_ok:
+                del actors[aid]
+
+        unknown = self._scheme_actors(full, taken, actors)
+        return self._assemble(
+            full, source_host, actors, unknown, malware, countries, roles, regions, sectors
+        )
+
+    # --- checks ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _actor_surface_ok(surface: str) -> bool:
+        return any(ch.isupper() or ch.isdigit() for ch in surface)
+
+    @staticmethod
+    def _malware_surface_ok(surface: str, payload: tuple[int, Any, str, int]) -> bool:
+        if payload[3]:
+            return surface.replace(" ", "") == payload[2].replace(" ", "") or surface[:1].isupper()
+        return any(ch.isupper() or ch.isdigit() for ch in surface) or payload[2].islower()
+
+    @staticmethod
+    def _proper_name_alone(text: str, start: int, end: int) -> bool:
+        surface = text[start:end]
+        if not surface[:1].isupper():
+            return False
+        i = start - 1
+        while i >= 0 and text[i] in " \t":
+            i -= 1
+        if i < 0 or text[i] in _SENTENCE_END:
+            return False
+        prev = text[max(0, i - 30) : i + 1].split()
+        if prev and prev[-1][:1].isupper():
+            return False
+        nxt = text[end : end + 30].split()
+        if nxt and nxt[0][:1].isupper():
+            return False
+        if surface.isupper() and len(surface) >= 4:
+            return True
+        return not surface.isupper()
+
+    @staticmethod
+    def _geo_ok(text: str, start: int, end: int, p: tuple[int, Any, str, int]) -> bool:
+        if p[3]:
+            return geo.exact_form_ok(text, start, end, p[2])
+        surface = text[start:end]
+        if not surface[:1].isupper():
+            return False
+        # "Georgia" in a US context is a state; we do not try: the table maps it to GE.
+        return True
+
+    @staticmethod
+    def _region_ok(
+        text: str, start: int, end: int, p: tuple[int, Any, str, int], after: str, before: str
+    ) -> bool:
+        surface = text[start:end]
+        if p[3]:
+            return surface.replace(" ", "") == p[2].replace(" ", "")
+        if not surface[:1].isupper():
+            return False
+        if p[1] == "Gulf" and surface.lower() in ("gulf",):
+            return False
+        return True
+
+    @staticmethod
+    def _sector_ok(
+        text: str, start: int, end: int, p: tuple[int, Any, str, int], after: str, before: str
+    ) -> bool:
+        surface = text[start:end]
+        if p[3]:
+            if surface != p[2]:
+                return False
+        low = " ".join(surface.lower().split())
+        for word in NOT_BEFORE.get(low, ()):
+            if after.startswith(" " + word + " ") or after == " " + word:
+                return False
+        prev = before.split()[-1:] if before.strip() else []
+        for word in NOT_AFTER.get(low, ()):
+            if prev and prev[0] == word:
+                return False
+        if low in ("government", "governments"):
+            # "the Iranian government" / "Iran's government" names a state, not a victim.
+            prev_raw = text[max(0, start - 40) : start].split()
+            if prev_raw:
+                w = prev_raw[-1].rstrip("'’s").strip(".,")
+                if geo.country_code_for_name(w) is not None:
+                    return False
+        return True
+
+    def _scheme_actors(
+        self, text: str, taken: list[tuple[int, int]], actors: dict[int, _Acc]
+    ) -> dict[str, tuple[str | None, _Acc]]:
+        out: dict[str, tuple[str | None, _Acc]] = {}
+        for m in _SCHEME_NAME_RE.finditer(text):
+            s, e = m.span()
+            if any(s < te and ts < e for ts, te in taken):
+                continue
+            surface = m.group(0)
+            known = self.kb.lookup(surface)
+            if known is not None:
+                actors.setdefault(known.id, _Acc(s)).add(s, surface)
+                continue
+            country: str | None = None
+            if m.group("code"):
+                name = _format_code(surface)
+                if name.startswith("APT") and not name.startswith("APT-C"):
+                    continue  # an APTnn the KB does not know is more likely a typo or a product
+            elif m.group("trend"):
+                name = surface
+                country = _TREND_COUNTRY.get(surface.split()[0])
+            elif m.group("sw"):
+                name = " ".join(w.capitalize() for w in surface.split())
+                country = _SW_COUNTRY.get(surface.split()[0])
+            else:
+                adj = m.group("adj")
+                if adj in _SCHEME_STOP or geo.country_code_for_name(adj) or _sentence_start(text, s):
+                    continue
+                if adj.lower() in ("the",):
+                    continue
+                name = surface
+                country = _SCHEME_ANIMALS.get(m.group("animal"))
+            slot = out.get(name)
+            if slot is None:
+                out[name] = (country, _Acc(s))
+            out[name][1].add(s, surface)
+        return out
+
+    # --- output ---------------------------------------------------------------------------
+
+    def _assemble(
+        self,
+        text: str,
+        source_host: str | None,
+        actors: dict[int, _Acc],
+        unknown: dict[str, tuple[str | None, _Acc]],
+        malware: dict[int, _Acc],
+        countries: dict[str, _Acc],
+        roles: dict[str, int],
+        regions: dict[str, _Acc],
+        sectors: dict[str, _Acc],
+    ) -> Entities:
+        role_names = ("attributed", "target", "mentioned")
+        actor_refs: list[tuple[int, ActorRef]] = []
+        for aid, acc in actors.items():
+            a = self.kb.actors[aid]
+            actor_refs.append((acc.first, _actor_ref(a, tuple(acc.mentions))))
+            if a.country_code and a.country_code in geo.COUNTRIES:
+                roles[a.country_code] = 0
+                countries.setdefault(a.country_code, _Acc(len(text)))
+        for name, (cc, acc) in unknown.items():
+            actor_refs.append(
+                (
+                    acc.first,
+                    ActorRef(
+                        name=name,
+                        aliases=(),
+                        country=geo.country_name(cc) if cc else None,
+                        country_code=cc,
+                        in_kb=False,
+                        mentions=tuple(acc.mentions),
+                    ),
+                )
+            )
+            if cc:
+                roles[cc] = 0
+                countries.setdefault(cc, _Acc(len(text)))
+        actor_refs.sort(key=lambda t: (t[0], t[1].name))
+
+        country_refs: list[tuple[int, CountryRef]] = []
+        for code, acc in countries.items():
+            role = role_names[roles.get(code, 2)]
+            country_refs.append(
+                (
+                    acc.first,
+                    CountryRef(
+                        code=code,
+                        name=geo.country_name(code) or code,
+                        role=role,  # type: ignore[arg-type]
+                        mentions=tuple(acc.mentions),
+                    ),
+                )
+            )
+        country_refs.sort(key=lambda t: (t[0], t[1].code))
+
+        # Derived regions: from targets, else from mentioned countries (geo.py docstring).
+        region_accs = dict(regions)
+        targets = [c for _, c in country_refs if c.role == "target"]
+        basis = targets or [c for _, c in country_refs if c.role == "mentioned"]
+        for c in basis:
+            first = countries[c.code].first
+            for rname in geo.regions_of(c.code):
+                acc = region_accs.setdefault(rname, _Acc(first))
+                acc.first = min(acc.first, first)
+        region_refs = sorted(
+            ((acc.first, NamedRef(name, tuple(acc.mentions))) for name, acc in region_accs.items()),
+            key=lambda t: (t[0], t[1].name),
+        )
+        sector_refs = _named(sectors, lambda k: k)
+        malware_refs = _named(malware, lambda k: self.kb.malware[k].name)
+        return Entities(
+            actors=tuple(r for _, r in actor_refs),
+            countries=tuple(r for _, r in country_refs),
+            regions=tuple(r for _, r in region_refs),
+            sectors=sector_refs,
+            malware=malware_refs,
+            cves=tuple(find_cves(text)),
+            techniques=tuple(find_techniques(text)),
+            indicators=extract_indicators(text, source_host),
+        )
+
+
+def _named(accs: dict[Any, _Acc], name_of: Any) -> tuple[NamedRef, ...]:
+    items = sorted(
+        ((acc.first, NamedRef(name_of(k), tuple(acc.mentions))) for k, acc in accs.items()),
+        key=lambda t: (t[0], t[1].name),
+    )
+    return tuple(r for _, r in items)
+
+
+def _actor_ref(a: Actor, mentions: tuple[str, ...]) -> ActorRef:
+    return ActorRef(
+        name=a.name,
+        aliases=a.aliases,
+        country=a.country,
+        country_code=a.country_code,
+        in_kb=True,
+        mentions=mentions,
+    )
+
+
+def _format_code(surface: str) -> str:
+    s = surface.replace(" ", "")
+    m = re.match(r"(?i)(storm|dev)-(\d+)", s)
+    if m:
+        return ("Storm-" if m.group(1).lower() == "storm" else "DEV-") + m.group(2)
+    m = re.match(r"(?i)unc(\d+)", s)
+    if m:
+        return "UNC" + m.group(1)
+    return s
+
+
+def _sentence_start(text: str, pos: int) -> bool:
+    i = pos - 1
+    while i >= 0 and text[i] in " \t":
+        i -= 1
+    return i < 0 or text[i] in _SENTENCE_END
+
+
+_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _misp_sectors() -> list[tuple[str, list[str]]]:
+    files = cluster_files()
+    path = files.get("sector")
+    if path is None:
+        from briefing.intel.kb import packaged_clusters_dir
+
+        p = packaged_clusters_dir() / "sector.json"
+        if not p.is_file():
+            return []
+        path = p
+    data = read_cluster(path)
+    out: list[tuple[str, list[str]]] = []
+    for v in data["values"]:
+        syn = (v.get("meta") or {}).get("synonyms") or []
+        out.append((str(v.get("value", "")), [str(s) for s in syn]))
+    return out
+
+
+_TAGGER: Tagger | None = None
+
+
+def get_tagger() -> Tagger:
+    """The process-wide tagger (the KB is loaded and the automaton built once)."""
+    global _TAGGER
+    with _lock:
+        if _TAGGER is None:
+            _TAGGER = Tagger(load_kb(), _misp_sectors())
+        return _TAGGER
+
+
+def reset_tagger() -> None:
+    """Forget the cached tagger and KB (after ``kb update``)."""
+    global _TAGGER
+    with _lock:
+        _TAGGER = None
+        load_kb.cache_clear()
+        _misp_sectors.cache_clear()
+
+
+def tag_many(texts: Iterable[str]) -> list[Entities]:
+    t = get_tagger()
+    return [t.tag(x) for x in texts]
