@@ -152,6 +152,19 @@ class _BodyDecoder:
         return b"".join(self.chunks)
 
 
+def _connect_problem(exc: BaseException, url: str) -> str:
+    """A line for feed health: anyio says "All connection attempts failed"; the cause says why."""
+    message = str(exc) or type(exc).__name__
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ConnectionRefusedError):
+            return f"connection refused by {urlsplit(url).netloc}"
+        if isinstance(cause, OSError) and cause.strerror and cause.errno:
+            return f"cannot connect to {urlsplit(url).netloc}: {cause.strerror}"
+        cause = cause.__cause__ or cause.__context__
+    return message
+
+
 def _retry_after(value: str | None, now: float) -> float | None:
     if not value:
         return None
@@ -318,8 +331,7 @@ class Fetcher:
         except httpx.DecodingError as exc:
             raise FetchError("connection-error", f"undecodable body: {exc}") from None
         except (httpx.TransportError, httpx.InvalidURL) as exc:
-            message = str(exc) or type(exc).__name__
-            raise FetchError("connection-error", message[:300]) from None
+            raise FetchError("connection-error", _connect_problem(exc, url)[:300]) from None
 
     def _too_large(self) -> str:
         return f"body larger than {self.limits.max_bytes:,} bytes"

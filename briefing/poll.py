@@ -81,7 +81,8 @@ def parse_feed(
     parsed = feedparser.parse(io.BytesIO(body), response_headers=response_headers)
     complaint = str(parsed.get("bozo_exception", "")) or None if parsed.get("bozo") else None
     if not parsed.entries and not parsed.get("version"):
-        return [], "not-a-feed", complaint or "no RSS or Atom feed in the response"
+        reason = "no RSS or Atom feed in the response"
+        return [], "not-a-feed", f"{reason} ({complaint})"[:500] if complaint else reason
     items = [
         FeedItem(
             feed=name,
