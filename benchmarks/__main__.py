@@ -160,7 +160,8 @@ def bench_extract(sizes: Sizes, work: Path, corpus: list[str] | None) -> dict[st
                 chars += len(trafilatura.extract(html, url=url, include_comments=False) or "")
             return chars
 
-        trafilatura.extract(urllib.request.urlopen(pages[0]).read().decode())  # warm caches
+        with urllib.request.urlopen(pages[0], timeout=30) as response:  # warm caches
+            trafilatura.extract(response.read().decode(), include_comments=False)
         base_s, _chars = _timed(baseline)
         many_s, stats = _timed(lambda: pipeline.extract(many, work / "extract-n", NOW))
         one_s, stats_one = _timed(lambda: pipeline.extract(one, work / "extract-1", NOW))

@@ -171,11 +171,18 @@ _BOILER_FOOT = (
 )
 
 
-def page_html(feed: int, item: int, corpus: list[str] | None = None) -> str:
-    """The article page: the text wrapped in boilerplate, or a corpus page when given."""
+def page_html(
+    feed: int, item: int, corpus: list[str] | None = None, published: datetime | None = None
+) -> str:
+    """The article page: the text wrapped in boilerplate, or a corpus page when given.
+
+    Like most news pages it declares its date (``article:published_time``): without one,
+    trafilatura's date search scans the whole page and triples the extraction time.
+    """
     if corpus:
         return corpus[(feed * 7919 + item) % len(corpus)]
     rng = _rng("comments", feed, item)
+    date = (published or datetime(2026, 3, 9, 12, 0)).isoformat()
     title, paras = article_text(feed, item)
     comments = "".join(
         f"<li class='comment'><b>user{rng.randint(1, 999)}</b><p>"
@@ -185,7 +192,8 @@ def page_html(feed: int, item: int, corpus: list[str] | None = None) -> str:
     body = "".join(f"<p>{escape(p)}</p>" for p in paras)
     return (
         f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{escape(title)}"
-        f"</title><meta name='author' content='Staff Writer'></head><body>{_BOILER_TOP}"
+        f"</title><meta name='author' content='Staff Writer'>"
+        f"<meta property='article:published_time' content='{date}'></head><body>{_BOILER_TOP}"
         f"<main><article><h1>{escape(title)}</h1><p class='byline'>By Staff Writer</p>"
         f"{body}</article><section class='related'><h2>Related</h2><ul>"
         + "".join(
@@ -278,7 +286,8 @@ class Site:
             item = int(parts[1][1:-5])
             if item >= self.items:
                 return None
-            body = page_html(feed, item, self.corpus).encode()
+            published = self.now - self.spacing * (item + 1)
+            body = page_html(feed, item, self.corpus, published).encode()
             kind = "text/html; charset=utf-8"
         else:
             return None
@@ -358,6 +367,7 @@ class Site:
 
         def run() -> None:
             self._loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(self._loop)
             try:
                 self._loop.run_until_complete(self._serve())
             except BaseException as exc:  # reported to the caller of start()
@@ -366,6 +376,13 @@ class Site:
                 return
             ready.set()
             self._loop.run_forever()
+            # Stopped: end the handlers of kept-alive connections, then close the loop.
+            tasks = asyncio.all_tasks(self._loop)
+            for task in tasks:
+                task.cancel()
+            if tasks:
+                self._loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+            self._loop.close()
 
         self._thread = threading.Thread(target=run, name="bench-site", daemon=True)
         self._thread.start()
@@ -382,6 +399,7 @@ class Site:
         async def close() -> None:
             for server in self._servers:
                 server.close()
+            self._servers.clear()
 
         asyncio.run_coroutine_threadsafe(close(), loop).result(timeout=5)
         loop.call_soon_threadsafe(loop.stop)

@@ -24,6 +24,7 @@ Decisions:
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
 import re
 from collections.abc import Iterable
@@ -42,26 +43,39 @@ INDICATOR_KINDS: tuple[str, ...] = (
     "email",
 )
 
-_REFANG_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"\bhxxp(s?)(?=\s*[\[(]?:)", re.IGNORECASE), r"http\1"),
-    (re.compile(r"\bh\*\*p(s?)(?=:)", re.IGNORECASE), r"http\1"),
-    (re.compile(r"\bfxp(?=\[://\]|://)", re.IGNORECASE), "ftp"),
-    (re.compile(r"\[\s*:\s*//\s*\]|\[\s*:\s*\]\s*//|\(\s*:\s*\)\s*//"), "://"),
-    (re.compile(r"\s?[\[({]\s*(?:\.|dot)\s*[\])}]\s?", re.IGNORECASE), "."),
-    (re.compile(r"\s?[\[({]\s*(?:@|at)\s*[\])}]\s?", re.IGNORECASE), "@"),
-    (re.compile(r"\[:\]"), ":"),
+# No leading \b: it would disable the regex engine's fast first-character scan.
+_SCHEME_FANG = re.compile(r"(?:[hH](?:[xX]{2}|\*\*)[pP]([sS]?)|([fF])[xX][pP])(?=\s*[\[(]?:)")
+# Bracketed marks start with a bracket: a charset start keeps the scan fast (no IGNORECASE).
+_BRACKET_FANG = re.compile(
+    r"[\[({]\s*(?:(?P<dot>\.|dot|DOT|Dot)|(?P<at>@|at|AT)|(?P<colon>:))\s*[\])}](?P<slashes>//)?"
+    r"|[\[({]\s*(?P<sep>://)\s*[\])}]"
 )
-_DEFANG_MARK = re.compile(
-    r"hxxp|h\*\*p|\[\s*\.\s*\]|\(\s*\.\s*\)|\{\s*\.\s*\}|\[dot\]|\(dot\)|\[:\]|\[://\]|\[@\]|\(@\)|\[at\]",
-    re.IGNORECASE,
-)
+
+
+def _bracket_repl(m: re.Match[str]) -> str:
+    if m.group("dot"):
+        return "."
+    if m.group("at"):
+        return "@"
+    if m.group("sep"):
+        return "://"
+    return "://" if m.group("slashes") else ":"
+def _defang_marks(text: str) -> list[tuple[int, int]]:
+    spans = [m.span() for m in _BRACKET_FANG.finditer(text)]
+    low = text.lower()
+    if "xxp" in low or "**p" in low or "fxp" in low:
+        spans.extend(m.span() for m in _SCHEME_FANG.finditer(text))
+        spans.sort()
+    return spans
 
 
 def refang(text: str) -> str:
-    """Undo common defanging so that indicators can be matched and stored canonically."""
-    for pattern, repl in _REFANG_RULES:
-        text = pattern.sub(repl, text)
-    return text
+    """Undo common defanging so that indicators can be matched and stored canonically:
+    hxxp/h**p/fxp schemes, [.] (.) {.} [dot], [@] [at], [:] [://] (:)//."""
+    low = text.lower()
+    if "xxp" in low or "**p" in low or "fxp" in low:
+        text = _SCHEME_FANG.sub(lambda m: "ftp" if m.group(2) else "http" + m.group(1), text)
+    return _BRACKET_FANG.sub(_bracket_repl, text)
 
 
 def defang(value: str, kind: str) -> str:
@@ -114,30 +128,23 @@ _REFERENCE_HOSTS = frozenset(
 _RESERVED_DOMAINS = ("example.com", "example.org", "example.net", "localhost")
 _RESERVED_TLDS = frozenset({"example", "test", "invalid", "localhost", "local"})
 
-_URL_RE = re.compile(r"\b(?:https?|ftp)://[^\s<>\"'`\]\[{}|\\^]+", re.IGNORECASE)
-_EMAIL_RE = re.compile(
-    r"\b[a-z0-9][a-z0-9._%+-]{0,63}@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}\b",
-    re.IGNORECASE,
-)
-_DOMAIN_RE = re.compile(
-    r"(?<![\w.@-])(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:[a-z]{2,24}|xn--[a-z0-9-]{2,59})"
-    r"(?![\w-]|\.[a-z0-9])",
-    re.IGNORECASE,
-)
-_IPV4_RE = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.]|\.\d)")
-_IPV6_RE = re.compile(
-    r"(?<![\w:.])[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}(?![\w:])", re.IGNORECASE
-)
-_HASH_RE = re.compile(r"(?<![0-9a-fA-F])(?:[0-9a-fA-F]{64}|[0-9a-fA-F]{40}|[0-9a-fA-F]{32})(?![0-9a-fA-F])")
 _VERSION_BEFORE = re.compile(r"(?:\bv|version|ver\.?|build|release|firmware|update)\s*$", re.IGNORECASE)
-CVE_RE = re.compile(r"\bCVE[\s\-–—_]{0,2}((?:19|20)\d\d)[\s\-–—_]{1,2}(\d{4,7})\b", re.IGNORECASE)
-TECHNIQUE_RE = re.compile(r"\bT(1[0-6]\d\d)(?:\.(0\d\d))?\b")
+# No leading \b or look-behind: a literal start keeps the scan fast; boundaries are checked
+# on the few hits.
+CVE_RE = re.compile(r"CVE[\s\-–—_]{0,2}((?:19|20)\d\d)[\s\-–—_]{1,2}(\d{4,7})(?!\d)", re.IGNORECASE)
+TECHNIQUE_RE = re.compile(r"T(1[0-6]\d\d)(?:\.(0\d\d))?(?![\w])")
+
+
+def _word_start(text: str, pos: int) -> bool:
+    return pos == 0 or not (text[pos - 1].isalnum() or text[pos - 1] in "_-")
 
 
 def find_cves(text: str) -> list[str]:
     """CVE ids in order of first appearance, normalised and deduplicated."""
     seen: dict[str, None] = {}
     for m in CVE_RE.finditer(text):
+        if not _word_start(text, m.start()):
+            continue
         seen.setdefault(f"CVE-{m.group(1)}-{m.group(2)}", None)
     return list(seen)
 
@@ -145,7 +152,7 @@ def find_cves(text: str) -> list[str]:
 def find_techniques(text: str) -> list[str]:
     seen: dict[str, None] = {}
     for m in TECHNIQUE_RE.finditer(text):
-        if int(m.group(1)) < 1001:
+        if not _word_start(text, m.start()) or int(m.group(1)) < 1001:
             continue
         sub = m.group(2)
         if sub is not None and sub == "000":
@@ -194,93 +201,171 @@ def _global_ip(value: str) -> bool:
     return bool(ip.is_global) and not ip.is_multicast
 
 
+_TOKEN_CHARS = re.compile(r"[A-Za-z0-9.\-]*")
+
+_IPV4_FULL = re.compile(r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}")
+_DOMAIN_FULL = re.compile(
+    r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:[a-z]{2,24}|xn--[a-z0-9-]{2,59})", re.IGNORECASE
+)
+_DOT_RE = re.compile(r"\.[0-9A-Za-z]")
+_COLON_RE = re.compile(r":[0-9A-Fa-f:]")
+_SCHEME_RE = re.compile(r"://")
+_URL_TAIL = re.compile(r"[^\s<>\"'`\]\[{}|\\^]+")
+_SCHEME_BACK = re.compile(r"(?:https?|ftp)$", re.IGNORECASE)
+_EMAIL_LOCAL_REV = re.compile(r"[A-Za-z0-9._%+-]{1,64}")
+_HEX_RUN = re.compile(r"[0-9a-fA-F]{32,}")
+_IPV6_TOKEN = re.compile(r"[0-9A-Fa-f:]*")
+
+
+def _back(pattern: re.Pattern[str], text: str, pos: int, limit: int) -> int:
+    """Start of the run of ``pattern`` characters ending at ``pos`` (matched on the reversed
+    window: a ``...$`` search would be quadratic)."""
+    window = text[max(0, pos - limit) : pos][::-1]
+    m = pattern.match(window)
+    return pos - (m.end() if m else 0)
+
+
 def extract_indicators(
     text: str, source_host: str | None = None
 ) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """Indicators by kind (kinds in INDICATOR_KINDS order, values in order of appearance)."""
+    """Indicators by kind (kinds in INDICATOR_KINDS order, values in order of appearance).
+
+    Literal anchors ("://", "@", ".", ":") find the few candidate spots and small regexes
+    expand them: whole-text regexes with look-behinds cost ~0.1 s a megabyte each.
+    """
     found: dict[str, dict[str, None]] = {k: {} for k in INDICATOR_KINDS}
     own = _own_hosts(source_host)
-    has_marks = _DEFANG_MARK.search(text) is not None
     defanged_values: set[str] = set()
-    if has_marks:
+    if _BRACKET_FANG.search(text) or "xxp" in text.lower():
         clean = refang(text)
-        # Values that were written defanged are surely indicators: remember them.
         last_end = -1
-        for m in _DEFANG_MARK.finditer(text):
-            if m.start() < last_end:
+        tokens: list[str] = []
+        for mstart, mend in _defang_marks(text):
+            if mstart < last_end:
                 continue
             # Expand the mark to its whitespace-delimited token (no regex: tokens can be huge).
-            left = max(text.rfind(" ", 0, m.start()), text.rfind("\n", 0, m.start())) + 1
-            right_candidates = [i for i in (text.find(" ", m.end()), text.find("\n", m.end())) if i >= 0]
-            right = min(right_candidates) if right_candidates else len(text)
+            left = max(text.rfind(" ", 0, mstart), text.rfind("\n", 0, mstart)) + 1
+            rights = [i for i in (text.find(" ", mend), text.find("\n", mend)) if i >= 0]
+            right = min(rights) if rights else len(text)
             last_end = right
-            token = text[left:right]
-            if len(token) <= 2048:
-                defanged_values.add(refang(token).strip(".,;:()[]{}<>\"'").lower())
+            if right - left <= 2048:
+                tokens.append(text[left:right])
+        # One refang pass over all tokens, not one per token.
+        for tok in refang("\n".join(tokens)).split("\n"):
+            defanged_values.add(tok.strip(".,;:()[]{}<>\"'").lower())
     else:
         clean = text
+    defanged_blob = "\n".join(defanged_values)
 
     def was_defanged(value: str) -> bool:
-        v = value.lower()
-        return any(v in d for d in defanged_values) if defanged_values else False
+        return bool(defanged_blob) and value.lower() in defanged_blob
 
-    buf = list(clean)
+    consumed: list[tuple[int, int]] = []  # spans of URLs and e-mails
+    starts: list[int] = []
 
-    def blank(start: int, end: int) -> None:
-        buf[start:end] = " " * (end - start)
+    def inside(pos: int) -> bool:
+        i = bisect.bisect_right(starts, pos) - 1
+        return i >= 0 and pos < consumed[i][1]
 
-    for m in _URL_RE.finditer(clean):
-        url = m.group(0).rstrip(".,;:!?)'\"”’>")
+    def seal() -> None:
+        consumed.sort()
+        starts[:] = [a for a, _ in consumed]
+
+    for m in _SCHEME_RE.finditer(clean):
+        sm = _SCHEME_BACK.search(clean, max(0, m.start() - 5), m.start())
+        if sm is None:
+            continue
+        tail = _URL_TAIL.match(clean, m.end())
+        if tail is None:
+            continue
+        url = clean[sm.start() : tail.end()].rstrip(".,;:!?)'\"”’>")
+        consumed.append((sm.start(), sm.start() + len(url)))
         host = _host_of(url)
-        blank(m.start(), m.start() + len(url))
-        if not host or _under(host, own):
+        if not host or "." not in host or _under(host, own):
             continue
-        if (_under(host, _REFERENCE_HOSTS) or _under(host, _RESERVED_DOMAINS)) and not was_defanged(url):
-            continue
-        if "." not in host:
+        if (
+            _under(host, _REFERENCE_HOSTS) or _under(host, _RESERVED_DOMAINS)
+        ) and not was_defanged(url):
             continue
         found["url"].setdefault(url, None)
-    rest = "".join(buf)
-    buf = list(rest)
-    for m in _EMAIL_RE.finditer(rest):
-        addr = m.group(0)
-        host = addr.rpartition("@")[2].lower()
-        blank(m.start(), m.end())
-        if _under(host, own) or not _valid_domain(host, True):
-            continue
-        found["email"].setdefault(addr.lower(), None)
-    rest = "".join(buf)
 
-    for m in _IPV4_RE.finditer(rest):
-        value = m.group(0)
-        if _VERSION_BEFORE.search(rest[max(0, m.start() - 12) : m.start()]):
+    seal()
+    pos = clean.find("@")
+    while pos >= 0:
+        if not inside(pos):
+            lstart = _back(_EMAIL_LOCAL_REV, clean, pos, 64)
+            local = clean[lstart:pos]
+            dm = _DOMAIN_FULL.match(clean, pos + 1)
+            if local and dm and local[:1].isalnum():
+                addr = f"{local}@{dm.group(0)}".lower()
+                host = dm.group(0).lower()
+                consumed.append((lstart, dm.end()))
+                if not _under(host, own) and _valid_domain(host, True):
+                    found["email"].setdefault(addr, None)
+        pos = clean.find("@", pos + 1)
+
+    seal()
+    seen_tokens: set[int] = set()
+    for m in _DOT_RE.finditer(clean):
+        p0 = m.start()
+        if inside(p0):
             continue
-        if any(len(p) > 1 and p.startswith("0") for p in value.split(".")):
+        start = _back(_TOKEN_CHARS, clean, p0, 255)
+        if start in seen_tokens:
             continue
-        if _global_ip(value):
-            found["ipv4"].setdefault(value, None)
-    if "::" in rest or rest.count(":") >= 4:
-        for m in _IPV6_RE.finditer(rest):
-            value = m.group(0)
-            if ":" in value and _global_ip(value) and re.search(r"[0-9a-f]{3}", value, re.I):
-                found["ipv6"].setdefault(str(ipaddress.ip_address(value)), None)
-    for m in _HASH_RE.finditer(rest):
-        h = m.group(0)
-        if h.isdigit() or h.isalpha():
+        seen_tokens.add(start)
+        fwd = _TOKEN_CHARS.match(clean, p0)
+        end = fwd.end() if fwd else p0
+        token = clean[start:end].strip(".-")
+        if not token or "." not in token:
             continue
-        kind = {32: "md5", 40: "sha1", 64: "sha256"}[len(h)]
-        found[kind].setdefault(h.lower(), None)
-    for m in _DOMAIN_RE.finditer(rest):
-        dom = m.group(0).rstrip(".")
-        low = dom.lower()
+        prev = clean[start - 1 : start] if start else ""
+        if prev in ("@", "/", "\\", "_") or clean[end : end + 1] in ("@", "_"):
+            continue
+        if token[0].isdigit() and _IPV4_FULL.fullmatch(token):
+            if _VERSION_BEFORE.search(clean, max(0, start - 12), start):
+                continue
+            if _global_ip(token):
+                found["ipv4"].setdefault(token, None)
+            continue
+        if not _DOMAIN_FULL.fullmatch(token):
+            continue
+        low = token.lower()
         if low.replace(".", "").isdigit():
             continue
         defanged = was_defanged(low)
-        if not _valid_domain(dom, defanged) or _under(low, own):
+        if not _valid_domain(token, defanged) or _under(low, own):
             continue
-        if not defanged and _looks_like_prose(dom):
+        if not defanged and _looks_like_prose(token):
             continue
         found["domain"].setdefault(low, None)
+
+    for m in _COLON_RE.finditer(clean):
+        p0 = m.start()
+        start = _back(_IPV6_TOKEN, clean, p0, 45)
+        if start in seen_tokens:
+            continue
+        seen_tokens.add(start)
+        fwd = _IPV6_TOKEN.match(clean, p0)
+        token = clean[start : fwd.end() if fwd else p0].strip(":")
+        if clean[start - 1 : start].isalnum() or token.count(":") < 2:
+            continue
+        if (clean[start - 2 : start] == "::") or not re.search(r"[0-9a-fA-F]{3}", token):
+            continue
+        if _global_ip(token):
+            found["ipv6"].setdefault(str(ipaddress.ip_address(token)), None)
+
+    for m in _HEX_RUN.finditer(clean):
+        h = m.group(0)
+        if len(h) not in (32, 40, 64) or h.isdigit() or h.isalpha():
+            continue
+        if m.start() and clean[m.start() - 1].isalnum():
+            continue
+        end = m.end()
+        if end < len(clean) and clean[end].isalnum():
+            continue
+        kind = {32: "md5", 40: "sha1", 64: "sha256"}[len(h)]
+        found[kind].setdefault(h.lower(), None)
     return tuple((k, tuple(v)) for k, v in found.items() if v)
 
 

@@ -56,8 +56,8 @@ from briefing.intel.normalize import alias_key, scan_text, scan_variants
 from briefing.intel.sectors import NOT_AFTER, NOT_BEFORE, sector_terms
 from briefing.models import ActorRef, CountryRef, Entities, NamedRef
 
-# payload kinds
-_ACTOR, _MALWARE, _COUNTRY, _REGION, _SECTOR = 0, 1, 2, 3, 4
+# payload kinds (payloads of one key are sorted by kind: a scheme payload comes last)
+_ACTOR, _MALWARE, _COUNTRY, _REGION, _SECTOR, _SCHEME = 0, 1, 2, 3, 4, 5
 # actor ambiguity levels
 _AMB_NONE, _AMB_WORD, _AMB_MALWARE, _AMB_PLACE = 0, 1, 2, 3
 
@@ -103,21 +103,35 @@ _SCHEME_ANIMALS: dict[str, str | None] = {
     "Lynx": "GE", "Ocelot": "CO", "Wolf": "TR", "Hawk": "SY", "Eagle": "US", "Saiga": "KZ",
     "Typhoon": "CN", "Blizzard": "RU", "Sandstorm": "IR", "Sleet": "KP", "Hail": "KR",
     "Dust": "TR", "Cyclone": "VN", "Tempest": None, "Tsunami": None, "Flood": None,
-    "Taurus": "CN", "Ursa": "RU", "Serpens": "IR", "Pisces": "KP", "Libra": None,
+    "Ursa": "RU", "Serpens": "IR", "Pisces": "KP",
 }
 _SCHEME_STOP = frozenset(
     "The This That These Those A An Our Their Its His Her Your My One Each Every Any Some "
     "New Old Big Great Little Teddy Polar Brown Black White Paper Red Giant Baby Tasmanian "
     "Snow Desert Perfect Tropical Winter Dust Sand Ice Super".split()
 )
-_SCHEME_NAME_RE = re.compile(
-    r"\b(?P<code>(?:UNC|Unc)\d{3,5}|(?:Storm|STORM|DEV|Dev)-\d{3,4}|TA\d{3,4}|UAC-\d{4}"
-    r"|TAG-\d{2,3}|APT-?C-\d{2,3}|APT ?\d{1,3}|FIN\d{1,2}|TEMP\.[A-Z][a-zA-Z]+)\b"
-    r"|\b(?P<trend>(?:Void|Water|Earth) [A-Z][a-z]{3,})\b"
-    r"|\b(?P<sw>(?:BRONZE|IRON|GOLD|COBALT|NICKEL|TUNGSTEN|ALUMINUM|PLATINUM|ZINC|COPPER) "
-    r"[A-Z]{4,})\b"
-    r"|\b(?P<adj>[A-Z][a-z]{2,}) (?P<animal>" + "|".join(_SCHEME_ANIMALS) + r")\b"
+# Scheme names are found through the automaton (a prefix or suffix word as key) and checked
+# with these anchored patterns at the hit: no whole-text regex.
+_SCHEME_CODE_RE = re.compile(
+    r"(?:(?:UNC|Unc)\d{3,5}|(?:Storm|STORM|DEV|Dev)-\d{3,4}|TA\d{3,4}|UAC-\d{4}|TAG-\d{2,3}"
+    r"|APT-?C-\d{2,3}|FIN\d{1,2}|TEMP\.[A-Z][a-zA-Z]+)(?![\w-])"
 )
+_SCHEME_TREND_RE = re.compile(r"(?:Void|Water|Earth) ([A-Z][a-z]{3,})(?![\w-])")
+_SCHEME_SW_RE = re.compile(
+    r"(?:BRONZE|IRON|GOLD|COBALT|NICKEL|TUNGSTEN|ALUMINUM|PLATINUM|ZINC|COPPER) [A-Z]{4,}(?![\w-])"
+)
+_SCHEME_PREV_RE = re.compile(r"([A-Z][a-z]{2,}) $")
+_SCHEME_KEYS: dict[str, str] = {
+    **{w: "code" for w in ("unc", "storm", "dev", "ta", "uac", "tag", "fin", "temp", "apt")},
+    **{w: "trend" for w in ("void", "water", "earth")},
+    **{
+        w: "sw"
+        for w in (
+            "bronze iron gold cobalt nickel tungsten aluminum platinum zinc copper".split()
+        )
+    },
+    **{w.lower(): "suffix" for w in _SCHEME_ANIMALS},
+}
 _SW_COUNTRY = {"BRONZE": "CN", "IRON": "RU", "COBALT": "IR", "NICKEL": "KP", "TUNGSTEN": "KR"}
 _TREND_COUNTRY = {"Earth": "CN"}
 
@@ -156,6 +170,9 @@ class Tagger:
         def add(variant: str, payload: tuple[int, Any, str, int]) -> None:
             if len(variant.replace(" ", "")) < 2:
                 return
+            if payload[0] == _SCHEME:
+                keys.setdefault(" " + variant, {})[(_SCHEME, payload[1])] = payload
+                return
             slot = keys.setdefault(" " + variant, {})
             slot.setdefault((payload[0], payload[1]), payload)
 
@@ -186,6 +203,8 @@ class Tagger:
                 risky = self._malware_risky(name, key, place_keys)
                 for v in scan_variants(name, drop_optional=False):
                     add(v, (_MALWARE, fam.id, name, risky))
+        for word, sub in _SCHEME_KEYS.items():
+            add(word, (_SCHEME, sub, word, 0))
         for k, slot in keys.items():
             payloads = tuple(sorted(slot.values(), key=lambda p: p[0]))
             self._automaton.add_word(k, (len(k), payloads))
@@ -233,12 +252,24 @@ class Tagger:
         taken: list[tuple[int, int]] = []
         amb_malware_fallback: dict[int, list[tuple[int, _Hit]]] = {}
 
+        unknown: dict[str, tuple[str | None, _Acc]] = {}
         for e, (klen, payloads) in self._automaton.iter_long(scan):
+            start = e - klen + 1  # original offset of the word start
+            last = payloads[-1]
+            if last[0] == _SCHEME and last[1] != "suffix":
+                if self._scheme_at(full, start, last[1], unknown, actors, taken):
+                    continue
+                if len(payloads) == 1:
+                    continue
             if e + 1 < n and scan[e + 1] != " ":
                 continue
-            start = e - klen + 1  # original offset of the word start
             end = e
             surface = full[start:end]
+            if last[0] == _SCHEME and last[1] == "suffix":
+                if self._scheme_suffix(full, start, end, unknown, taken):
+                    continue
+                if len(payloads) == 1:
+                    continue
             hit = _Hit(start, end, surface)
             after = scan[e + 1 : e + 60]
             before = scan[max(0, start - 60) : start + 1]
@@ -352,7 +383,6 @@ class Tagger:
             if self.kb.actors[aid].kind == "ransomware" and aid not in ransom_actor_ok:
                 del actors[aid]
 
-        unknown = self._scheme_actors(full, taken, actors)
         return self._assemble(
             full, source_host, actors, unknown, malware, countries, roles, regions, sectors
         )
@@ -437,43 +467,77 @@ class Tagger:
                     return False
         return True
 
-    def _scheme_actors(
-        self, text: str, taken: list[tuple[int, int]], actors: dict[int, _Acc]
-    ) -> dict[str, tuple[str | None, _Acc]]:
-        out: dict[str, tuple[str | None, _Acc]] = {}
-        for m in _SCHEME_NAME_RE.finditer(text):
-            s, e = m.span()
-            if any(s < te and ts < e for ts, te in taken):
-                continue
-            surface = m.group(0)
-            known = self.kb.lookup(surface)
-            if known is not None:
-                actors.setdefault(known.id, _Acc(s)).add(s, surface)
-                continue
-            country: str | None = None
-            if m.group("code"):
-                name = _format_code(surface)
-                if name.startswith("APT") and not name.startswith("APT-C"):
-                    continue  # an APTnn the KB does not know is more likely a typo or a product
-            elif m.group("trend"):
-                name = surface
-                country = _TREND_COUNTRY.get(surface.split()[0])
-            elif m.group("sw"):
-                name = " ".join(w.capitalize() for w in surface.split())
-                country = _SW_COUNTRY.get(surface.split()[0])
-            else:
-                adj = m.group("adj")
-                if adj in _SCHEME_STOP or geo.country_code_for_name(adj) or _sentence_start(text, s):
-                    continue
-                if adj.lower() in ("the",):
-                    continue
-                name = surface
-                country = _SCHEME_ANIMALS.get(m.group("animal"))
-            slot = out.get(name)
-            if slot is None:
-                out[name] = (country, _Acc(s))
-            out[name][1].add(s, surface)
-        return out
+    def _scheme_at(
+        self,
+        text: str,
+        start: int,
+        sub: str,
+        unknown: dict[str, tuple[str | None, _Acc]],
+        actors: dict[int, _Acc],
+        taken: list[tuple[int, int]],
+    ) -> bool:
+        """A vendor-scheme name starting at ``start`` (code, Trend Micro, Secureworks)."""
+        country: str | None = None
+        if sub == "code":
+            m = _SCHEME_CODE_RE.match(text, start)
+            if m is None:
+                return False
+            name = _format_code(m.group(0))
+        elif sub == "trend":
+            m = _SCHEME_TREND_RE.match(text, start)
+            if m is None or m.group(1).lower() in self.kb.common_words:
+                return False
+            name = m.group(0)
+            country = _TREND_COUNTRY.get(name.split()[0])
+        else:
+            m = _SCHEME_SW_RE.match(text, start)
+            if m is None:
+                return False
+            name = " ".join(w.capitalize() for w in m.group(0).split())
+            country = _SW_COUNTRY.get(m.group(0).split()[0])
+        surface = m.group(0)
+        known = self.kb.lookup(surface)
+        taken.append((start, m.end()))
+        if known is not None:
+            actors.setdefault(known.id, _Acc(start)).add(start, surface)
+            return True
+        unknown.setdefault(name, (country, _Acc(start)))[1].add(start, surface)
+        return True
+
+    def _scheme_suffix(
+        self,
+        text: str,
+        start: int,
+        end: int,
+        unknown: dict[str, tuple[str | None, _Acc]],
+        taken: list[tuple[int, int]],
+    ) -> bool:
+        """"<Word> Panda/Typhoon/..." where <Word> is a capitalised word, not a stop word,
+        country or demonym, and not at a sentence start."""
+        if not text[start : start + 1].isupper():
+            return False
+        m = _SCHEME_PREV_RE.search(text, max(0, start - 30), start)
+        if m is None:
+            return False
+        adj = m.group(1)
+        s0 = m.start(1)
+        if (
+            adj in _SCHEME_STOP
+            or geo.country_code_for_name(adj)
+            or _sentence_start(text, s0)
+            or any(ts < end and s0 < te for ts, te in taken)
+            or _MALWARE_AFTER.match(scan_text(text[end : end + 20]))
+        ):
+            return False
+        animal = text[start:end]
+        name = f"{adj} {animal}"
+        known = self.kb.lookup(name)
+        if known is not None:
+            return False  # the automaton would have matched it; a variant we do not trust
+        country = _SCHEME_ANIMALS.get(animal.capitalize())
+        unknown.setdefault(name, (country, _Acc(s0)))[1].add(s0, name)
+        taken.append((s0, end))
+        return True
 
     # --- output ---------------------------------------------------------------------------
 
