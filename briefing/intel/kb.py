@@ -12,7 +12,10 @@ then ransomware gangs from ``ransomware``) are folded into the actor whose canon
 the same key as the entry's own name; failing that, into the one actor that already owns
 that key as an alias; failing that, into the one actor that owns most of the entry's
 aliases (at least two); otherwise the entry becomes a new actor. Folding adds the entry's
-names as aliases and fills a missing country. A ransomware-cluster entry counts as a gang
+names as aliases and fills a missing country. A MITRE ATT&CK group entry (in either MITRE
+cluster) also merges threat-actor entries whose canonical names it lists among its own
+names: ATT&CK states that they are one group (so APT35, Charming Kitten and TA453 become one
+actor, as do APT29 and UNC2452). A ransomware-cluster entry counts as a gang
 only when the cluster gives it a leak site (``links``) or a country.
 
 Alias collisions (a key owned by several actors) are never merged; the rule, applied in order:
@@ -33,8 +36,10 @@ Loading takes ~0.3 s (the JSON parse is ~0.05 s); the result is cached process-w
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import pickle
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -100,7 +105,7 @@ EXTRA_COMMON_WORDS = frozenset(
     emperor king queen prince princess knight bishop castle tower bridge gate door
     window house home garden farm market store shop bank money cash coin gold
     diamond emerald ruby sapphire pearl jade crystal amber onyx opal topaz
-    citrine garnet
+    citrine garnet whois electrum shell chromium iridium
     """.split()
 )
 
@@ -293,6 +298,7 @@ def build_kb(files: Mapping[str, Path]) -> KnowledgeBase:
     clusters = {name: read_cluster(path) for name, path in files.items()}
     drafts: list[_Draft] = []
     owners: dict[str, list[int]] = {}  # key -> draft ids, in claim order
+    canon: dict[str, list[_Draft]] = {}  # canonical key -> drafts
 
     def claim(d: _Draft, surface: str, prio: int) -> None:
         key = alias_key(surface)
@@ -318,6 +324,8 @@ def build_kb(files: Mapping[str, Path]) -> KnowledgeBase:
                 continue
             country = _entry_country(meta)
             target = None if cname == "threat-actor" else _match_draft(names, drafts, owners)
+            if target is not None and cname in _MERGING_CLUSTERS:
+                target = _merge_named(names, target, canon, owners)
             if target is None:
                 target = _Draft(
                     id=len(drafts),
@@ -329,6 +337,7 @@ def build_kb(files: Mapping[str, Path]) -> KnowledgeBase:
                     kind="ransomware" if cname == "ransomware" else "actor",
                 )
                 drafts.append(target)
+                canon.setdefault(alias_key(target.name), []).append(target)
             if cname not in target.sources:
                 target.sources.append(cname)
             if target.country is None:
@@ -339,6 +348,17 @@ def build_kb(files: Mapping[str, Path]) -> KnowledgeBase:
                 target.kind = "actor"
             for n in names:
                 claim(target, n, prio)
+
+    # Drop drafts absorbed by a MITRE merge and renumber the rest densely.
+    dead = _absorbed(drafts)
+    alive = [d for d in drafts if d.id not in dead]
+    renum = {d.id: i for i, d in enumerate(alive)}
+    for d in alive:
+        d.id = renum[d.id]
+    owners = {
+        k: list(dict.fromkeys(renum[i] for i in ids if i in renum)) for k, ids in owners.items()
+    }
+    drafts = alive
 
     actor_index: dict[str, int] = {}
     collisions: dict[str, tuple[int, ...]] = {}
@@ -393,6 +413,39 @@ def _match_draft(names: list[str], drafts: list[_Draft], owners: dict[str, list[
         if n >= 2 and (not rest or rest[0][1] < n):
             return drafts[best]
     return None
+
+
+_MERGING_CLUSTERS = frozenset({"mitre-intrusion-set", "mitre-enterprise-attack-intrusion-set"})
+_DEAD = "__absorbed__"
+
+
+def _absorbed(drafts: list[_Draft]) -> set[int]:
+    return {d.id for d in drafts if d.kind == _DEAD}  # type: ignore[comparison-overlap]
+
+
+def _merge_named(
+    names: list[str], target: _Draft, canon: dict[str, list[_Draft]], owners: dict[str, list[int]]
+) -> _Draft:
+    """MITRE ATT&CK lists one group's names: threat-actor entries whose *canonical* names
+    are among them are the same actor and are folded into ``target``."""
+    keys = {alias_key(n) for n in names}
+    for d in [d for k in keys for d in canon.get(k, ())]:
+        if d is target or d.kind == _DEAD:  # type: ignore[comparison-overlap]
+            continue
+        for key, (surface, prio) in d.names.items():
+            old = target.names.get(key)
+            if old is None or prio < old[1]:
+                target.names[key] = (old[0] if old else surface, prio)
+            lst = owners.setdefault(key, [])
+            lst[:] = [target.id if i == d.id else i for i in lst]
+            lst[:] = list(dict.fromkeys(lst))
+        for src in d.sources:
+            if src not in target.sources:
+                target.sources.append(src)
+        if target.country is None:
+            target.country = d.country
+        d.kind = _DEAD  # type: ignore[assignment]
+    return target
 
 
 def _resolve_collision(key: str, ids: list[int], drafts: list[_Draft]) -> int:
@@ -451,10 +504,54 @@ def _lexicon(clusters: Iterable[Mapping[str, Any]]) -> frozenset[str]:
     return frozenset(w for w, n in counts.items() if n >= 2)
 
 
+def cache_dir() -> Path:
+    """Where the built KB is cached: $BRIEFING_DATA_DIR/cache, else $XDG_CACHE_HOME/briefing."""
+    env = os.environ.get("BRIEFING_DATA_DIR")
+    if env:
+        return Path(env).expanduser() / "cache"
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "briefing"
+
+
+def _signature(files: Mapping[str, Path]) -> str:
+    """Changes whenever a source cluster or the code that shapes the KB changes."""
+    h = hashlib.sha256()
+    code = [Path(__file__), Path(__file__).with_name("geo_data.py"),
+            Path(__file__).with_name("normalize.py")]
+    for path in [*sorted(files.values()), *code]:
+        st = path.stat()
+        h.update(f"{path}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:32]
+
+
 @lru_cache(maxsize=1)
 def load_kb() -> KnowledgeBase:
-    """The process-wide knowledge base (user clusters over packaged ones)."""
+    """The process-wide knowledge base (user clusters over packaged ones).
+
+    Building takes ~0.5 s; the result is pickled in ``cache_dir()`` keyed by the source
+    files' sizes and mtimes (and this code's), so later processes load it in ~0.1 s. A cache
+    that cannot be read or written is rebuilt or skipped silently: it is only a cache.
+    """
     files = cluster_files()
     if "threat-actor" not in files:
         raise KnowledgeBaseError("no threat-actor cluster found (is pymispgalaxies installed?)")
-    return build_kb(files)
+    cache = cache_dir() / f"kb-{_signature(files)}.pickle"
+    try:
+        with cache.open("rb") as fh:
+            kb = pickle.load(fh)
+        if isinstance(kb, KnowledgeBase):
+            return kb
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+        pass
+    kb = build_kb(files)
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        for old in cache.parent.glob("kb-*.pickle"):
+            old.unlink(missing_ok=True)
+        tmp = cache.with_suffix(".tmp")
+        with tmp.open("wb") as fh:
+            pickle.dump(kb, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp.replace(cache)
+    except OSError:
+        pass
+    return kb

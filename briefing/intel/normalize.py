@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 OPTIONAL_WORDS = frozenset({"the", "group", "team", "gang", "crew"})
 
@@ -63,6 +64,7 @@ def tokens(name: str) -> list[str]:
     return _TOKEN_RE.findall(unicodedata.normalize("NFKC", name).casefold())
 
 
+@lru_cache(maxsize=65536)
 def alias_key(name: str) -> str:
     """The exact-lookup key of a name (see the module docstring)."""
     toks = tokens(name)

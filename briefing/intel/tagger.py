@@ -81,7 +81,7 @@ _MALWARE_CUE = re.compile(
 _GROUP_AFTER = re.compile(
     r" +(?:apt |threat |hacking |hacker |cyber ?espionage |espionage |ransomware |cybercrime "
     r"|criminal |state sponsored |nation state |affiliated )?"
-    r"(?:group|groups|gang|team|crew|actor|actors|apt|hackers|operators|adversary|intrusion set"
+    r"(?:group|groups|gang|crew|actor|actors|apt|hackers|operators|adversary|intrusion set"
     r"|activity group|cluster|syndicate|collective|affiliates|threat actor|threat group"
     r"|cybercriminals|operation|operations)(?= |$)"
 )
@@ -91,8 +91,27 @@ _GROUP_BEFORE = re.compile(
     r"|aka|a k a|also known as|also called|dubbed|tracked as|tracks as|attributed to|linked to"
     r"|associated with|overlaps with|overlap with|affiliated with|attribute this to"
     r"|the (?:threat actor|threat group|group|actor|apt|gang|adversary|hackers|operators)"
+    r"|(?:operators?|affiliates?|members?|developers?|administrators?|operations?) of"
     r"|(?:apt|threat|hacking|espionage|ransomware|cybercrime|criminal) group)"
     r" +(?:the +)?$"
+)
+# Microsoft's old element names and other aliases that are product or tech words in
+# Title case ("Chromium" the browser, "Electrum" the wallet): as actors only in capitals
+# ("CHROMIUM") or in an actor context.
+_ELEMENT_WORDS = frozenset(
+    """hydrogen helium lithium beryllium boron carbon nitrogen oxygen fluorine neon sodium
+    magnesium aluminum aluminium silicon phosphorus sulfur chlorine argon potassium calcium
+    scandium titanium vanadium chromium manganese iron cobalt nickel copper zinc gallium
+    germanium arsenic selenium bromine krypton rubidium strontium yttrium zirconium niobium
+    molybdenum technetium ruthenium rhodium palladium silver cadmium indium tin antimony
+    tellurium iodine xenon cesium barium lanthanum cerium praseodymium neodymium promethium
+    samarium europium gadolinium terbium dysprosium holmium erbium thulium ytterbium
+    lutetium hafnium tantalum tungsten rhenium osmium iridium platinum gold mercury
+    thallium lead bismuth polonium astatine radon francium radium actinium thorium
+    protactinium uranium neptunium plutonium americium curium berkelium californium
+    einsteinium fermium mendelevium nobelium lawrencium rutherfordium dubnium seaborgium
+    bohrium hassium meitnerium darmstadtium roentgenium copernicium nihonium flerovium
+    moscovium livermorium tennessine oganesson electrum whois shell""".split()
 )
 _SENTENCE_END = frozenset(".!?:;\n\"“”'(")
 
@@ -193,8 +212,17 @@ class Tagger:
                 key = alias_key(name)
                 resolved = kb.actor_index.get(key, actor.id)
                 amb = self._actor_ambiguity(name, key, malware_keys, place_keys)
+                full_forms = scan_variants(name, drop_optional=False)
                 for v in scan_variants(name):
-                    add(v, (_ACTOR, resolved, name, amb))
+                    v_amb = amb
+                    if v not in full_forms:
+                        # "Shell Crew" -> "Shell", "Hacking Team" -> "Hacking": a trimmed form
+                        # that is an ordinary word would be noise.
+                        vk = v.replace(" ", "")
+                        if vk in kb.common_words or vk in malware_keys or vk in place_keys:
+                            continue
+                        v_amb = self._actor_ambiguity(v, vk, malware_keys, place_keys)
+                    add(v, (_ACTOR, resolved, name, v_amb))
         for fam in kb.malware:
             for name in (fam.name, *fam.aliases):
                 key = alias_key(name)
@@ -248,7 +276,6 @@ class Tagger:
         roles: dict[str, int] = {}
         regions: dict[str, _Acc] = {}
         sectors: dict[str, _Acc] = {}
-        ransom_actor_ok: set[int] = set()
         taken: list[tuple[int, int]] = []
         amb_malware_fallback: dict[int, list[tuple[int, _Hit]]] = {}
 
@@ -278,7 +305,7 @@ class Tagger:
             # 1. An actor in an explicit actor context.
             for p in payloads:
                 if p[0] == _ACTOR and self._actor_surface_ok(surface):
-                    if p[3] != _AMB_NONE and (
+                    if (p[3] != _AMB_NONE or self.kb.actors[p[1]].kind == "ransomware") and (
                         _GROUP_AFTER.match(after) or _GROUP_BEFORE.search(before)
                     ):
                         actors.setdefault(p[1], _Acc(start)).add(start, surface)
@@ -323,29 +350,20 @@ class Tagger:
                     continue
                 actor = self.kb.actors[p[1]]
                 amb = p[3]
-                if amb == _AMB_NONE or (
-                    amb == _AMB_MALWARE and alias_key(actor.name) == alias_key(surface)
-                    and actor.kind == "actor"
+                if actor.kind == "actor" and (
+                    amb == _AMB_NONE
+                    or (amb == _AMB_MALWARE and alias_key(actor.name) == alias_key(surface))
                 ):
                     actors.setdefault(p[1], _Acc(start)).add(start, surface)
                     taken.append((start, end))
-                    if not mal_after:
-                        ransom_actor_ok.add(p[1])
-                    if actor.kind == "ransomware" and mal is not None:
-                        malware.setdefault(mal[1], _Acc(start)).add(start, surface)
                     done = True
                     break
-                if amb == _AMB_MALWARE and actor.kind == "ransomware":
-                    # A gang named like its ransomware: actor unless used as the malware.
-                    if not mal_after:
-                        actors.setdefault(p[1], _Acc(start)).add(start, surface)
-                        ransom_actor_ok.add(p[1])
-                        taken.append((start, end))
-                    if mal is not None:
-                        malware.setdefault(mal[1], _Acc(start)).add(start, surface)
-                    done = True
-                    break
-                if amb == _AMB_WORD and self._proper_name_alone(full, start, end):
+                if (
+                    amb == _AMB_WORD
+                    and actor.kind == "actor"
+                    and self._proper_name_alone(full, start, end)
+                    and (surface.isupper() or surface.lower() not in _ELEMENT_WORDS)
+                ):
                     amb_actor_hits.append((p[1], hit, False))
                     # Rule (c) accepts it on its own.
                     actors.setdefault(p[1], _Acc(start)).add(start, surface)
@@ -378,10 +396,6 @@ class Tagger:
                 fam = self.kb.malware[mid]
                 if hit.surface[:1].isupper() or any(ch.isdigit() for ch in hit.surface):
                     malware.setdefault(fam.id, _Acc(hit.start)).add(hit.start, hit.surface)
-
-        for aid in list(actors):
-            if self.kb.actors[aid].kind == "ransomware" and aid not in ransom_actor_ok:
-                del actors[aid]
 
         return self._assemble(
             full, source_host, actors, unknown, malware, countries, roles, regions, sectors
