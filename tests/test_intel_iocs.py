@@ -1,0 +1,66 @@
+"""Indicators, CVEs, techniques, defang/refang."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from briefing.intel.iocs import defang, extract_indicators, find_cves, find_techniques, refang
+
+
+def kinds(text: str, host: str | None = None) -> dict[str, tuple[str, ...]]:
+    return dict(extract_indicators(text, host))
+
+
+def test_defanged_forms_are_refanged() -> None:
+    got = kinds("C2 hxxps://evil-domain[.]com/gate.php, 185.220.101[.]5 and bad[@]evil[.]xyz")
+    assert got["url"] == ("https://evil-domain.com/gate.php",)
+    assert got["ipv4"] == ("185.220.101.5",)
+    assert got["email"] == ("bad@evil.xyz",)
+
+
+def test_false_positives_are_rejected() -> None:
+    text = (
+        "Open report.pdf, invoice.docx, setup.exe or install.sh; Trojan.Win32.Agent was seen; "
+        "version 1.2.3.4 shipped; 10.0.0.1 and 192.168.1.1 are private; see www.example.com."
+    )
+    assert kinds(text) == {}
+
+
+def test_source_host_is_not_an_indicator() -> None:
+    text = "Read more at https://www.news.example.org/a and news-site.com, C2 at bad-c2.net."
+    got = kinds(text, "www.news-site.com")
+    assert got.get("domain") == ("bad-c2.net",)
+
+
+def test_hashes_and_ipv6() -> None:
+    got = kinds("md5 d41d8cd98f00b204e9800998ecf8427e from 2a00:1450:4001:81b::200e")
+    assert got["md5"] == ("d41d8cd98f00b204e9800998ecf8427e",)
+    assert got["ipv6"] == ("2a00:1450:4001:81b::200e",)
+
+
+def test_cves_and_techniques() -> None:
+    assert find_cves("cve-2023–4567, CVE 2024 1234 and CVE-2023-4567") == [
+        "CVE-2023-4567",
+        "CVE-2024-1234",
+    ]
+    assert find_techniques("T1059.001, T1566, T9999 and XT1059") == ["T1059.001", "T1566"]
+
+
+_label = st.from_regex(r"[a-z][a-z0-9]{0,10}", fullmatch=True)
+
+
+@given(st.lists(_label, min_size=1, max_size=3), st.sampled_from(["com", "net", "ru", "io"]))
+def test_domain_defang_round_trip(labels: list[str], tld: str) -> None:
+    dom = ".".join([*labels, tld])
+    assert refang(defang(dom, "domain")) == dom
+    assert "." not in defang(dom, "domain").replace("[.]", "")
+
+
+@given(st.tuples(*[st.integers(1, 254)] * 4), st.sampled_from(["http", "https", "ftp"]))
+def test_ip_and_url_round_trip(octets: tuple[int, ...], scheme: str) -> None:
+    ip = ".".join(map(str, octets))
+    assert refang(defang(ip, "ipv4")) == ip
+    url = f"{scheme}://{ip}/path/x.php?q=1"
+    assert refang(defang(url, "url")) == url
+    assert "://" not in defang(url, "url").replace("[://]", "")

@@ -1,0 +1,123 @@
+"""Knowledge base: alias normalisation, merging, collision rule, cache."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from briefing.intel.kb import load_kb
+from briefing.intel.normalize import alias_key, scan_text
+
+ALIASES = [
+    # Iranian
+    ("APT39", "APT39"),
+    ("Chafer", "APT39"),
+    ("Remix Kitten", "APT39"),
+    ("ITG07", "APT39"),
+    ("APT 39", "APT39"),
+    ("Charming Kitten", "APT35"),
+    ("APT35", "APT35"),
+    ("Mint Sandstorm", "APT35"),
+    ("Phosphorus", "APT35"),
+    ("TA453", "APT35"),
+    ("Magic Hound", "APT35"),
+    # Russian
+    ("APT29", "APT29"),
+    ("Cozy Bear", "APT29"),
+    ("Midnight Blizzard", "APT29"),
+    ("NOBELIUM", "APT29"),
+    ("The Dukes", "APT29"),
+    ("APT28", "APT28"),
+    ("Fancy Bear", "APT28"),
+    ("Forest Blizzard", "APT28"),
+    ("Sofacy", "APT28"),
+    ("STRONTIUM", "APT28"),
+    ("Sandworm Team", "Sandworm"),
+    ("Seashell Blizzard", "Sandworm"),
+    ("Voodoo Bear", "Sandworm"),
+    ("Wizard Spider", "Wizard Spider"),
+    # Chinese
+    ("APT41", "APT41"),
+    ("Wicked Panda", "APT41"),
+    ("Brass Typhoon", "APT41"),
+    ("BARIUM", "APT41"),
+    ("Volt Typhoon", "Volt Typhoon"),
+    ("Threat Group-3390", "APT27"),
+    ("TG-3390", "APT27"),
+    ("Emissary Panda", "APT27"),
+    ("menuPass", "APT10"),
+    # North Korean
+    ("Lazarus", "Lazarus Group"),
+    ("the Lazarus group", "Lazarus Group"),
+    ("Hidden Cobra", "Lazarus Group"),
+    ("Diamond Sleet", "Lazarus Group"),
+    ("Kimsuky", "Kimsuky"),
+    ("Emerald Sleet", "Kimsuky"),
+    ("Velvet Chollima", "Kimsuky"),
+    # criminal
+    ("FIN7", "FIN7"),
+    ("Carbanak", "FIN7"),
+    ("Scattered Spider", "Scattered Spider"),
+    ("Octo Tempest", "Scattered Spider"),
+    ("LockBit", "LockBit"),
+    ("Conti", "Conti"),
+]
+
+
+@pytest.mark.parametrize(("alias", "canonical"), ALIASES)
+def test_alias_resolves_to_canonical(alias: str, canonical: str) -> None:
+    actor = load_kb().lookup(alias)
+    assert actor is not None, alias
+    assert actor.name == canonical
+
+
+def test_countries_of_well_known_actors() -> None:
+    kb = load_kb()
+    expected = {"APT39": "IR", "APT29": "RU", "APT41": "CN", "Lazarus": "KP", "Kimsuky": "KP"}
+    for name, code in expected.items():
+        actor = kb.lookup(name)
+        assert actor is not None and actor.country_code == code
+
+
+def test_collisions_are_recorded_not_merged() -> None:
+    kb = load_kb()
+    assert kb.collisions, "the MISP data has contested aliases"
+    for key, ids in kb.collisions.items():
+        assert kb.actor_index[key] in ids
+        assert len(set(ids)) >= 2
+
+
+def test_placeholder_names_are_not_aliases() -> None:
+    assert load_kb().lookup("Unknown") is None
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("APT 29", "APT29"),
+        ("apt-29", "APT29"),
+        ("Threat Group-3390", "TG-3390"),
+        ("the Lazarus Group", "Lazarus"),
+        ("Sandworm Team", "sandworm"),
+        ("FIN 7", "fin7"),
+    ],
+)
+def test_alias_key_variants(a: str, b: str) -> None:
+    assert alias_key(a) == alias_key(b)
+
+
+def test_alias_key_keeps_short_optional_forms() -> None:
+    assert alias_key("Group 77") == "group77"
+
+
+@given(st.text(max_size=60))
+def test_alias_key_is_idempotent_and_clean(s: str) -> None:
+    k = alias_key(s)
+    assert k == k.casefold()
+    assert all(ch.isalnum() for ch in k)
+
+
+@given(st.text(max_size=200))
+def test_scan_text_keeps_length(s: str) -> None:
+    assert len(scan_text(s)) == len(s)

@@ -1,0 +1,149 @@
+"""The tagger end to end (own sentences only: tests never read /work/shared)."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from briefing.intel import Tagger, get_tagger
+from briefing.intel.commands import kb_group, tag_command
+
+APT39_PARAGRAPH = (
+    "A security vendor said on Tuesday that an Iranian-linked espionage group it calls APT39, "
+    "also tracked as Chafer, has been going after telecommunications providers and the travel "
+    "industry, as well as high-tech companies, mostly in the Middle East. The group's interest "
+    "in personal data fits Tehran's intelligence priorities, researchers said. Officials in the "
+    "U.S. warned that Iran could also target American infrastructure. Observers noted that "
+    "Tehran had been copying Russia's playbook on influence operations."
+)
+
+
+def tagger() -> Tagger:
+    return get_tagger()
+
+
+def actor_names(text: str) -> list[str]:
+    return [a.name for a in tagger().tag(text).actors]
+
+
+def test_acceptance_apt39() -> None:
+    ents = tagger().tag(APT39_PARAGRAPH)
+    assert [a.name for a in ents.actors] == ["APT39"]
+    apt39 = ents.actors[0]
+    assert "Chafer" in apt39.aliases and apt39.country == "Iran" and apt39.in_kb
+    assert {"APT39", "Chafer"} <= set(apt39.mentions)
+    assert "Middle East" in [r.name for r in ents.regions]
+    sectors = {s.name for s in ents.sectors}
+    assert {"Telecommunications", "Travel", "High-tech"} <= sectors
+    roles = {c.code: c.role for c in ents.countries}
+    assert roles["IR"] == "attributed" and roles["RU"] == "mentioned"
+    assert not any(a.country_code == "RU" for a in ents.actors)
+
+
+def test_cobalt_strike_alone_is_no_actor() -> None:
+    ents = tagger().tag("The intruders deployed Cobalt Strike beacons on two servers.")
+    assert ents.actors == ()
+    assert "Cobalt Strike" in [m.name for m in ents.malware]
+
+
+def test_cobalt_group_in_context_is_an_actor() -> None:
+    assert actor_names("Researchers blamed the Cobalt group for the bank heists.") == ["Cobalt"]
+
+
+def test_ordinary_words_need_context() -> None:
+    assert actor_names("The Equation Editor flaw is old.") == []
+    assert actor_names("Lotus Notes servers were patched.") == []
+    assert actor_names("Attackers used Winnti malware on game servers.") == []
+    assert actor_names("The Winnti group used new malware.") == ["APT41"]
+
+
+def test_unknown_vendor_scheme_names() -> None:
+    ents = tagger().tag(
+        "Mandiant tracks the cluster as UNC9876, Microsoft as Storm-9123, and others "
+        "call it Plush Typhoon; an older report named Brisk Kitten."
+    )
+    by_name = {a.name: a for a in ents.actors}
+    assert {"UNC9876", "Storm-9123", "Plush Typhoon", "Brisk Kitten"} <= set(by_name)
+    assert not by_name["UNC9876"].in_kb
+    assert by_name["Plush Typhoon"].country_code == "CN"
+    assert by_name["Brisk Kitten"].country_code == "IR"
+
+
+def test_known_weather_name_is_resolved() -> None:
+    ents = tagger().tag("Midnight Blizzard phished diplomats in Europe.")
+    assert [a.name for a in ents.actors] == ["APT29"]
+    assert ents.actors[0].in_kb
+
+
+def test_ransomware_gang_needs_group_context() -> None:
+    assert actor_names("The files were encrypted by LockBit ransomware.") == []
+    assert actor_names("Affiliates of LockBit claimed the attack on the hospital.") == [
+        "LockBit"
+    ]
+
+
+def test_sectors_news_forms() -> None:
+    ents = tagger().tag(
+        "The campaign hit telcos, airlines, hospitals, banks, energy firms and defense "
+        "contractors, but not IT firms."
+    )
+    names = {s.name for s in ents.sectors}
+    assert {"Telecommunications", "Transportation", "Healthcare", "Finance", "Defense", "IT"} <= (
+        names
+    )
+
+
+def test_defense_evasion_is_not_a_sector() -> None:
+    ents = tagger().tag("The loader relies on defense evasion tricks.")
+    assert "Defense" not in {s.name for s in ents.sectors}
+
+
+def test_output_is_deterministic_and_ordered() -> None:
+    text = "Kimsuky and APT28 were both named; Kimsuky again."
+    a = tagger().tag(text)
+    b = tagger().tag(text)
+    assert a == b
+    assert [x.name for x in a.actors] == ["Kimsuky", "APT28"]
+
+
+def test_cli_tag_defangs_indicators() -> None:
+    result = CliRunner().invoke(tag_command, [], input="C2 at hxxp://bad-c2[.]ru/x and 8.8.8.8")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["id"] == "<stdin>"
+    assert data["indicators"]["url"] == ["hxxp[://]bad-c2[.]ru/x"]
+    assert data["indicators"]["ipv4"] == ["8[.]8[.]8[.]8"]
+
+
+def test_cli_tag_jsonl() -> None:
+    lines = '{"id": "1", "text": "APT28 again"}\n{"id": "2", "text": "nothing"}\n'
+    result = CliRunner().invoke(tag_command, ["--jsonl"], input=lines)
+    assert result.exit_code == 0
+    out = [json.loads(x) for x in result.output.splitlines()]
+    assert [o["id"] for o in out] == ["1", "2"]
+    assert out[0]["actors"][0]["name"] == "APT28"
+
+
+def test_cli_tag_jsonl_bad_line_is_one_line_error() -> None:
+    result = CliRunner().invoke(tag_command, ["--jsonl"], input="not json\n")
+    assert result.exit_code == 1
+    assert "expected a JSON object" in result.output
+
+
+def test_cli_kb_show() -> None:
+    result = CliRunner().invoke(kb_group, ["show", "Remix Kitten"])
+    assert result.exit_code == 0
+    assert result.output.startswith("APT39") and "Chafer" in result.output
+    missing = CliRunner().invoke(kb_group, ["show", "No Such Actor"])
+    assert missing.exit_code == 1 and "no actor" in missing.output
+
+
+def test_every_command_has_help() -> None:
+    assert tag_command.help
+    assert kb_group.help
+    for cmd in kb_group.commands.values():
+        assert cmd.help, cmd.name
+        for param in cmd.params:
+            if param.param_type_name == "option":
+                assert getattr(param, "help", None), (cmd.name, param.name)
