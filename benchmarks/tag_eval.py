@@ -28,6 +28,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from briefing.intel.normalize import alias_key
 from briefing.intel.tagger import Tagger, get_tagger, reset_tagger
@@ -71,8 +72,8 @@ def _clean_gold(s: str) -> str:
     return s.strip(" -")
 
 
-def load_docs(root: Path) -> list[tuple[str, str, dict[str, object]]]:
-    docs: list[tuple[str, str, dict[str, object]]] = []
+def load_docs(root: Path) -> list[tuple[str, str, dict[str, Any]]]:
+    docs: list[tuple[str, str, dict[str, Any]]] = []
     for split in ("train", "dev"):
         gold = root / split / "gold.jsonl"
         if not gold.is_file():
@@ -86,21 +87,25 @@ def load_docs(root: Path) -> list[tuple[str, str, dict[str, object]]]:
     return docs
 
 
-def score_doc(tagger: Tagger, name: str, text: str, gold: dict[str, object], ents: Entities) -> DocScore:
+def score_doc(
+    tagger: Tagger, name: str, text: str, gold: dict[str, Any], ents: Entities
+) -> DocScore:
     kb = tagger.kb
     sc = DocScore(name)
     # --- actors
     pred = list(ents.actors)
-    pred_keys = [
-        {alias_key(a.name), *(alias_key(x) for x in a.aliases)} for a in pred
-    ]
-    pred_ids = [kb.lookup(a.name).id if a.in_kb and kb.lookup(a.name) else None for a in pred]
+    pred_keys = [{alias_key(a.name), *(alias_key(x) for x in a.aliases)} for a in pred]
+    pred_ids: list[int | None] = []
+    for a in pred:
+        known = kb.lookup(a.name) if a.in_kb else None
+        pred_ids.append(known.id if known else None)
     matched_pred: set[int] = set()
     seen_gold: set[str] = set()
-    for grp in gold.get("groups", []):  # type: ignore[union-attr]
-        label = str(grp["label"])  # type: ignore[index]
+    for grp in gold.get("groups", []):
+        label = str(grp["label"])
         actor = kb.lookup(label) or next(
-            (kb.lookup(m) for m in grp.get("mentions", []) if kb.lookup(m)), None  # type: ignore[union-attr]
+            (kb.lookup(m) for m in grp.get("mentions", []) if kb.lookup(m)),
+            None,
         )
         gkey = actor.name if actor else alias_key(label)
         if gkey in seen_gold:
@@ -108,7 +113,7 @@ def score_doc(tagger: Tagger, name: str, text: str, gold: dict[str, object], ent
         seen_gold.add(gkey)
         sc.actor_gold += 1
         hit = False
-        for i, a in enumerate(pred):
+        for i in range(len(pred)):
             if (actor is not None and pred_ids[i] == actor.id) or alias_key(label) in pred_keys[i]:
                 hit = True
                 matched_pred.add(i)
@@ -135,7 +140,7 @@ def score_doc(tagger: Tagger, name: str, text: str, gold: dict[str, object], ent
     out_mentions = {m for c in ents.countries for m in c.mentions} | {
         m for r in ents.regions for m in r.mentions
     }
-    for raw in gold.get("locations", {}):  # type: ignore[union-attr]
+    for raw in gold.get("locations", {}):
         s = _clean_gold(str(raw))
         sc.loc_gold += 1
         g = tagger.tag(s)
@@ -149,7 +154,7 @@ def score_doc(tagger: Tagger, name: str, text: str, gold: dict[str, object], ent
             sc.loc_missed.append(s)
     out_sectors = {x.name for x in ents.sectors}
     out_sec_mentions = {m.lower() for x in ents.sectors for m in x.mentions}
-    for raw in gold.get("sectors", {}):  # type: ignore[union-attr]
+    for raw in gold.get("sectors", {}):
         s = _clean_gold(str(raw))
         sc.sec_gold += 1
         g = tagger.tag(s)
@@ -168,7 +173,9 @@ def _ratio(a: int, b: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m benchmarks.tag_eval", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(
+        prog="python -m benchmarks.tag_eval", description=__doc__.split("\n")[0]
+    )
     ap.add_argument("path", nargs="?", type=Path, default=DEFAULT, help="AnnoCTR folder")
     ap.add_argument("--verbose", "-v", action="store_true", help="list the weakest documents")
     ap.add_argument("--seconds", type=float, default=3.0, help="throughput measuring time")
@@ -204,13 +211,17 @@ def main(argv: list[str] | None = None) -> int:
     def tot(attr: str) -> int:
         return sum(int(getattr(s, attr)) for s in scores)
 
+    def frac(num: str, den: str, extra: str = "") -> str:
+        n, d = tot(num), tot(den)
+        return f"{_ratio(n, d)}  ({n}/{d}{extra})"
+
     rows = [
         ("documents", str(len(docs))),
-        ("actor recall", f"{_ratio(tot('actor_found'), tot('actor_gold'))}  ({tot('actor_found')}/{tot('actor_gold')})"),
-        ("actor precision", f"{_ratio(tot('actor_tp'), tot('actor_pred'))}  ({tot('actor_tp')}/{tot('actor_pred')})"),
-        ("location recall", f"{_ratio(tot('loc_found'), tot('loc_gold'))}  ({tot('loc_found')}/{tot('loc_gold')}; mappable {tot('loc_mappable')})"),
+        ("actor recall", frac("actor_found", "actor_gold")),
+        ("actor precision", frac("actor_tp", "actor_pred")),
+        ("location recall", frac("loc_found", "loc_gold", f"; mappable {tot('loc_mappable')}")),
         ("location recall (mappable)", _ratio(tot("loc_found"), tot("loc_mappable"))),
-        ("sector recall", f"{_ratio(tot('sec_found'), tot('sec_gold'))}  ({tot('sec_found')}/{tot('sec_gold')}; mappable {tot('sec_mappable')})"),
+        ("sector recall", frac("sec_found", "sec_gold", f"; mappable {tot('sec_mappable')}")),
         ("sector recall (mappable)", _ratio(tot("sec_found"), tot("sec_mappable"))),
         ("throughput", f"{mbps:.2f} MB/s  ({total_bytes / 1e6:.2f} MB x {rounds} rounds)"),
         ("KB load", f"{load_s:.3f} s"),

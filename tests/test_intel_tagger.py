@@ -78,9 +78,7 @@ def test_known_weather_name_is_resolved() -> None:
 
 def test_ransomware_gang_needs_group_context() -> None:
     assert actor_names("The files were encrypted by LockBit ransomware.") == []
-    assert actor_names("Affiliates of LockBit claimed the attack on the hospital.") == [
-        "LockBit"
-    ]
+    assert actor_names("Affiliates of LockBit claimed the attack on the hospital.") == ["LockBit"]
 
 
 def test_sectors_news_forms() -> None:

@@ -7,6 +7,7 @@ their Unicode and punycode forms. The output is plain data, one lower-case label
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -25,10 +26,8 @@ def tlds_from_psl(text: str) -> list[str]:
         elif in_icann and line and not line.startswith("//"):
             label = line.lstrip("*.!").rsplit(".", 1)[-1].lower()
             labels.add(label)
-            try:
+            with contextlib.suppress(UnicodeError):
                 labels.add(label.encode("idna").decode("ascii"))
-            except UnicodeError:
-                pass
     return sorted(labels)
 
 

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (data tables: one record a line reads better than wrapped records)
 """Hand-written gazetteer: countries and regions (data only; ``geo.py`` holds the logic).
 
 COUNTRY_TABLE lines are ``CODE|Name|other names|demonyms and adjectives|cities and provinces``,

@@ -60,6 +60,8 @@ def _bracket_repl(m: re.Match[str]) -> str:
     if m.group("sep"):
         return "://"
     return "://" if m.group("slashes") else ":"
+
+
 def _defang_marks(text: str) -> list[tuple[int, int]]:
     spans = [m.span() for m in _BRACKET_FANG.finditer(text)]
     low = text.lower()
@@ -108,14 +110,14 @@ def tlds() -> frozenset[str]:
 
 
 _FILE_EXT_TLDS = frozenset(
-    "zip mov py sh pl rs md cc so ps ai pm sc in it is am at be bz cs do es go id js ml mp "
+    "zip mov py sh pl rs md cc so ps ai pm sc in it is am at be bz cs do es go id js ml mp "  # noqa: SIM905
     "pt rb sr st sy tk ts vb to ls cpp lua php".split()
 )
 _AV_PREFIXES = frozenset(
     """trojan backdoor worm virus exploit hacktool riskware adware spyware ransom pua pup
     win32 win64 w32 w64 msil java js vbs html linux unix android andr osx macos heur
     generic gen trojandownloader trojandropper trojanspy trojan-downloader trojan-dropper
-    trojan-spy trojan-ransom trojanpsw w97m x97m o97m vba script bat doc xml multi""".split()
+    trojan-spy trojan-ransom trojanpsw w97m x97m o97m vba script bat doc xml multi""".split()  # noqa: SIM905
 )
 _REFERENCE_HOSTS = frozenset(
     """attack.mitre.org cve.mitre.org mitre.org nvd.nist.gov nist.gov cisa.gov us-cert.gov
@@ -123,12 +125,14 @@ _REFERENCE_HOSTS = frozenset(
     instagram.com wikipedia.org en.wikipedia.org virustotal.com www.virustotal.com
     google.com www.google.com microsoft.com learn.microsoft.com msrc.microsoft.com
     apple.com support.apple.com schema.org w3.org www.w3.org creativecommons.org
-    malpedia.caad.fkie.fraunhofer.de""".split()
+    malpedia.caad.fkie.fraunhofer.de""".split()  # noqa: SIM905
 )
 _RESERVED_DOMAINS = ("example.com", "example.org", "example.net", "localhost")
 _RESERVED_TLDS = frozenset({"example", "test", "invalid", "localhost", "local"})
 
-_VERSION_BEFORE = re.compile(r"(?:\bv|version|ver\.?|build|release|firmware|update)\s*$", re.IGNORECASE)
+_VERSION_BEFORE = re.compile(
+    r"(?:\bv|version|ver\.?|build|release|firmware|update)\s*$", re.IGNORECASE
+)
 # No leading \b or look-behind: a literal start keeps the scan fast; boundaries are checked
 # on the few hits.
 CVE_RE = re.compile(r"CVE[\s\-–—_]{0,2}((?:19|20)\d\d)[\s\-–—_]{1,2}(\d{4,7})(?!\d)", re.IGNORECASE)
@@ -203,7 +207,9 @@ def _global_ip(value: str) -> bool:
 
 _TOKEN_CHARS = re.compile(r"[A-Za-z0-9.\-]*")
 
-_IPV4_FULL = re.compile(r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}")
+_IPV4_FULL = re.compile(
+    r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}"
+)
 _DOMAIN_FULL = re.compile(
     r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:[a-z]{2,24}|xn--[a-z0-9-]{2,59})", re.IGNORECASE
 )
@@ -283,9 +289,9 @@ def extract_indicators(
         host = _host_of(url)
         if not host or "." not in host or _under(host, own):
             continue
-        if (
-            _under(host, _REFERENCE_HOSTS) or _under(host, _RESERVED_DOMAINS)
-        ) and not was_defanged(url):
+        if (_under(host, _REFERENCE_HOSTS) or _under(host, _RESERVED_DOMAINS)) and not was_defanged(
+            url
+        ):
             continue
         found["url"].setdefault(url, None)
 

@@ -106,7 +106,7 @@ EXTRA_COMMON_WORDS = frozenset(
     window house home garden farm market store shop bank money cash coin gold
     diamond emerald ruby sapphire pearl jade crystal amber onyx opal topaz
     citrine garnet whois electrum shell chromium iridium
-    """.split()
+    """.split()  # noqa: SIM905
 )
 
 
@@ -278,12 +278,13 @@ class _Draft:
     sources: list[str]
     description: str
     kind: ActorKind
+    dead: bool = False  # absorbed into another draft by a MITRE merge
 
 
 def _entry_names(entry: Mapping[str, Any], malware: bool = False) -> list[str]:
     clean = _clean_malware_name if malware else _clean_name
     meta = entry.get("meta") or {}
-    raw = [entry.get("value", "")] + list(meta.get("synonyms") or [])
+    raw = [entry.get("value", ""), *list(meta.get("synonyms") or [])]
     out: list[str] = []
     for r in raw:
         if isinstance(r, str):
@@ -395,7 +396,9 @@ def build_kb(files: Mapping[str, Path]) -> KnowledgeBase:
     )
 
 
-def _match_draft(names: list[str], drafts: list[_Draft], owners: dict[str, list[int]]) -> _Draft | None:
+def _match_draft(
+    names: list[str], drafts: list[_Draft], owners: dict[str, list[int]]
+) -> _Draft | None:
     keys = [alias_key(n) for n in names]
     primary = keys[0]
     for did in owners.get(primary, []):
@@ -416,11 +419,10 @@ def _match_draft(names: list[str], drafts: list[_Draft], owners: dict[str, list[
 
 
 _MERGING_CLUSTERS = frozenset({"mitre-intrusion-set", "mitre-enterprise-attack-intrusion-set"})
-_DEAD = "__absorbed__"
 
 
 def _absorbed(drafts: list[_Draft]) -> set[int]:
-    return {d.id for d in drafts if d.kind == _DEAD}  # type: ignore[comparison-overlap]
+    return {d.id for d in drafts if d.dead}
 
 
 def _merge_named(
@@ -430,7 +432,7 @@ def _merge_named(
     are among them are the same actor and are folded into ``target``."""
     keys = {alias_key(n) for n in names}
     for d in [d for k in keys for d in canon.get(k, ())]:
-        if d is target or d.kind == _DEAD:  # type: ignore[comparison-overlap]
+        if d is target or d.dead:
             continue
         for key, (surface, prio) in d.names.items():
             old = target.names.get(key)
@@ -444,7 +446,7 @@ def _merge_named(
                 target.sources.append(src)
         if target.country is None:
             target.country = d.country
-        d.kind = _DEAD  # type: ignore[assignment]
+        d.dead = True
     return target
 
 
@@ -482,7 +484,7 @@ def _build_malware(
                 sources_by_id.append([])
             if cname not in sources_by_id[mid]:
                 sources_by_id[mid].append(cname)
-            for n, k in zip(names, keys):
+            for n, k in zip(names, keys, strict=False):
                 if k not in index:
                     index[k] = mid
                     names_by_id[mid].append(n)
@@ -516,8 +518,11 @@ def cache_dir() -> Path:
 def _signature(files: Mapping[str, Path]) -> str:
     """Changes whenever a source cluster or the code that shapes the KB changes."""
     h = hashlib.sha256()
-    code = [Path(__file__), Path(__file__).with_name("geo_data.py"),
-            Path(__file__).with_name("normalize.py")]
+    code = [
+        Path(__file__),
+        Path(__file__).with_name("geo_data.py"),
+        Path(__file__).with_name("normalize.py"),
+    ]
     for path in [*sorted(files.values()), *code]:
         st = path.stat()
         h.update(f"{path}|{st.st_size}|{st.st_mtime_ns}\n".encode())

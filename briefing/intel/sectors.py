@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (data tables: one record a line reads better than wrapped records)
 """Sectors: one canonical list and the news/MISP forms that map to it (tag stage, data).
 
 In: ``SECTOR_TABLE`` (written for this project) plus the MISP ``sector`` cluster's names and
@@ -136,12 +137,48 @@ MISP_SECTOR_MAP: dict[str, str] = {
 NOT_BEFORE: dict[str, tuple[str, ...]] = {
     "defense": ("evasion", "mechanism", "mechanisms", "in depth", "in-depth", "tools", "products"),
     "defence": ("evasion", "mechanism", "mechanisms", "in depth", "in-depth"),
-    "financial": ("gain", "gains", "motivation", "motive", "data", "information", "details",
-                  "loss", "losses", "fraud", "crime", "crimes", "theft", "credentials"),
-    "banking": ("trojan", "trojans", "malware", "credentials", "details", "information",
-                "data", "botnet", "apps", "app", "injects", "fraud"),
-    "bank": ("account", "accounts", "details", "credentials", "card", "cards", "transfer",
-             "transfers", "trojan", "holiday"),
+    "financial": (
+        "gain",
+        "gains",
+        "motivation",
+        "motive",
+        "data",
+        "information",
+        "details",
+        "loss",
+        "losses",
+        "fraud",
+        "crime",
+        "crimes",
+        "theft",
+        "credentials",
+    ),
+    "banking": (
+        "trojan",
+        "trojans",
+        "malware",
+        "credentials",
+        "details",
+        "information",
+        "data",
+        "botnet",
+        "apps",
+        "app",
+        "injects",
+        "fraud",
+    ),
+    "bank": (
+        "account",
+        "accounts",
+        "details",
+        "credentials",
+        "card",
+        "cards",
+        "transfer",
+        "transfers",
+        "trojan",
+        "holiday",
+    ),
     "energy": ("consumption", "efficient"),
     "media": ("files", "file", "player", "types"),
     "technology": ("stack", "stacks"),
@@ -149,9 +186,29 @@ NOT_BEFORE: dict[str, tuple[str, ...]] = {
     "military": ("intelligence", "unit", "units", "grade"),
     "supply chain": ("attack", "attacks", "compromise", "compromises", "risk", "risks"),
     "supply chains": ("attack", "attacks"),
-    "it": ("admin", "admins", "administrator", "administrators", "staff", "team", "teams",
-           "department", "departments", "security", "professionals", "personnel", "support",
-           "environment", "environments", "systems", "helpdesk", "help", "was", "is", "has"),
+    "it": (
+        "admin",
+        "admins",
+        "administrator",
+        "administrators",
+        "staff",
+        "team",
+        "teams",
+        "department",
+        "departments",
+        "security",
+        "professionals",
+        "personnel",
+        "support",
+        "environment",
+        "environments",
+        "systems",
+        "helpdesk",
+        "help",
+        "was",
+        "is",
+        "has",
+    ),
     "travel": ("itineraries", "itinerary", "plans", "documents"),
     "hotel": ("wi fi", "wifi", "room", "rooms"),
 }
@@ -174,7 +231,9 @@ SECTOR_FORMS: dict[str, tuple[str, ...]] = _parse()
 CANONICAL_SECTORS: tuple[str, ...] = tuple(SECTOR_FORMS)
 
 
-def sector_terms(misp_values: list[tuple[str, list[str]]] | None = None) -> list[tuple[str, str, bool]]:
+def sector_terms(
+    misp_values: list[tuple[str, list[str]]] | None = None,
+) -> list[tuple[str, str, bool]]:
     """(form, canonical, exact) for every form, including mapped MISP sector names."""
     terms: list[tuple[str, str, bool]] = []
     known: dict[str, str] = {}

@@ -51,7 +51,7 @@ import ahocorasick
 
 from briefing.intel import geo
 from briefing.intel.iocs import extract_indicators, find_cves, find_techniques
-from briefing.intel.kb import Actor, KnowledgeBase, load_kb, read_cluster, cluster_files
+from briefing.intel.kb import Actor, KnowledgeBase, cluster_files, load_kb, read_cluster
 from briefing.intel.normalize import alias_key, scan_text, scan_variants
 from briefing.intel.sectors import NOT_AFTER, NOT_BEFORE, sector_terms
 from briefing.models import ActorRef, CountryRef, Entities, NamedRef
@@ -61,7 +61,7 @@ _ACTOR, _MALWARE, _COUNTRY, _REGION, _SECTOR, _SCHEME = 0, 1, 2, 3, 4, 5
 # actor ambiguity levels
 _AMB_NONE, _AMB_WORD, _AMB_MALWARE, _AMB_PLACE = 0, 1, 2, 3
 
-_MALWARE_WORDS = (
+_MALWARE_WORDS = (  # noqa: SIM905
     "malware ransomware backdoor backdoors trojan trojans rat loader loaders stealer "
     "infostealer implant implants botnet dropper downloader wiper worm spyware rootkit "
     "keylogger payload payloads variant variants family families sample samples beacon "
@@ -69,9 +69,7 @@ _MALWARE_WORDS = (
     "binary binaries strain strains version versions locker decryptor module modules "
     "plugin plugins"
 ).split()
-_MALWARE_AFTER = re.compile(
-    r" +(?:" + "|".join(_MALWARE_WORDS) + r"|v?\d+(?: \d+)*)(?= |$)"
-)
+_MALWARE_AFTER = re.compile(r" +(?:" + "|".join(_MALWARE_WORDS) + r"|v?\d+(?: \d+)*)(?= |$)")
 _MALWARE_CUE = re.compile(
     r" (?:malware|ransomware|backdoor|trojan|rat|loader|stealer|infostealer|implant|botnet"
     r"|dropper|downloader|wiper|worm|spyware|rootkit|keylogger|payload|c2|infection|infected"
@@ -111,21 +109,44 @@ _ELEMENT_WORDS = frozenset(
     protactinium uranium neptunium plutonium americium curium berkelium californium
     einsteinium fermium mendelevium nobelium lawrencium rutherfordium dubnium seaborgium
     bohrium hassium meitnerium darmstadtium roentgenium copernicium nihonium flerovium
-    moscovium livermorium tennessine oganesson electrum whois shell""".split()
+    moscovium livermorium tennessine oganesson electrum whois shell""".split()  # noqa: SIM905
 )
 _SENTENCE_END = frozenset(".!?:;\n\"“”'(")
 
 # Vendor naming schemes for actors not in the KB: suffix word -> attributed country (or None).
 _SCHEME_ANIMALS: dict[str, str | None] = {
-    "Panda": "CN", "Bear": "RU", "Kitten": "IR", "Chollima": "KP", "Tiger": "IN",
-    "Leopard": "PK", "Buffalo": "VN", "Crane": "KR", "Spider": None, "Jackal": None,
-    "Lynx": "GE", "Ocelot": "CO", "Wolf": "TR", "Hawk": "SY", "Eagle": "US", "Saiga": "KZ",
-    "Typhoon": "CN", "Blizzard": "RU", "Sandstorm": "IR", "Sleet": "KP", "Hail": "KR",
-    "Dust": "TR", "Cyclone": "VN", "Tempest": None, "Tsunami": None, "Flood": None,
-    "Ursa": "RU", "Serpens": "IR", "Pisces": "KP",
+    "Panda": "CN",
+    "Bear": "RU",
+    "Kitten": "IR",
+    "Chollima": "KP",
+    "Tiger": "IN",
+    "Leopard": "PK",
+    "Buffalo": "VN",
+    "Crane": "KR",
+    "Spider": None,
+    "Jackal": None,
+    "Lynx": "GE",
+    "Ocelot": "CO",
+    "Wolf": "TR",
+    "Hawk": "SY",
+    "Eagle": "US",
+    "Saiga": "KZ",
+    "Typhoon": "CN",
+    "Blizzard": "RU",
+    "Sandstorm": "IR",
+    "Sleet": "KP",
+    "Hail": "KR",
+    "Dust": "TR",
+    "Cyclone": "VN",
+    "Tempest": None,
+    "Tsunami": None,
+    "Flood": None,
+    "Ursa": "RU",
+    "Serpens": "IR",
+    "Pisces": "KP",
 }
 _SCHEME_STOP = frozenset(
-    "The This That These Those A An Our Their Its His Her Your My One Each Every Any Some "
+    "The This That These Those A An Our Their Its His Her Your My One Each Every Any Some "  # noqa: SIM905
     "New Old Big Great Little Teddy Polar Brown Black White Paper Red Giant Baby Tasmanian "
     "Snow Desert Perfect Tropical Winter Dust Sand Ice Super".split()
 )
@@ -146,7 +167,7 @@ _SCHEME_KEYS: dict[str, str] = {
     **{
         w: "sw"
         for w in (
-            "bronze iron gold cobalt nickel tungsten aluminum platinum zinc copper".split()
+            "bronze iron gold cobalt nickel tungsten aluminum platinum zinc copper".split()  # noqa: SIM905
         )
     },
     **{w.lower(): "suffix" for w in _SCHEME_ANIMALS},
@@ -304,14 +325,16 @@ class Tagger:
             mal_after = _MALWARE_AFTER.match(after) is not None
             # 1. An actor in an explicit actor context.
             for p in payloads:
-                if p[0] == _ACTOR and self._actor_surface_ok(surface):
-                    if (p[3] != _AMB_NONE or self.kb.actors[p[1]].kind == "ransomware") and (
-                        _GROUP_AFTER.match(after) or _GROUP_BEFORE.search(before)
-                    ):
-                        actors.setdefault(p[1], _Acc(start)).add(start, surface)
-                        taken.append((start, end))
-                        done = True
-                        break
+                if (
+                    p[0] == _ACTOR
+                    and self._actor_surface_ok(surface)
+                    and (p[3] != _AMB_NONE or self.kb.actors[p[1]].kind == "ransomware")
+                    and (_GROUP_AFTER.match(after) or _GROUP_BEFORE.search(before))
+                ):
+                    actors.setdefault(p[1], _Acc(start)).add(start, surface)
+                    taken.append((start, end))
+                    done = True
+                    break
             if done:
                 continue
             # 2. Malware with a malware word after it.
@@ -337,11 +360,10 @@ class Tagger:
                             regions.setdefault(name, _Acc(start)).add(start, surface)
                         done = True
                         break
-                elif kind == _SECTOR:
-                    if self._sector_ok(full, start, end, p, after, before):
-                        sectors.setdefault(p[1], _Acc(start)).add(start, surface)
-                        done = True
-                        break
+                elif kind == _SECTOR and self._sector_ok(full, start, end, p, after, before):
+                    sectors.setdefault(p[1], _Acc(start)).add(start, surface)
+                    done = True
+                    break
             if done:
                 continue
             # 4. Actors without explicit context.
@@ -378,11 +400,15 @@ class Tagger:
             if done:
                 continue
             # 5. Malware on its own.
-            if mal is not None and self._malware_surface_ok(surface, mal):
-                if mal[3] == 0 or (
-                    mal[3] == 2 and _MALWARE_CUE.search(scan, max(0, start - 150), e + 150)
-                ):
-                    malware.setdefault(mal[1], _Acc(start)).add(start, surface)
+            if (
+                mal is not None
+                and self._malware_surface_ok(surface, mal)
+                and (
+                    mal[3] == 0
+                    or (mal[3] == 2 and _MALWARE_CUE.search(scan, max(0, start - 150), e + 150))
+                )
+            ):
+                malware.setdefault(mal[1], _Acc(start)).add(start, surface)
 
         # Rule (b): ambiguous mentions of actors named unambiguously elsewhere join them;
         # the rest fall back to malware where the name is also malware.
@@ -437,11 +463,9 @@ class Tagger:
     def _geo_ok(text: str, start: int, end: int, p: tuple[int, Any, str, int]) -> bool:
         if p[3]:
             return geo.exact_form_ok(text, start, end, p[2])
-        surface = text[start:end]
-        if not surface[:1].isupper():
-            return False
-        # "Georgia" in a US context is a state; we do not try: the table maps it to GE.
-        return True
+        # Capitalised only ("china" is porcelain). "Georgia" always maps to GE: telling the
+        # US state apart is not attempted.
+        return text[start : start + 1].isupper()
 
     @staticmethod
     def _region_ok(
@@ -452,18 +476,15 @@ class Tagger:
             return surface.replace(" ", "") == p[2].replace(" ", "")
         if not surface[:1].isupper():
             return False
-        if p[1] == "Gulf" and surface.lower() in ("gulf",):
-            return False
-        return True
+        return not (p[1] == "Gulf" and surface.lower() in ("gulf",))
 
     @staticmethod
     def _sector_ok(
         text: str, start: int, end: int, p: tuple[int, Any, str, int], after: str, before: str
     ) -> bool:
         surface = text[start:end]
-        if p[3]:
-            if surface != p[2]:
-                return False
+        if p[3] and surface != p[2]:
+            return False
         low = " ".join(surface.lower().split())
         for word in NOT_BEFORE.get(low, ()):
             if after.startswith(" " + word + " ") or after == " " + word:
@@ -526,7 +547,7 @@ class Tagger:
         unknown: dict[str, tuple[str | None, _Acc]],
         taken: list[tuple[int, int]],
     ) -> bool:
-        """"<Word> Panda/Typhoon/..." where <Word> is a capitalised word, not a stop word,
+        """ "<Word> Panda/Typhoon/..." where <Word> is a capitalised word, not a stop word,
         country or demonym, and not at a sentence start."""
         if not text[start : start + 1].isupper():
             return False
