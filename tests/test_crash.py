@@ -48,7 +48,7 @@ _PIPELINE = (
 
 def command(config: Path, output: Path) -> list[str]:
     if CLI:
-        args = ["run", "-q", "-c", str(config), "-o", str(output), "--now", NOW]
+        args = ["-q", "run", "-c", str(config), "-o", str(output), "--now", NOW]
         return [sys.executable, "-m", "briefing", *args]
     return [sys.executable, "-c", _PIPELINE, str(config), str(output), NOW]
 
@@ -178,7 +178,7 @@ def test_two_runs_at_once_are_serialised(tmp_path: Path, slow_site: SlowSite) ->
     site = slow_site.site
     slow_site.slow_down("/c/feed.xml")
     config, output = write_config(tmp_path, site.base_url), tmp_path / "out"
-    first = subprocess.Popen(command(config, output), cwd=ROOT, stderr=subprocess.PIPE)
+    first = subprocess.Popen(command(config, output), cwd=ROOT, stderr=subprocess.DEVNULL)
     try:
         wait_for(lambda: bool(site.requests_for("/c/feed.xml")), first, "the first run polling")
         second = subprocess.run(
