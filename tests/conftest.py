@@ -16,6 +16,20 @@ NOW = "2026-03-10T08:00:00Z"
 NOW_DT = datetime(2026, 3, 10, 8, 0, tzinfo=UTC)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The KB cache and ``kb update`` write to the user's data folder: keep tests out of $HOME."""
+    import os
+
+    old = os.environ.get("BRIEFING_DATA_DIR")
+    os.environ["BRIEFING_DATA_DIR"] = str(tmp_path_factory.mktemp("data"))
+    yield
+    if old is None:
+        os.environ.pop("BRIEFING_DATA_DIR", None)
+    else:
+        os.environ["BRIEFING_DATA_DIR"] = old
+
+
 @pytest.fixture
 def site() -> Iterator[LocalSite]:
     with LocalSite(FIXTURE_SITE) as running:
@@ -32,7 +46,7 @@ def write_config(folder: Path, base_url: str, extra: str = "", feeds: str | None
     path = folder / "feeds.yaml"
     path.write_text(
         "title: Test Briefing\n"
-        "poll:\n  connect_timeout: 2\n  read_timeout: 3\n  total_timeout: 6\n  retries: 1\n"
+        "poll:\n  connect_timeout: 5\n  read_timeout: 15\n  total_timeout: 30\n  retries: 1\n"
         "  max_retry_wait: 1\n"
         "extract:\n  workers: 1\n"
         f"{extra}"
