@@ -145,3 +145,15 @@ def test_every_command_has_help() -> None:
         for param in cmd.params:
             if param.param_type_name == "option":
                 assert getattr(param, "help", None), (cmd.name, param.name)
+
+
+def test_a_single_mention_deep_in_a_long_report_is_not_what_it_is_about() -> None:
+    from briefing.intel import get_tagger
+
+    filler = "The intruders moved laterally through the victim's network over several weeks. " * 90
+    assert len(filler) > 6000
+    late = filler + "The technique resembles one APT28 used years ago."
+    early = "APT28 is behind this campaign. " + filler
+    names = lambda text: {a.name for a in get_tagger().tag(text).actors}  # noqa: E731
+    assert names(late) == set()
+    assert names(early) == {"APT28"}

@@ -187,10 +187,17 @@ class _Hit:
 class _Acc:
     first: int
     mentions: dict[str, None] = field(default_factory=dict)
+    count: int = 0
 
     def add(self, pos: int, surface: str) -> None:
         self.first = min(self.first, pos)
         self.mentions.setdefault(surface, None)
+        self.count += 1
+
+
+PASSING_MAX = 1
+PASSING_MIN_CHARS = 6000
+PASSING_DEPTH = 0.4
 
 
 class Tagger:
@@ -590,6 +597,8 @@ class Tagger:
     ) -> Entities:
         role_names = ("attributed", "target", "mentioned")
         actor_refs: list[tuple[int, ActorRef]] = []
+        actors = {aid: acc for aid, acc in actors.items() if not _passing(acc, len(text))}
+        unknown = {k: v for k, v in unknown.items() if not _passing(v[1], len(text))}
         for aid, acc in actors.items():
             a = self.kb.actors[aid]
             actor_refs.append((acc.first, _actor_ref(a, tuple(acc.mentions))))
@@ -656,6 +665,16 @@ class Tagger:
             techniques=tuple(find_techniques(text)),
             indicators=extract_indicators(text, source_host),
         )
+
+
+def _passing(acc: _Acc, length: int) -> bool:
+    """A name said once, deep inside a long report, is context (a comparison, a past case),
+    not what the report is about: the briefing files it under nobody."""
+    return (
+        acc.count <= PASSING_MAX
+        and length > PASSING_MIN_CHARS
+        and acc.first > PASSING_DEPTH * length
+    )
 
 
 def _named(accs: dict[Any, _Acc], name_of: Any) -> tuple[NamedRef, ...]:
