@@ -1,12 +1,14 @@
 """Render stage: a ``Briefing`` -> HTML, PDF and ``briefing.json`` under ``DIR/YYYY-MM-DD/``.
 
-In: a composed ``Briefing`` and the config (page size, template folder). Out: three files,
-each written atomically.
+In: a composed ``Briefing``, the config (page size, template folder) and optionally the
+seven-day actor trend read from the store. Out: three files, each written atomically.
 
 Templates: a folder named by the config's ``templates`` setting comes first, then the defaults
 shipped with the package; ``{% extends "default:briefing.html" %}`` reaches a default template
 from an override of the same name. Autoescape is always on: every feed field is
 attacker-controlled. Links pass ``safe_url`` (http/https only) and indicators are defanged.
+Every variable a template sees is built here (``context``) and documented in
+``templates/README.md``; ``tests/test_templates.py`` fails when the two drift apart.
 
 The PDF renderer (WeasyPrint) gets a URL fetcher that serves the package's own ``assets/``
 folder and refuses everything else, so a hostile page can make it fetch nothing.
@@ -15,20 +17,29 @@ folder and refuses everything else, so a hostile page can make it fetch nothing.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import jinja2
+from markupsafe import Markup
 
+from briefing.charts import Series, bar_chart, trend_chart
 from briefing.config import Config
 from briefing.files import write_atomic
 from briefing.intel.iocs import defang
-from briefing.models import Briefing, Story
+from briefing.models import Article, Briefing, CveRow, Entry, IndicatorRow, Story
 
 ASSET_PREFIX = "briefing-asset:/"
+EXECUTIVE_FALLBACK = 5  # top stories shown when compose gave no executive summary
+TREND_DAYS = 7
+TREND_ACTORS = 5
 
 
 def templates_dir() -> Path:
@@ -37,6 +48,11 @@ def templates_dir() -> Path:
     if (checkout / "briefing.html").is_file():
         return checkout
     return Path(str(resources.files("briefing.templates")))
+
+
+def slug(text: str) -> str:
+    """A file-name-safe, lower-case key: "Remix Kitten" -> "remix-kitten" (actor/region pages)."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "x"
 
 
 def safe_url(url: str | None) -> str | None:
@@ -50,7 +66,7 @@ def safe_url(url: str | None) -> str | None:
         return None
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         return None
-    if any(ord(ch) < 0x20 for ch in url):
+    if any(ord(ch) < 0x20 or ch.isspace() for ch in url):
         return None
     return url
 
@@ -77,6 +93,7 @@ def environment(config: Config) -> jinja2.Environment:
     )
     env.filters["safe_url"] = safe_url
     env.filters["defang"] = defang
+    env.filters["slug"] = slug
     env.filters["time"] = lambda moment, fmt="%Y-%m-%d %H:%M %Z": _fmt_time(
         moment, config.zone, fmt
     )
@@ -84,37 +101,197 @@ def environment(config: Config) -> jinja2.Environment:
     return env
 
 
-def context(briefing: Briefing, config: Config, *, medium: str) -> dict[str, Any]:
-    """Every variable the templates see (documented in templates/README.md)."""
-    stories = {story.id: story for story in briefing.stories}
-    actor_ids = {sid for section in briefing.by_actor for sid in section.story_ids}
-    region_ids = {sid for section in briefing.by_region for sid in section.story_ids}
-    indicators = [
-        (story, kind, value)
+def stylesheet() -> str:
+    """The default stylesheet, inlined into every page (the pages must be self-contained)."""
+    return (templates_dir() / "briefing.css").read_text(encoding="utf-8")
+
+
+# --- the seven-day actor trend ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Trend:
+    """Articles per day naming each of the day's top actors, oldest day first."""
+
+    days: tuple[str, ...]  # "03-04" ... "03-10"
+    series: tuple[Series, ...]
+
+
+def actor_trend(
+    briefing: Briefing,
+    pairs: Sequence[tuple[Entry, Article]],
+    zone: Any,
+    *,
+    days: int = TREND_DAYS,
+    actors: int = TREND_ACTORS,
+) -> Trend:
+    """Count, per day, the stored articles naming each of the briefing's top actors.
+
+    ``pairs`` are the store's articles of the ``days`` days up to the briefing's end. Matching
+    is by canonical name and aliases as whole words (case-sensitive: "Charming Kitten", not
+    "charming kitten"), which is what the tagger matched on the day itself; re-tagging a week
+    of text at every build would cost seconds for the same numbers.
+    """
+    end_day = briefing.window_end.astimezone(zone).date()
+    day_list = [end_day - timedelta(days=offset) for offset in range(days - 1, -1, -1)]
+    index = {day: number for number, day in enumerate(day_list)}
+    names: dict[str, set[str]] = {}
+    for section in briefing.by_actor[:actors]:
+        forms = {section.title}
+        for story_id in section.story_ids:
+            for story in briefing.stories:
+                if story.id == story_id:
+                    for actor in story.entities.actors:
+                        if actor.name == section.title:
+                            forms.update(actor.aliases)
+                            forms.update(actor.mentions)
+        names[section.title] = {form for form in forms if len(form) >= 3}
+    patterns = {
+        name: re.compile(
+            r"(?<![\w-])(?:" + "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
+            + r")(?![\w-])"
+        )
+        for name, forms in names.items()
+    }
+    counts = {name: [0] * days for name in names}
+    for entry, article in pairs:
+        number = index.get(entry.published.astimezone(zone).date())
+        if number is None:
+            continue
+        text = f"{entry.title}\n{article.text or entry.summary}"
+        for name, pattern in patterns.items():
+            if pattern.search(text):
+                counts[name][number] += 1
+    return Trend(
+        days=tuple(day.strftime("%m-%d") for day in day_list),
+        series=tuple(Series(name, tuple(values)) for name, values in counts.items()),
+    )
+
+
+# --- the template context --------------------------------------------------------------------
+
+
+def _cve_rows(briefing: Briefing) -> list[CveRow]:
+    if briefing.cves:
+        return list(briefing.cves)
+    members: dict[str, list[str]] = {}
+    exploited: set[str] = set()
+    for story in briefing.stories:
+        exploited.update(story.exploited)
+        for cve in story.entities.cves:
+            members.setdefault(cve, []).append(story.id)
+    return [
+        CveRow(id=cve, story_ids=tuple(ids), exploited=cve in exploited)
+        for cve, ids in sorted(members.items(), key=lambda item: (item[0] not in exploited, item[0]))
+    ]
+
+
+def _indicator_rows(briefing: Briefing) -> list[IndicatorRow]:
+    if briefing.indicators:
+        return list(briefing.indicators)
+    return [
+        IndicatorRow(kind=kind, value=value, story_id=story.id)
         for story in briefing.stories
         for kind, values in story.entities.indicators
         for value in values
     ]
+
+
+def _quality_counts(stories: Iterable[Story]) -> dict[str, dict[str, int]]:
+    counts: dict[str, Counter[str]] = {}
+    for story in stories:
+        for source in story.sources:
+            counts.setdefault(source.feed, Counter())[source.quality] += 1
+    return {feed: dict(counter) for feed, counter in counts.items()}
+
+
+def charts(briefing: Briefing, trend: Trend | None) -> dict[str, Markup | None]:
+    """The three inline SVG charts of a briefing (``trend`` None: no trend chart)."""
+    out: dict[str, Markup | None] = {
+        "regions": bar_chart(
+            [(s.title, len(s.story_ids)) for s in briefing.by_region], "Stories per region"
+        ),
+        "actors": bar_chart(
+            [(s.title, len(s.story_ids)) for s in briefing.by_actor], "Stories per actor"
+        ),
+    }
+    out["trend"] = (
+        trend_chart(
+            trend.days, trend.series, f"Articles naming the top actors, last {len(trend.days)} days"
+        )
+        if trend is not None
+        else None
+    )
+    return out
+
+
+def context(
+    briefing: Briefing,
+    config: Config,
+    *,
+    medium: str,
+    trend: Trend | None = None,
+    root: str | None = "../",
+) -> dict[str, Any]:
+    """Every variable ``briefing.html`` sees (documented in templates/README.md).
+
+    ``root`` is the relative path from the page to the archive's root (``"../"`` for
+    ``DIR/DATE/briefing.html``), or None where there is no archive around the page (the PDF).
+    """
+    stories = {story.id: story for story in briefing.stories}
+    if briefing.other_story_ids:
+        other = [stories[sid] for sid in briefing.other_story_ids if sid in stories]
+    else:
+        grouped = {
+            sid for section in (*briefing.by_actor, *briefing.by_region) for sid in section.story_ids
+        }
+        other = [story for story in briefing.stories if story.id not in grouped]
+    if briefing.executive:
+        executive = [stories[sid] for sid in briefing.executive if sid in stories]
+    else:
+        executive = list(briefing.stories[:EXECUTIVE_FALLBACK])
+    cves = _cve_rows(briefing)
+    indicators = _indicator_rows(briefing)
+    failing = [feed for feed in briefing.feeds if feed.status not in ("ok", "not-modified")]
     return {
         "briefing": briefing,
         "stories": stories,
-        "other_stories": [
-            story
-            for story in briefing.stories
-            if story.id not in actor_ids and story.id not in region_ids
-        ],
+        "rank": {story.id: number for number, story in enumerate(briefing.stories, 1)},
+        "executive": executive,
+        "other_stories": other,
+        "sectors": list(briefing.by_sector),
+        "cves": cves,
         "indicators": indicators,
-        "css": (templates_dir() / "briefing.css").read_text(encoding="utf-8"),
+        "charts": charts(briefing, trend),
+        "counts": {
+            "stories": len(briefing.stories),
+            "sources": sum(len(story.sources) for story in briefing.stories),
+            "actors": len(briefing.by_actor),
+            "regions": len(briefing.by_region),
+            "cves": len(cves),
+            "exploited": sum(1 for row in cves if row.exploited),
+            "indicators": len(indicators),
+            "feeds": len(briefing.feeds),
+            "failing": len(failing),
+        },
+        "failing_feeds": failing,
+        "quality": _quality_counts(briefing.stories),
+        "css": stylesheet(),
         "medium": medium,  # "html" or "pdf"
         "page_size": config.page_size,
-        "failing_feeds": [
-            feed for feed in briefing.feeds if feed.status not in ("ok", "not-modified")
-        ],
+        "root": root if medium == "html" else None,
     }
 
 
-def render_html(briefing: Briefing, config: Config, env: jinja2.Environment, medium: str) -> str:
-    return env.get_template("briefing.html").render(context(briefing, config, medium=medium))
+def render_html(
+    briefing: Briefing,
+    config: Config,
+    env: jinja2.Environment,
+    medium: str,
+    trend: Trend | None = None,
+) -> str:
+    ctx = context(briefing, config, medium=medium, trend=trend)
+    return env.get_template("briefing.html").render(ctx)
 
 
 def render_pdf(html: str) -> bytes:
@@ -138,6 +315,9 @@ def render_pdf(html: str) -> bytes:
     return bytes(document.write_pdf())
 
 
+# --- briefing.json ---------------------------------------------------------------------------
+
+
 def _story_json(story: Story) -> dict[str, Any]:
     entities = story.entities.to_dict()
     entities["indicators"] = {
@@ -148,6 +328,11 @@ def _story_json(story: Story) -> dict[str, Any]:
         "id": story.id,
         "title": story.title,
         "summary": story.summary,
+        "summary_sources": [
+            {"text": sentence.text, "source": sentence.source} for sentence in story.sentences
+        ],
+        "score": story.score,
+        "exploited": list(story.exploited),
         "published": story.published.isoformat(),
         "sources": [
             {
@@ -163,6 +348,15 @@ def _story_json(story: Story) -> dict[str, Any]:
     }
 
 
+def _section_json(section: Any) -> dict[str, Any]:
+    return {
+        "name": section.title,
+        "key": section.key,
+        "detail": section.detail,
+        "stories": list(section.story_ids),
+    }
+
+
 def briefing_json(briefing: Briefing) -> dict[str, Any]:
     return {
         "title": briefing.title,
@@ -174,16 +368,17 @@ def briefing_json(briefing: Briefing) -> dict[str, Any]:
         "tlp": briefing.tlp,
         "generator": briefing.generated_with,
         "stories": [_story_json(story) for story in briefing.stories],
+        "executive_summary": list(briefing.executive),
+        "other_stories": list(briefing.other_story_ids),
         "sections": {
-            "actors": [
-                {"name": s.title, "key": s.key, "detail": s.detail, "stories": list(s.story_ids)}
-                for s in briefing.by_actor
-            ],
-            "regions": [
-                {"name": s.title, "key": s.key, "detail": s.detail, "stories": list(s.story_ids)}
-                for s in briefing.by_region
-            ],
+            "actors": [_section_json(s) for s in briefing.by_actor],
+            "regions": [_section_json(s) for s in briefing.by_region],
+            "sectors": [_section_json(s) for s in briefing.by_sector],
         },
+        "cves": [
+            {"id": row.id, "stories": list(row.story_ids), "exploited": row.exploited}
+            for row in briefing.cves
+        ],
         "feeds": [
             {
                 "name": feed.name,
@@ -199,12 +394,15 @@ def briefing_json(briefing: Briefing) -> dict[str, Any]:
     }
 
 
-def write_briefing(briefing: Briefing, config: Config, output: Path) -> Path:
+def write_briefing(
+    briefing: Briefing, config: Config, output: Path, trend: Trend | None = None
+) -> Path:
     """Write ``briefing.html``, ``.pdf`` and ``.json`` into ``output/DATE/``; return that folder."""
     env = environment(config)
     folder = output / briefing.date
     data = json.dumps(briefing_json(briefing), indent=2, ensure_ascii=False, sort_keys=False)
     write_atomic(folder / "briefing.json", data + "\n")
-    write_atomic(folder / "briefing.html", render_html(briefing, config, env, "html"))
-    write_atomic(folder / "briefing.pdf", render_pdf(render_html(briefing, config, env, "pdf")))
+    write_atomic(folder / "briefing.html", render_html(briefing, config, env, "html", trend))
+    pdf = render_pdf(render_html(briefing, config, env, "pdf", trend))
+    write_atomic(folder / "briefing.pdf", pdf)
     return folder
