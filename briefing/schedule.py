@@ -61,13 +61,44 @@ def utc_now() -> datetime:
 # --- triggers and the catch-up decision (pure: a clock goes in, times come out) -----------------
 
 
+class LocalCronTrigger(CronTrigger):  # type: ignore[misc]
+    """``CronTrigger`` that fires a wall-clock time once even on the night it happens twice.
+
+    APScheduler 3.11 with ``zoneinfo``, asked for the next 02:30 on the autumn night, answers
+    02:30 summer time, then 02:30 winter time, then 02:30 winter time forever — a time already
+    past, which would make the scheduler spin. Here a repeated wall-clock time and any answer
+    before ``now`` are skipped by probing an hour later.
+    """
+
+    def get_next_fire_time(
+        self, previous_fire_time: datetime | None, now: datetime
+    ) -> datetime | None:
+        probe, previous = now, previous_fire_time
+        for _ in range(72):  # at most three days of hourly probes: a DST night needs one or two
+            fire: datetime | None = super().get_next_fire_time(previous, probe)
+            if fire is None:
+                return None
+            repeated = previous_fire_time is not None and _wall(fire, self.timezone) == _wall(
+                previous_fire_time, self.timezone
+            )
+            if fire >= now and not repeated:
+                return fire
+            # The stuck answer comes from the previous fire time: probe from the clock alone.
+            probe, previous = max(probe, fire) + timedelta(hours=1), None
+        return None
+
+
+def _wall(moment: datetime, zone: Any) -> datetime:
+    return moment.astimezone(zone).replace(tzinfo=None, fold=0)
+
+
 def build_triggers(schedule: ScheduleConfig, zone: ZoneInfo) -> list[CronTrigger]:
     if isinstance(schedule.build_at, str):
-        return [CronTrigger(**cron_fields(schedule.build_at), timezone=zone)]
+        return [LocalCronTrigger(**cron_fields(schedule.build_at), timezone=zone)]
     triggers = []
     for text in schedule.build_at:
         hour, minute = parse_clock(text)
-        triggers.append(CronTrigger(hour=hour, minute=minute, timezone=zone))
+        triggers.append(LocalCronTrigger(hour=hour, minute=minute, timezone=zone))
     return triggers
 
 
@@ -86,6 +117,8 @@ def fire_times(triggers: Iterable[CronTrigger], start: datetime, end: datetime) 
             if fire is None or fire > end:
                 break
             out.add(fire.astimezone(UTC))
+            if previous is not None and fire <= previous:
+                break  # never loop on a trigger that does not move forward
             previous, moment = fire, fire + timedelta(microseconds=1)
     return sorted(out)
 
@@ -285,7 +318,8 @@ def make_scheduler(service: Service, now: datetime) -> BackgroundScheduler:
         )
 
     def report(event: JobExecutionEvent) -> None:
-        job = scheduler.get_job(event.job_id)
+        # get_jobs, not get_job: a finished one-off job (the catch-up) is gone by now.
+        job = next((j for j in scheduler.get_jobs() if j.id == event.job_id), None)
         following = job.next_run_time if job is not None else None
         upcoming = [j.next_run_time for j in scheduler.get_jobs() if j.next_run_time]
         if following is None and upcoming:
