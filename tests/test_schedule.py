@@ -30,8 +30,10 @@ from briefing.store import Store
 AMS = ZoneInfo("Europe/Amsterdam")
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+def utc(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 def test_seven_oclock_stays_seven_across_both_dst_changes() -> None:
