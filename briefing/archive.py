@@ -1,61 +1,353 @@
-"""Archive stage: the briefings under the output folder -> ``DIR/index.html``.
+"""Archive stage: the briefings under the output folder -> a static site around them.
 
-In: the ``DIR/YYYY-MM-DD/briefing.json`` files already written. Out: the archive's front page,
-newest first and grouped by month, with relative links only so the folder can be copied
-anywhere. Written atomically.
+In: the ``DIR/YYYY-MM-DD/briefing.json`` files already written (the day pages themselves,
+``DIR/YYYY-MM-DD/briefing.html``, come from ``render``). Out, all under ``DIR``:
+
+* ``index.html`` — every briefing, newest first, grouped by month, counts per day, a filter box;
+* ``actors/<slug>.html`` and ``regions/<slug>.html`` — every story about one actor (with its
+  aliases and attributed country) or one region, across all days, newest first; plus
+  ``actors/index.html`` and ``regions/index.html``;
+* ``feed.xml`` — an Atom feed of the briefings;
+* ``search-index.js`` (the stories as a JS global, so the filter works from ``file://`` where
+  ``fetch()`` of a JSON file is refused) and ``assets/search.js`` (the filter, vanilla JS).
+
+Links are relative only, so the folder can be copied or served anywhere. Every file is written
+atomically. ``update_archive`` is incremental: it rewrites the site-wide pages (index, feed,
+search index) and only the actor and region pages the changed day touches; ``rebuild_archive``
+regenerates everything, day pages included, from the stored ``briefing.json`` files plus the
+store (for the seven-day trend chart).
 """
 
 from __future__ import annotations
 
+import html
 import json
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from briefing.config import Config
 from briefing.files import write_atomic
-from briefing.render import environment, templates_dir
+from briefing.render import environment, safe_url, slug, stylesheet, templates_dir
 
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+FEED_ENTRIES = 60  # briefings in the Atom feed (the newest)
+
+
+@dataclass(frozen=True)
+class StoryRef:
+    """One story of one day as the archive pages show it (from ``briefing.json``)."""
+
+    date: str
+    id: str
+    title: str
+    summary: str
+    url: str | None  # the first source's link, http(s) only
+    feeds: tuple[str, ...]
+    published: str  # ISO 8601
+    actors: tuple[str, ...]
+    regions: tuple[str, ...]
+    countries: tuple[str, ...]
+    sectors: tuple[str, ...]
+    cves: tuple[str, ...]
+
+    @property
+    def href(self) -> str:
+        """The story on its day page, relative to the archive root."""
+        return f"{self.date}/briefing.html#story-{self.id}"
 
 
 @dataclass(frozen=True)
 class DaySummary:
     date: str
-    month: str
+    month: str  # YYYY-MM
+    title: str
+    tlp: str
+    updated: str  # ISO 8601: the window's end
     stories: int
-    actors: tuple[str, ...]
+    actors: tuple[str, ...]  # section names, busiest first (at most 8)
+    regions: tuple[str, ...]
+    headlines: tuple[str, ...]  # executive summary titles (or the first stories')
+    has_pdf: bool
+
+    @property
+    def headlines_html(self) -> str:
+        """The headlines as an HTML list (plain text: the Atom template escapes it again)."""
+        items = "".join(f"<li>{html.escape(title)}</li>" for title in self.headlines)
+        return f"<ul>{items}</ul>"
 
 
-def archived_days(output: Path) -> list[DaySummary]:
-    days = []
-    for folder in sorted(output.iterdir()) if output.is_dir() else []:
-        data_file = folder / "briefing.json"
-        if not (_DAY.match(folder.name) and data_file.is_file()):
+@dataclass
+class Topic:
+    """An actor or a region page: everything the archive knows about it."""
+
+    kind: str  # "actor" or "region"
+    key: str  # slug, the file name
+    name: str
+    aliases: set[str] = field(default_factory=set)
+    countries: set[str] = field(default_factory=set)  # region: member countries seen
+    country: str | None = None  # actor: attributed state (the latest seen)
+    stories: list[StoryRef] = field(default_factory=list)
+
+    @property
+    def days(self) -> int:
+        return len({story.date for story in self.stories})
+
+
+@dataclass
+class Site:
+    days: list[DaySummary]  # newest first
+    stories: list[StoryRef]  # newest day first, ranked within a day
+    actors: dict[str, Topic]
+    regions: dict[str, Topic]
+
+
+def _names(items: Any, key: str = "name") -> tuple[str, ...]:
+    return tuple(str(item[key]) for item in items or () if isinstance(item, dict) and key in item)
+
+
+def load_day(folder: Path) -> dict[str, Any] | None:
+    """A day's ``briefing.json``, or None if missing or damaged (it must not break the site)."""
+    try:
+        data = json.loads((folder / "briefing.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def day_folders(output: Path) -> list[Path]:
+    if not output.is_dir():
+        return []
+    return sorted(
+        (p for p in output.iterdir() if _DAY.match(p.name) and (p / "briefing.json").is_file()),
+        reverse=True,
+    )
+
+
+def scan(output: Path) -> Site:
+    """Read every stored day into the site model (newest first)."""
+    site = Site(days=[], stories=[], actors={}, regions={})
+    for folder in day_folders(output):
+        data = load_day(folder)
+        if data is None:
             continue
-        try:
-            data = json.loads(data_file.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue  # a foreign or damaged file must not break the archive
-        actors = tuple(section["name"] for section in data.get("sections", {}).get("actors", []))
-        days.append(
+        date = folder.name
+        stories = [s for s in data.get("stories", []) if isinstance(s, dict)]
+        refs = []
+        for story in stories:
+            sources = [s for s in story.get("sources", []) if isinstance(s, dict)]
+            ref = StoryRef(
+                date=date,
+                id=str(story.get("id", "")),
+                title=str(story.get("title", "")),
+                summary=str(story.get("summary", "")),
+                url=safe_url(sources[0].get("url")) if sources else None,
+                feeds=tuple(dict.fromkeys(str(s.get("feed", "")) for s in sources)),
+                published=str(story.get("published", "")),
+                actors=_names(story.get("actors")),
+                regions=_names(story.get("regions")),
+                countries=tuple(
+                    c["name"]
+                    for c in story.get("countries", [])
+                    if isinstance(c, dict) and c.get("role") != "attributed" and "name" in c
+                ),
+                sectors=_names(story.get("sectors")),
+                cves=tuple(str(c) for c in story.get("cves", [])),
+            )
+            refs.append(ref)
+            for actor in story.get("actors", []):
+                if not isinstance(actor, dict) or "name" not in actor:
+                    continue
+                topic = site.actors.setdefault(
+                    slug(actor["name"]), Topic("actor", slug(actor["name"]), actor["name"])
+                )
+                topic.aliases.update(str(a) for a in actor.get("aliases", []))
+                topic.country = topic.country or actor.get("country")  # newest day wins
+                topic.stories.append(ref)
+            for region in ref.regions:
+                topic = site.regions.setdefault(slug(region), Topic("region", slug(region), region))
+                topic.countries.update(ref.countries)
+                topic.stories.append(ref)
+        site.stories.extend(refs)
+        sections = data.get("sections", {}) if isinstance(data.get("sections"), dict) else {}
+        by_id = {ref.id: ref for ref in refs}
+        executive = [by_id[i].title for i in data.get("executive_summary", []) if i in by_id]
+        window = data.get("window", {}) if isinstance(data.get("window"), dict) else {}
+        site.days.append(
             DaySummary(
-                date=folder.name,
-                month=folder.name[:7],
-                stories=len(data.get("stories", [])),
-                actors=actors[:8],
+                date=date,
+                month=date[:7],
+                title=str(data.get("title", "")),
+                tlp=str(data.get("tlp", "")),
+                updated=str(window.get("end") or f"{date}T00:00:00+00:00"),
+                stories=len(refs),
+                actors=_names(sections.get("actors"))[:8],
+                regions=_names(sections.get("regions"))[:8],
+                headlines=tuple(executive or [ref.title for ref in refs[:5]]),
+                has_pdf=(folder / "briefing.pdf").is_file(),
             )
         )
-    return days
+    return site
+
+
+def _touched(data: dict[str, Any] | None) -> tuple[set[str], set[str]]:
+    """The actor and region slugs one day's briefing mentions."""
+    if not data:
+        return set(), set()
+    actors, regions = set(), set()
+    for story in data.get("stories", []):
+        if isinstance(story, dict):
+            actors.update(slug(name) for name in _names(story.get("actors")))
+            regions.update(slug(name) for name in _names(story.get("regions")))
+    return actors, regions
+
+
+def touched_topics(output: Path, date: str) -> tuple[set[str], set[str]]:
+    """Actor and region slugs of the stored briefing of ``date`` (call before overwriting it,
+    so that a rebuilt day that lost an actor still updates that actor's page)."""
+    return _touched(load_day(output / date))
+
+
+def search_index(site: Site) -> list[dict[str, Any]]:
+    return [
+        {
+            "d": ref.date,
+            "t": ref.title,
+            "u": ref.href,
+            "a": list(ref.actors),
+            "r": list(ref.regions),
+            "c": list(ref.countries),
+            "s": list(ref.sectors),
+            "v": list(ref.cves),
+            "f": list(ref.feeds),
+        }
+        for ref in site.stories
+    ]
+
+
+def _write_topic(config: Config, output: Path, env: Any, topic: Topic, site_title: str) -> Path:
+    template = "actor.html" if topic.kind == "actor" else "region.html"
+    path = output / f"{topic.kind}s" / f"{topic.key}.html"
+    html = env.get_template(template).render(
+        topic=topic,
+        stories=sorted(topic.stories, key=lambda r: (r.date, r.published), reverse=True),
+        title=site_title,
+        css=stylesheet(),
+        medium="html",
+        root="../",
+    )
+    write_atomic(path, html)
+    return path
+
+
+def update_archive(
+    config: Config,
+    output: Path,
+    changed: Iterable[str] = (),
+    also: tuple[set[str], set[str]] = (set(), set()),
+    *,
+    everything: bool = False,
+) -> list[Path]:
+    """Bring the site up to date after the days in ``changed`` were (re)written.
+
+    Rewrites the site-wide files and the actor/region pages those days touch (plus the slugs in
+    ``also``: what the days touched before they were overwritten); ``everything`` rewrites every
+    actor and region page. Pages of topics no longer in any briefing are removed. Returns the
+    paths written.
+    """
+    env = environment(config)
+    site = scan(output)
+    css = stylesheet()
+    actor_keys, region_keys = set(also[0]), set(also[1])
+    for date in changed:
+        actors, regions = _touched(load_day(output / date))
+        actor_keys |= actors
+        region_keys |= regions
+    if everything:
+        actor_keys |= set(site.actors)
+        region_keys |= set(site.regions)
+        for kind, known in (("actors", site.actors), ("regions", site.regions)):
+            folder = output / kind
+            for stale in folder.glob("*.html") if folder.is_dir() else ():
+                if stale.stem != "index" and stale.stem not in known:
+                    stale.unlink()
+    written: list[Path] = []
+    for keys, topics, kind in (
+        (actor_keys, site.actors, "actors"),
+        (region_keys, site.regions, "regions"),
+    ):
+        for key in sorted(keys):
+            if key in topics:
+                written.append(_write_topic(config, output, env, topics[key], config.title))
+            else:
+                (output / kind / f"{key}.html").unlink(missing_ok=True)
+
+    common = {"title": config.title, "css": css, "medium": "html"}
+    pages = {
+        output / "index.html": ("index.html", {**common, "root": "", "days": site.days,
+                                               "actors": sorted(site.actors.values(), key=_topic_order),
+                                               "regions": sorted(site.regions.values(), key=_topic_order)}),
+        output / "actors" / "index.html": ("topics.html", {**common, "root": "../", "kind": "actor",
+                                                           "topics": sorted(site.actors.values(), key=_topic_order)}),
+        output / "regions" / "index.html": ("topics.html", {**common, "root": "../", "kind": "region",
+                                                            "topics": sorted(site.regions.values(), key=_topic_order)}),
+    }
+    for path, (template, ctx) in pages.items():
+        write_atomic(path, env.get_template(template).render(**ctx))
+        written.append(path)
+
+    feed = env.get_template("feed.xml").render(
+        title=config.title,
+        days=site.days[:FEED_ENTRIES],
+        updated=max((d.updated for d in site.days), default="1970-01-01T00:00:00+00:00"),
+        feed_id=f"urn:briefing:archive:{slug(config.title)}",
+    )
+    write_atomic(output / "feed.xml", feed)
+    # ensure_ascii escapes U+2028/2029 and every non-ASCII character: safe inside a JS file.
+    # "</" escaped too, in case someone inlines the file into a page.
+    index = json.dumps(search_index(site), ensure_ascii=True, separators=(",", ":"))
+    index = index.replace("</", "<\\/")
+    write_atomic(
+        output / "search-index.js",
+        "// Generated by briefing: the archive's stories for the filter box.\n"
+        f"window.BRIEFING_SEARCH = {index};\n",
+    )
+    write_atomic(
+        output / "assets" / "search.js",
+        (templates_dir() / "assets" / "search.js").read_bytes(),
+    )
+    written += [output / "feed.xml", output / "search-index.js", output / "assets" / "search.js"]
+    return written
+
+
+def _topic_order(topic: Topic) -> tuple[int, str]:
+    return (-len(topic.stories), topic.name.lower())
 
 
 def update_index(config: Config, output: Path) -> Path:
-    env = environment(config)
-    html = env.get_template("index.html").render(
-        title=config.title,
-        days=archived_days(output),
-        css=(templates_dir() / "briefing.css").read_text(encoding="utf-8"),
-    )
-    path = output / "index.html"
-    write_atomic(path, html)
-    return path
+    """Compatibility: rewrite the site-wide pages only (no actor or region page)."""
+    update_archive(config, output)
+    return output / "index.html"
+
+
+def rebuild_archive(config: Config, output: Path, *, pdf: bool = True) -> list[str]:
+    """Regenerate everything under ``output`` from the stored briefings and the store.
+
+    Each day's ``briefing.html`` (and ``.pdf`` unless ``pdf`` is False) is rendered again from
+    its ``briefing.json`` with the current templates; then every archive page. Returns the days
+    rebuilt.
+    """
+    from briefing.render import rerender_day
+
+    days = []
+    for folder in sorted(day_folders(output)):
+        data = load_day(folder)
+        if data is None:
+            continue
+        rerender_day(data, config, output, pdf=pdf)
+        days.append(folder.name)
+    update_archive(config, output, everything=True)
+    return days
+

@@ -414,6 +414,29 @@ def serve_command(ctx: click.Context, config_path: Path, output: Path, no_send: 
 
 
 @cli.group()
+def archive() -> None:
+    """Maintain the static archive (index, day, actor and region pages, Atom feed, search)."""
+
+
+@archive.command("rebuild")
+@config_options
+@click.option(
+    "--no-pdf", is_flag=True, help="Re-render the days' HTML only; keep their existing PDFs."
+)
+@click.pass_context
+def archive_rebuild(ctx: click.Context, config_path: Path, output: Path, no_pdf: bool) -> None:
+    """Regenerate every page of the archive from the stored briefings and the store."""
+    from briefing.archive import rebuild_archive
+
+    config = load_config(config_path)
+    try:
+        days = rebuild_archive(config, output, pdf=not no_pdf)
+    except OSError as exc:
+        raise NothingToBuild(f"cannot write the archive: {exc}") from None
+    _say(ctx, f"rebuilt {len(days)} days and the archive in {output}")
+
+
+@cli.group()
 def feeds() -> None:
     """Inspect the configured feeds."""
 

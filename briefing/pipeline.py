@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from briefing.archive import update_index
+from briefing.archive import touched_topics, update_archive
 from briefing.compose import compose
 from briefing.config import Config
 from briefing.extract import ExtractStats, extract_pending
 from briefing.models import Article, Briefing
 from briefing.poll import PollOutcome, poll_feeds
-from briefing.render import write_briefing
+from briefing.render import actor_trend, write_briefing
 from briefing.store import Store
 
 
@@ -66,6 +66,12 @@ def composed(config: Config, output: Path, now: datetime, window: timedelta) -> 
 
 def build(config: Config, output: Path, now: datetime, window: timedelta) -> BuildResult:
     briefing = composed(config, output, now, window)
-    folder = write_briefing(briefing, config, output)
-    update_index(config, output)
+    # The trend chart counts the top actors in the store's last seven days of articles.
+    with Store.open(store_path(config, output)) as store:
+        week = store.articles_between(now - timedelta(days=7), now)
+    trend = actor_trend(briefing, week, config.zone)
+    # What the day's earlier briefing (if rebuilt) touched, so pages it no longer names update.
+    before = touched_topics(output, briefing.date)
+    folder = write_briefing(briefing, config, output, trend)
+    update_archive(config, output, [briefing.date], before)
     return BuildResult(briefing, folder)

@@ -33,8 +33,23 @@ from markupsafe import Markup
 from briefing.charts import Series, bar_chart, trend_chart
 from briefing.config import Config
 from briefing.files import write_atomic
-from briefing.intel.iocs import defang
-from briefing.models import Article, Briefing, CveRow, Entry, IndicatorRow, Story
+from briefing.intel.iocs import defang, refang
+from briefing.models import (
+    ActorRef,
+    Article,
+    Briefing,
+    CountryRef,
+    CveRow,
+    Entities,
+    Entry,
+    FeedHealth,
+    IndicatorRow,
+    NamedRef,
+    Section,
+    Source,
+    Story,
+    SummarySentence,
+)
 
 ASSET_PREFIX = "briefing-asset:/"
 EXECUTIVE_FALLBACK = 5  # top stories shown when compose gave no executive summary
@@ -405,4 +420,160 @@ def write_briefing(
     write_atomic(folder / "briefing.html", render_html(briefing, config, env, "html", trend))
     pdf = render_pdf(render_html(briefing, config, env, "pdf", trend))
     write_atomic(folder / "briefing.pdf", pdf)
+    return folder
+
+
+# --- back from briefing.json (``briefing archive rebuild``) -----------------------------------
+
+
+def _dt(text: Any) -> datetime:
+    return datetime.fromisoformat(str(text))
+
+
+def _named(items: Any) -> tuple[NamedRef, ...]:
+    return tuple(NamedRef(str(i["name"]), tuple(i.get("mentions", ()))) for i in items or ())
+
+
+def _sections(items: Any) -> tuple[Section, ...]:
+    return tuple(
+        Section(
+            key=str(i.get("key") or slug(str(i["name"]))),
+            title=str(i["name"]),
+            detail=str(i.get("detail") or ""),
+            story_ids=tuple(i.get("stories", i.get("story_ids", ()))),
+        )
+        for i in items or ()
+    )
+
+
+def briefing_from_json(data: dict[str, Any]) -> Briefing:
+    """The ``Briefing`` a ``briefing.json`` was written from (indicators refanged again), so a
+    stored day can be rendered anew with today's templates."""
+    stories = []
+    for item in data.get("stories", []):
+        indicators = tuple(
+            (kind, tuple(refang(value) for value in values))
+            for kind, values in (item.get("indicators") or {}).items()
+        )
+        entities = Entities(
+            actors=tuple(
+                ActorRef(
+                    name=str(a["name"]),
+                    aliases=tuple(a.get("aliases", ())),
+                    country=a.get("country"),
+                    country_code=a.get("country_code"),
+                    in_kb=bool(a.get("in_kb", True)),
+                    mentions=tuple(a.get("mentions", ())),
+                )
+                for a in item.get("actors", ())
+            ),
+            countries=tuple(
+                CountryRef(str(c["code"]), str(c["name"]), c.get("role", "mentioned"),
+                           tuple(c.get("mentions", ())))
+                for c in item.get("countries", ())
+            ),
+            regions=_named(item.get("regions")),
+            sectors=_named(item.get("sectors")),
+            malware=_named(item.get("malware")),
+            cves=tuple(item.get("cves", ())),
+            techniques=tuple(item.get("techniques", ())),
+            indicators=indicators,
+        )
+        stories.append(
+            Story(
+                id=str(item["id"]),
+                title=str(item["title"]),
+                summary=str(item.get("summary", "")),
+                sources=tuple(
+                    Source(
+                        feed=str(src["feed"]),
+                        title=str(src.get("title", "")),
+                        url=src.get("url"),
+                        published=_dt(src["published"]),
+                        quality=src.get("quality", "failed"),
+                    )
+                    for src in item.get("sources", ())
+                ),
+                entities=entities,
+                published=_dt(item["published"]),
+                sentences=tuple(
+                    SummarySentence(str(x["text"]), int(x.get("source", 0)))
+                    for x in item.get("summary_sources", ())
+                    if isinstance(x, dict)
+                ),
+                score=float(item.get("score", 0.0)),
+                exploited=tuple(item.get("exploited", ())),
+            )
+        )
+    by_story = {story.id: story for story in stories}
+    sections = data.get("sections", {})
+    return Briefing(
+        title=str(data.get("title", "")),
+        date=str(data["date"]),
+        window_start=_dt(data["window"]["start"]),
+        window_end=_dt(data["window"]["end"]),
+        tlp=str(data.get("tlp", "TLP:CLEAR")),
+        stories=tuple(stories),
+        by_actor=_sections(sections.get("actors")),
+        by_region=_sections(sections.get("regions")),
+        feeds=tuple(
+            FeedHealth(
+                name=str(f["name"]),
+                url=str(f.get("url", "")),
+                status=f.get("status", "never-polled"),
+                items=int(f.get("items", 0)),
+                error=f.get("error"),
+                last_ok=_dt(f["last_ok"]) if f.get("last_ok") else None,
+                failures=int(f.get("failures", 0)),
+            )
+            for f in data.get("feeds", ())
+        ),
+        generated_with=str(data.get("generator", "")),
+        executive=tuple(i for i in data.get("executive_summary", ()) if i in by_story),
+        other_story_ids=tuple(data.get("other_stories", ())),
+        by_sector=_sections(sections.get("sectors")),
+        cves=tuple(
+            CveRow(str(row["id"]), tuple(row.get("stories", row.get("story_ids", ()))),
+                   bool(row.get("exploited", False)))
+            for row in data.get("cves", ())
+            if isinstance(row, dict)
+        ),
+        indicators=tuple(
+            IndicatorRow(kind, value, story.id)
+            for story in stories
+            for kind, values in story.entities.indicators
+            for value in values
+        ),
+    )
+
+
+def store_file(config: Config, output: Path) -> Path:
+    """Where the store lives (the config's ``store``, else ``OUTPUT/briefing.sqlite3``)."""
+    return config.resolve(config.store) if config.store else output / "briefing.sqlite3"
+
+
+def trend_from_store(briefing: Briefing, config: Config, output: Path) -> Trend | None:
+    """The seven-day actor trend of ``briefing`` read from the store (None without a store)."""
+    path = store_file(config, output)
+    if not path.is_file():
+        return None
+    from briefing.store import Store
+
+    with Store.open(path) as store:
+        start = briefing.window_end - timedelta(days=TREND_DAYS)
+        pairs = store.articles_between(start, briefing.window_end)
+    return actor_trend(briefing, pairs, config.zone)
+
+
+def rerender_day(data: dict[str, Any], config: Config, output: Path, *, pdf: bool = True) -> Path:
+    """Render a stored day's HTML (and PDF) again from its ``briefing.json``; the JSON stays."""
+    briefing = briefing_from_json(data)
+    trend = trend_from_store(briefing, config, output)
+    env = environment(config)
+    folder = output / briefing.date
+    write_atomic(folder / "briefing.html", render_html(briefing, config, env, "html", trend))
+    if pdf:
+        write_atomic(
+            folder / "briefing.pdf", render_pdf(render_html(briefing, config, env, "pdf", trend))
+        )
     return folder
