@@ -1,0 +1,58 @@
+"""Smoke test for ``python -m benchmarks``: every case runs at tiny sizes and reports its keys.
+
+Benchmarks are not tests: nothing here asserts a timing, only that the code works and that
+the JSON carries what the README and issue 8 promise.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from benchmarks.__main__ import main
+from benchmarks._site import Site
+
+KEYS = (
+    "poll_speedup",
+    "poll_vs_ideal",
+    "extract_speedup",
+    "extract_overhead",
+    "tag_mb_per_s",
+    "incremental_ratio",
+    "incremental_page_fetches",
+    "build_seconds",
+    "build_peak_mb",
+    "scale",
+)
+
+
+def test_site_answers_conditional_requests_with_304() -> None:
+    with Site(2, 3, datetime(2026, 3, 10, tzinfo=UTC)) as site:
+        with urllib.request.urlopen(site.feed_url(1)) as response:
+            etag = response.headers["ETag"]
+            assert b"<item>" in response.read()
+        request = urllib.request.Request(site.feed_url(1), headers={"If-None-Match": etag})
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(request)
+        assert caught.value.code == 304
+        caught.value.close()
+        with urllib.request.urlopen(site.page_url(1, 2)) as response:
+            assert b"<article>" in response.read()
+    assert site.served == {"feed": 1, "304": 1, "page": 1}
+
+
+def test_tiny_run_writes_every_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "bench.json"
+    assert main(["--tiny", "--out", str(out)]) == 0
+    results = json.loads(out.read_text())
+    for key in KEYS:
+        assert key in results, key
+    assert results["incremental_page_fetches"] == 0
+    assert results["poll_items"] == results["poll_baseline_items"] > 0
+    assert [row["store_articles"] for row in results["scale"]] == [20, 40]
+    assert "poll_speedup" in capsys.readouterr().out
