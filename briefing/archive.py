@@ -196,7 +196,8 @@ def _touched(data: dict[str, Any] | None) -> tuple[set[str], set[str]]:
     """The actor and region slugs one day's briefing mentions."""
     if not data:
         return set(), set()
-    actors, regions = set(), set()
+    actors: set[str] = set()
+    regions: set[str] = set()
     for story in data.get("stories", []):
         if isinstance(story, dict):
             actors.update(slug(name) for name in _names(story.get("actors")))
@@ -227,19 +228,52 @@ def search_index(site: Site) -> list[dict[str, Any]]:
     ]
 
 
-def _write_topic(config: Config, output: Path, env: Any, topic: Topic, site_title: str) -> Path:
-    template = "actor.html" if topic.kind == "actor" else "region.html"
-    path = output / f"{topic.kind}s" / f"{topic.key}.html"
-    html = env.get_template(template).render(
-        topic=topic,
-        stories=sorted(topic.stories, key=lambda r: (r.date, r.published), reverse=True),
-        title=site_title,
-        css=stylesheet(),
-        medium="html",
-        root="../",
-    )
-    write_atomic(path, html)
-    return path
+def topic_context(config: Config, topic: Topic) -> dict[str, Any]:
+    """Every variable ``actor.html`` / ``region.html`` see (templates/README.md)."""
+    return {
+        "topic": topic,
+        "stories": sorted(topic.stories, key=lambda r: (r.date, r.published), reverse=True),
+        "title": config.title,
+        "css": stylesheet(),
+        "medium": "html",
+        "root": "../",
+    }
+
+
+def index_context(config: Config, site: Site) -> dict[str, Any]:
+    """Every variable ``index.html`` sees (templates/README.md)."""
+    return {
+        "title": config.title,
+        "days": site.days,
+        "actors": sorted(site.actors.values(), key=_topic_order),
+        "regions": sorted(site.regions.values(), key=_topic_order),
+        "css": stylesheet(),
+        "medium": "html",
+        "root": "",
+    }
+
+
+def topics_context(config: Config, site: Site, kind: str) -> dict[str, Any]:
+    """Every variable ``topics.html`` (``actors/index.html``, ``regions/index.html``) sees."""
+    topics = site.actors if kind == "actor" else site.regions
+    return {
+        "title": config.title,
+        "kind": kind,
+        "topics": sorted(topics.values(), key=_topic_order),
+        "css": stylesheet(),
+        "medium": "html",
+        "root": "../",
+    }
+
+
+def feed_context(config: Config, site: Site) -> dict[str, Any]:
+    """Every variable ``feed.xml`` sees (templates/README.md)."""
+    return {
+        "title": config.title,
+        "days": site.days[:FEED_ENTRIES],
+        "updated": max((d.updated for d in site.days), default="1970-01-01T00:00:00+00:00"),
+        "feed_id": f"urn:briefing:archive:{slug(config.title)}",
+    }
 
 
 def update_archive(
@@ -259,7 +293,6 @@ def update_archive(
     """
     env = environment(config)
     site = scan(output)
-    css = stylesheet()
     actor_keys, region_keys = set(also[0]), set(also[1])
     for date in changed:
         actors, regions = _touched(load_day(output / date))
@@ -275,37 +308,29 @@ def update_archive(
                     stale.unlink()
     written: list[Path] = []
     for keys, topics, kind in (
-        (actor_keys, site.actors, "actors"),
-        (region_keys, site.regions, "regions"),
+        (actor_keys, site.actors, "actor"),
+        (region_keys, site.regions, "region"),
     ):
         for key in sorted(keys):
+            path = output / f"{kind}s" / f"{key}.html"
             if key in topics:
-                written.append(_write_topic(config, output, env, topics[key], config.title))
+                html_page = env.get_template(f"{kind}.html").render(
+                    topic_context(config, topics[key])
+                )
+                write_atomic(path, html_page)
+                written.append(path)
             else:
-                (output / kind / f"{key}.html").unlink(missing_ok=True)
+                path.unlink(missing_ok=True)  # no briefing names it any more
 
-    common = {"title": config.title, "css": css, "medium": "html"}
     pages = {
-        output / "index.html": ("index.html", {**common, "root": "", "days": site.days,
-                                               "actors": sorted(site.actors.values(), key=_topic_order),
-                                               "regions": sorted(site.regions.values(), key=_topic_order)}),
-        output / "actors" / "index.html": ("topics.html", {**common, "root": "../", "kind": "actor",
-                                                           "topics": sorted(site.actors.values(), key=_topic_order)}),
-        output / "regions" / "index.html": ("topics.html", {**common, "root": "../", "kind": "region",
-                                                            "topics": sorted(site.regions.values(), key=_topic_order)}),
+        output / "index.html": ("index.html", index_context(config, site)),
+        output / "actors" / "index.html": ("topics.html", topics_context(config, site, "actor")),
+        output / "regions" / "index.html": ("topics.html", topics_context(config, site, "region")),
+        output / "feed.xml": ("feed.xml", feed_context(config, site)),
     }
     for path, (template, ctx) in pages.items():
-        write_atomic(path, env.get_template(template).render(**ctx))
+        write_atomic(path, env.get_template(template).render(ctx))
         written.append(path)
-
-    feed = env.get_template("feed.xml").render(
-        title=config.title,
-        days=site.days[:FEED_ENTRIES],
-        updated=max((d.updated for d in site.days), default="1970-01-01T00:00:00+00:00"),
-        feed_id=f"urn:briefing:archive:{slug(config.title)}",
-    )
-    write_atomic(output / "feed.xml", feed)
-    # ensure_ascii escapes U+2028/2029 and every non-ASCII character: safe inside a JS file.
     # "</" escaped too, in case someone inlines the file into a page.
     index = json.dumps(search_index(site), ensure_ascii=True, separators=(",", ":"))
     index = index.replace("</", "<\\/")
@@ -318,7 +343,7 @@ def update_archive(
         output / "assets" / "search.js",
         (templates_dir() / "assets" / "search.js").read_bytes(),
     )
-    written += [output / "feed.xml", output / "search-index.js", output / "assets" / "search.js"]
+    written += [output / "search-index.js", output / "assets" / "search.js"]
     return written
 
 
@@ -350,4 +375,3 @@ def rebuild_archive(config: Config, output: Path, *, pdf: bool = True) -> list[s
         days.append(folder.name)
     update_archive(config, output, everything=True)
     return days
-

@@ -89,10 +89,14 @@ def trend_chart(
 ) -> Markup:
     """One line per series over ``days`` (labels, oldest first), with a legend underneath."""
     series = list(series)[: len(PALETTE)]
-    summary = "; ".join(
-        f"{s.label}: " + ", ".join(f"{day} {value}" for day, value in zip(days, s.values, strict=False))
-        for s in series
-    ) or "no data"
+    summary = (
+        "; ".join(
+            f"{s.label}: "
+            + ", ".join(f"{day} {value}" for day, value in zip(days, s.values, strict=False))
+            for s in series
+        )
+        or "no data"
+    )
     left, right, top, bottom = 30, 22, 8, 22  # room for the last day label
     legend_rows = (len(series) + 2) // 3
     total_height = height + legend_rows * 14 + 4

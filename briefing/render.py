@@ -163,7 +163,8 @@ def actor_trend(
         names[section.title] = {form for form in forms if len(form) >= 3}
     patterns = {
         name: re.compile(
-            r"(?<![\w-])(?:" + "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
+            r"(?<![\w-])(?:"
+            + "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
             + r")(?![\w-])"
         )
         for name, forms in names.items()
@@ -197,7 +198,9 @@ def _cve_rows(briefing: Briefing) -> list[CveRow]:
             members.setdefault(cve, []).append(story.id)
     return [
         CveRow(id=cve, story_ids=tuple(ids), exploited=cve in exploited)
-        for cve, ids in sorted(members.items(), key=lambda item: (item[0] not in exploited, item[0]))
+        for cve, ids in sorted(
+            members.items(), key=lambda item: (item[0] not in exploited, item[0])
+        )
     ]
 
 
@@ -258,7 +261,9 @@ def context(
         other = [stories[sid] for sid in briefing.other_story_ids if sid in stories]
     else:
         grouped = {
-            sid for section in (*briefing.by_actor, *briefing.by_region) for sid in section.story_ids
+            sid
+            for section in (*briefing.by_actor, *briefing.by_region)
+            for sid in section.story_ids
         }
         other = [story for story in briefing.stories if story.id not in grouped]
     if briefing.executive:
@@ -468,8 +473,12 @@ def briefing_from_json(data: dict[str, Any]) -> Briefing:
                 for a in item.get("actors", ())
             ),
             countries=tuple(
-                CountryRef(str(c["code"]), str(c["name"]), c.get("role", "mentioned"),
-                           tuple(c.get("mentions", ())))
+                CountryRef(
+                    str(c["code"]),
+                    str(c["name"]),
+                    c.get("role", "mentioned"),
+                    tuple(c.get("mentions", ())),
+                )
                 for c in item.get("countries", ())
             ),
             regions=_named(item.get("regions")),
@@ -533,8 +542,11 @@ def briefing_from_json(data: dict[str, Any]) -> Briefing:
         other_story_ids=tuple(data.get("other_stories", ())),
         by_sector=_sections(sections.get("sectors")),
         cves=tuple(
-            CveRow(str(row["id"]), tuple(row.get("stories", row.get("story_ids", ()))),
-                   bool(row.get("exploited", False)))
+            CveRow(
+                str(row["id"]),
+                tuple(str(i) for i in row.get("stories", row.get("story_ids")) or ()),
+                bool(row.get("exploited", False)),
+            )
             for row in data.get("cves", ())
             if isinstance(row, dict)
         ),

@@ -48,7 +48,8 @@ _FEEDS = ("The Patch Wire", "Northgate Labs", "National Cyber Response Centre", 
 _VERBS = ("targets", "breaches", "phishes", "exploits edge devices at", "spies on", "hits")
 
 
-def synthetic_briefing(stories: int = 200, seed: int = 4) -> Briefing:
+def synthetic_briefing(stories: int = 200, seed: int = 4, end: datetime = END) -> Briefing:
+    """A briefing of ``stories`` stories whose window ends at ``end``."""
     rng = random.Random(seed)
     made: list[Story] = []
     for number in range(stories):
@@ -57,7 +58,7 @@ def synthetic_briefing(stories: int = 200, seed: int = 4) -> Briefing:
         code, country = members[rng.randrange(len(members))]
         sector = _SECTORS[rng.randrange(len(_SECTORS))]
         cve = f"CVE-2026-{1000 + number * 7}" if number % 3 == 0 else None
-        published = END - timedelta(minutes=7 * number + 5)
+        published = end - timedelta(minutes=7 * number + 5)
         n_sources = 1 + (number % 3 == 0) + (number % 5 == 0)
         sources = tuple(
             Source(
@@ -79,7 +80,7 @@ def synthetic_briefing(stories: int = 200, seed: int = 4) -> Briefing:
             )
             for s in range(1 + number % 3)
         )
-        digest = hashlib.sha256(str(number).encode()).hexdigest()
+        digest = hashlib.sha256(f"{seed}:{number}".encode()).hexdigest()
         indicators: tuple[tuple[str, tuple[str, ...]], ...] = ()
         if number % 4 == 0:
             indicators = (
@@ -104,7 +105,9 @@ def synthetic_briefing(stories: int = 200, seed: int = 4) -> Briefing:
                     countries=(CountryRef(code, country, "target", (country,)),),
                     regions=(NamedRef(region, (country,)),),
                     sectors=(NamedRef(sector, (sector.lower(),)),),
-                    malware=(NamedRef("ShadowLoader", ("ShadowLoader",)),) if number % 6 == 1 else (),
+                    malware=(NamedRef("ShadowLoader", ("ShadowLoader",)),)
+                    if number % 6 == 1
+                    else (),
                     cves=(cve,) if cve else (),
                     techniques=("T1566.001",),
                     indicators=indicators,
@@ -156,7 +159,7 @@ def synthetic_briefing(stories: int = 200, seed: int = 4) -> Briefing:
             status="ok" if n != 3 else "timeout",
             items=sum(1 for s in made for src in s.sources if src.feed == name),
             error=None if n != 3 else "read timed out after 20 s",
-            last_ok=END - timedelta(hours=1 if n != 3 else 50),
+            last_ok=end - timedelta(hours=1 if n != 3 else 50),
             failures=0 if n != 3 else 4,
         )
         for n, name in enumerate(_FEEDS)
@@ -164,9 +167,9 @@ def synthetic_briefing(stories: int = 200, seed: int = 4) -> Briefing:
     grouped = {sid for ids in (*actors.values(), *regions.values()) for sid in ids}
     return Briefing(
         title="Daily Threat Briefing",
-        date=END.date().isoformat(),
-        window_start=END - timedelta(hours=24),
-        window_end=END,
+        date=end.date().isoformat(),
+        window_start=end - timedelta(hours=24),
+        window_end=end,
         tlp="TLP:AMBER",
         stories=tuple(made),
         by_actor=sections(actors, actor_detail),
@@ -180,7 +183,9 @@ def synthetic_briefing(stories: int = 200, seed: int = 4) -> Briefing:
         by_sector=sections(sectors, {}),
         cves=tuple(
             CveRow(cve, tuple(ids), cve in exploited)
-            for cve, ids in sorted(cves.items(), key=lambda item: (item[0] not in exploited, item[0]))
+            for cve, ids in sorted(
+                cves.items(), key=lambda item: (item[0] not in exploited, item[0])
+            )
         ),
         indicators=tuple(rows),
     )

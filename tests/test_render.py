@@ -1,0 +1,173 @@
+"""The rendered briefing: a PDF an analyst can read (contents, page X of Y, embedded fonts,
+charts, cards, tables) and a self-contained HTML page; hostile input stays inert."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pypdf import PdfReader
+
+from briefing.config import Config, FeedConfig
+from briefing.models import Source
+from briefing.render import (
+    Trend,
+    actor_trend,
+    briefing_from_json,
+    briefing_json,
+    environment,
+    render_html,
+    render_pdf,
+    write_briefing,
+)
+from briefing.samples import synthetic_briefing
+
+
+def _config(**extra: Any) -> Config:
+    return Config(feeds=(FeedConfig(name="x", url="https://example.org/feed"),), **extra)
+
+
+@pytest.fixture(scope="module")
+def pdf_reader() -> PdfReader:
+    config = _config()
+    html = render_html(synthetic_briefing(24), config, environment(config), "pdf")
+    return PdfReader(io.BytesIO(render_pdf(html)))
+
+
+def test_pdf_has_contents_and_page_x_of_y_on_every_page(pdf_reader: PdfReader) -> None:
+    pages = [page.extract_text() for page in pdf_reader.pages]
+    assert len(pages) > 3
+    assert "Contents" in pages[0]
+    # The contents carry page numbers (target-counter): "Stories .... 4".
+    assert re.search(r"Stories[ .]*\d+", pages[0])
+    for number, text in enumerate(pages, 1):
+        assert f"page {number} of {len(pages)}" in text, f"page {number} lacks its footer"
+        assert "Daily Threat Briefing" in text and "2026-03-10" in text  # running header
+
+
+def test_pdf_embeds_every_font(pdf_reader: PdfReader) -> None:
+    fonts = 0
+    for page in pdf_reader.pages:
+        resources = page["/Resources"].get_object()
+        for font in resources.get("/Font", {}).values():
+            font = font.get_object()
+            descendants = font.get("/DescendantFonts")
+            target = descendants[0].get_object() if descendants else font
+            descriptor = target["/FontDescriptor"].get_object()
+            assert any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3"))
+            fonts += 1
+    assert fonts
+
+
+def test_pdf_sections_are_all_there(pdf_reader: PdfReader) -> None:
+    text = "\n".join(page.extract_text() for page in pdf_reader.pages)
+    for heading in (
+        "Executive summary",
+        "At a glance",
+        "By actor",
+        "By region",
+        "Stories",
+        "Vulnerabilities (CVEs)",
+        "Indicators appendix",
+        "Feed health",
+        "TLP:AMBER",
+    ):
+        assert heading in text
+    assert "203[.]0[.]113" in text  # indicators defanged
+
+
+@pytest.mark.parametrize(("size", "width"), [("A4", 595), ("Letter", 612)])
+def test_page_size_follows_the_config(size: str, width: int) -> None:
+    config = _config(page_size=size)
+    html = render_html(synthetic_briefing(2), config, environment(config), "pdf")
+    reader = PdfReader(io.BytesIO(render_pdf(html)))
+    assert round(float(reader.pages[0].mediabox.width)) == width
+
+
+def test_html_is_self_contained_accessible_and_dark_on_screen_only() -> None:
+    config = _config()
+    env = environment(config)
+    briefing = synthetic_briefing(12)
+    html = render_html(briefing, config, env, "html")
+    pdf_html = render_html(briefing, config, env, "pdf")
+    assert '<link rel="stylesheet"' not in html and "<script" not in html
+    assert "prefers-color-scheme: dark" in html and "prefers-color-scheme" not in pdf_html
+    assert html.count("<h1") == 1
+    levels = [int(n) for n in re.findall(r"<h([1-6])", html)]
+    assert all(b - a <= 1 for a, b in zip(levels, levels[1:], strict=False)), "heading skips"
+    for svg in re.findall(r"<svg[^>]*>", html):
+        assert 'role="img"' in svg and "aria-label=" in svg
+    assert 'href="../actors/apt39.html"' in html  # chips link the archive's actor pages
+    assert "../actors/" not in pdf_html  # the PDF has no archive around it
+
+
+def test_hostile_story_stays_inert() -> None:
+    config = _config()
+    briefing = synthetic_briefing(2)
+    evil = replace(
+        briefing.stories[0],
+        title='<img src="http://198.51.100.7/x.png" onerror="alert(1)">',
+        summary="<script>alert(2)</script><iframe src=//evil.example>",
+        sentences=(),
+        sources=(
+            Source("Evil", "t", "javascript:alert(3)", briefing.stories[0].published, "full"),
+        ),
+    )
+    hostile = replace(briefing, stories=(evil, *briefing.stories[1:]))
+    html = render_html(hostile, config, environment(config), "html")
+    assert "<img" not in html and "<script>" not in html and "<iframe" not in html
+    assert "javascript:" not in html
+    assert re.search(r"<a [^>]*href=\"https?://", html) is not None
+    for tag in re.findall(r"<a [^>]*href=\"https?://[^>]*>", html):
+        assert 'rel="noopener noreferrer"' in tag
+    # WeasyPrint never fetches: a remote image in the markup is refused, not loaded.
+    pdf = render_pdf('<img src="http://127.0.0.1:9/x.png"><p>ok</p>')
+    assert pdf.startswith(b"%PDF")
+
+
+def test_json_round_trips_through_briefing_from_json() -> None:
+    briefing = synthetic_briefing(10)
+    data = json.loads(json.dumps(briefing_json(briefing)))
+    again = briefing_json(briefing_from_json(data))
+    assert again == data
+
+
+def test_actor_trend_counts_articles_per_day_by_alias() -> None:
+    from briefing.models import Article, Entry
+
+    briefing = synthetic_briefing(6)
+    config = _config()
+
+    def pair(day: int, text: str) -> tuple[Entry, Article]:
+        moment = briefing.window_end.replace(day=day, hour=3)
+        entry = Entry(str(day) + text[:5], "f", None, "t", "", "", "", moment, moment, 1)
+        return entry, Article(entry.id, None, "t", text, "", moment, "en", "full")
+
+    pairs = [
+        pair(9, "Chafer was back."),
+        pair(9, "APT39 again"),
+        pair(4, "Remix Kitten"),
+        pair(8, "nothing here"),
+        pair(1, "APT39 too old"),
+    ]
+    trend = actor_trend(briefing, pairs, config.zone)
+    assert trend.days[0] == "03-04" and trend.days[-1] == "03-10"
+    apt39 = next(s for s in trend.series if s.label == "APT39")
+    assert apt39.values == (1, 0, 0, 0, 0, 2, 0)
+
+
+def test_write_briefing_writes_three_files(tmp_path: Path) -> None:
+    config = _config()
+    trend = Trend(days=("03-09", "03-10"), series=())
+    folder = write_briefing(synthetic_briefing(3), config, tmp_path, trend)
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "briefing.html",
+        "briefing.json",
+        "briefing.pdf",
+    ]
+    assert "trend-chart" in (folder / "briefing.html").read_text(encoding="utf-8")
