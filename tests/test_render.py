@@ -7,6 +7,7 @@ import io
 import json
 import re
 from dataclasses import replace
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -99,7 +100,7 @@ def test_html_is_self_contained_accessible_and_dark_on_screen_only() -> None:
     assert "prefers-color-scheme: dark" in html and "prefers-color-scheme" not in pdf_html
     assert html.count("<h1") == 1
     levels = [int(n) for n in re.findall(r"<h([1-6])", html)]
-    assert all(b - a <= 1 for a, b in zip(levels, levels[1:], strict=False)), "heading skips"
+    assert all(b - a <= 1 for a, b in pairwise(levels)), "heading skips"
     for svg in re.findall(r"<svg[^>]*>", html):
         assert 'role="img"' in svg and "aria-label=" in svg
     assert 'href="../actors/apt39.html"' in html  # chips link the archive's actor pages

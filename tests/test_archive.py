@@ -1,0 +1,120 @@
+"""The static archive: two days into one folder give an index of both, actor and region pages
+spanning both, an Atom feed, a search index; updates are incremental; rebuild regenerates."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import feedparser
+from click.testing import CliRunner
+
+from briefing.archive import update_archive
+from briefing.config import Config, FeedConfig
+from briefing.models import Entities
+from briefing.render import write_briefing
+from briefing.samples import END, synthetic_briefing
+
+
+def _config(**extra: Any) -> Config:
+    return Config(feeds=(FeedConfig(name="x", url="https://example.org/feed"),), **extra)
+
+
+def build_two_days(out: Path, config: Config) -> None:
+    for seed, end in ((1, END - timedelta(days=1)), (2, END)):
+        briefing = synthetic_briefing(8, seed=seed, end=end)
+        write_briefing(briefing, config, out)
+        update_archive(config, out, [briefing.date])
+
+
+def test_two_days_make_one_archive(tmp_path: Path) -> None:
+    config = _config()
+    build_two_days(tmp_path, config)
+    index = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert 'href="2026-03-10/briefing.html"' in index
+    assert 'href="2026-03-09/briefing.html"' in index
+    assert index.index("2026-03-10") < index.index("2026-03-09")  # newest first
+    assert '<h3 id="m-2026-03">' in index
+
+    actor = (tmp_path / "actors" / "apt39.html").read_text(encoding="utf-8")
+    assert 'href="../2026-03-10/briefing.html#story-' in actor
+    assert 'href="../2026-03-09/briefing.html#story-' in actor
+    assert "Remix Kitten" in actor and "Attributed to Iran" in actor
+    assert (tmp_path / "regions" / "middle-east.html").is_file()
+    assert (tmp_path / "actors" / "index.html").is_file()
+
+    feed = feedparser.parse((tmp_path / "feed.xml").read_bytes())
+    assert not feed.bozo, feed.get("bozo_exception")
+    assert [e.link for e in feed.entries] == [
+        "2026-03-10/briefing.html",
+        "2026-03-09/briefing.html",
+    ]
+
+    search = (tmp_path / "search-index.js").read_text(encoding="utf-8")
+    assert search.count('"d":"2026-03-09"') == 8 and "window.BRIEFING_SEARCH = [" in search
+    assert (tmp_path / "assets" / "search.js").is_file()
+
+
+def test_pages_load_nothing_from_another_host(tmp_path: Path) -> None:
+    build_two_days(tmp_path, _config())
+    for page in tmp_path.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        assert 'http-equiv="Content-Security-Policy"' in text, page
+        for attr in re.findall(r'<(?:script|img|link|iframe)[^>]*(?:src|href)="([^"]*)"', text):
+            assert "://" not in attr and not attr.startswith("//"), (page, attr)
+        for tag in re.findall(r"<a [^>]*href=\"[a-z]+://[^>]*>", text):
+            assert 'rel="noopener noreferrer"' in tag, (page, tag)
+
+
+def test_update_is_incremental(tmp_path: Path) -> None:
+    config = _config()
+    build_two_days(tmp_path, config)
+    lonely = tmp_path / "actors" / "lonely.html"
+    lonely.write_text("stale page of an actor no briefing names", encoding="utf-8")
+    apt39 = tmp_path / "actors" / "apt39.html"
+    before = apt39.stat().st_mtime_ns
+    # A day that names no actor touches no actor page.
+    briefing = synthetic_briefing(1, seed=3, end=END + timedelta(days=1))
+    bare = replace(
+        briefing,
+        stories=tuple(replace(s, entities=Entities()) for s in briefing.stories),
+        by_actor=(),
+        by_region=(),
+    )
+    write_briefing(bare, config, tmp_path)
+    written = update_archive(config, tmp_path, [bare.date])
+    assert apt39.stat().st_mtime_ns == before
+    assert not any(p.parent.name == "actors" and p.name != "index.html" for p in written)
+    assert "2026-03-11/briefing.html" in (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert lonely.is_file()  # not touched by an incremental update...
+    update_archive(config, tmp_path, everything=True)
+    assert not lonely.exists()  # ...removed by a full one
+
+
+def test_archive_rebuild_command_regenerates_everything(tmp_path: Path) -> None:
+    from briefing.cli import cli
+
+    config_file = tmp_path / "feeds.yaml"
+    config_file.write_text(
+        "title: Daily Threat Briefing\nfeeds:\n  - name: x\n    url: https://example.org/f\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    build_two_days(out, _config())
+    for path in (
+        out / "index.html",
+        out / "actors" / "apt39.html",
+        out / "feed.xml",
+        out / "2026-03-09" / "briefing.html",
+    ):
+        path.unlink()
+    result = CliRunner().invoke(
+        cli, ["-q", "archive", "rebuild", "-c", str(config_file), "-o", str(out), "--no-pdf"]
+    )
+    assert result.exit_code == 0, result.output
+    assert (out / "index.html").is_file() and (out / "feed.xml").is_file()
+    assert (out / "actors" / "apt39.html").is_file()
+    assert "Contents" in (out / "2026-03-09" / "briefing.html").read_text(encoding="utf-8")
