@@ -71,7 +71,7 @@ class Sizes:
 FULL = Sizes()
 QUICK = Sizes(
     poll_feeds=100,
-    extract_feeds=20,
+    extract_feeds=40,
     tag_seconds=2.0,
     incremental_feeds=40,
     build_articles=200,

@@ -184,8 +184,12 @@ def cli(ctx: click.Context, quiet: bool, verbose: int) -> None:
     briefing grouped by threat actor and region (HTML, PDF, JSON) with an archive."""
     ctx.ensure_object(dict)
     ctx.obj["quiet"] = quiet
-    level = logging.ERROR if quiet else [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    level = (
+        logging.ERROR if quiet else [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
+    )
+    logging.basicConfig(
+        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
 
 
 def _do_poll(ctx: click.Context, config: Config, output: Path, now: datetime) -> None:
@@ -198,8 +202,7 @@ def _do_poll(ctx: click.Context, config: Config, output: Path, now: datetime) ->
     failed = [o for o in outcomes if o.status in _FAILED]
     _say(
         ctx,
-        f"polled {len(outcomes)} feeds: {new} new items, {revised} revised, "
-        f"{len(failed)} failing",
+        f"polled {len(outcomes)} feeds: {new} new items, {revised} revised, {len(failed)} failing",
     )
     for outcome in failed:
         log.warning("feed %s: %s: %s", outcome.feed, outcome.status, outcome.error)
@@ -239,9 +242,7 @@ def _do_build(
 @cli.command()
 @config_options
 @clock_options
-@click.option(
-    "--send", is_flag=True, help="Then e-mail the briefing to the config's recipients."
-)
+@click.option("--send", is_flag=True, help="Then e-mail the briefing to the config's recipients.")
 @click.option(
     "--force", is_flag=True, help="With --send: send again to recipients already sent today's."
 )

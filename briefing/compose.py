@@ -172,9 +172,7 @@ def make_story(
     members: Sequence[tuple[Entry, Article, Entities]],
     summarizer: Summarizer,
 ) -> Story:
-    ranked = sorted(
-        members, key=lambda m: (_QUALITY_RANK[m[1].quality], -len(m[1].text), m[0].id)
-    )
+    ranked = sorted(members, key=lambda m: (_QUALITY_RANK[m[1].quality], -len(m[1].text), m[0].id))
     best_entry, best_article, _ = ranked[0]
     sources = tuple(
         sorted(
@@ -355,7 +353,9 @@ def compose(
         ((s.id, a.name, _actor_detail(a)) for s in stories for a in s.entities.actors),
     )
     by_region = _sections(stories, _region_keys(stories))
-    by_sector = _sections(stories, ((s.id, x.name, "") for s in stories for x in s.entities.sectors))
+    by_sector = _sections(
+        stories, ((s.id, x.name, "") for s in stories for x in s.entities.sectors)
+    )
     placed = {sid for section in (*by_actor, *by_region) for sid in section.story_ids}
     cve_stories: dict[str, list[str]] = defaultdict(list)
     exploited: set[str] = set()

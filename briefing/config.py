@@ -98,6 +98,7 @@ class ExtractConfig(_Model):
     def _duration(cls, value: str) -> str:
         parse_duration(value)
         return value
+
     # 0 means one worker per CPU core.
     workers: Annotated[int, Field(ge=0, le=64)] = 0
 
@@ -206,7 +207,7 @@ class ScheduleConfig(_Model):
                 raise ValueError(str(exc).split("\n")[0]) from None
             return value
         if not value:
-            raise ValueError("give at least one time, e.g. [\"07:00\"]")
+            raise ValueError('give at least one time, e.g. ["07:00"]')
         for item in value:
             parse_clock(item)
         return tuple(sorted({item.strip() for item in value}))
@@ -330,8 +331,7 @@ class EmailConfig(_Model):
             raise ValueError("give both username and password_env for a login, or neither")
         if self.username is not None and self.security == "none":
             raise ValueError(
-                "a login over security: none would send the password in clear; "
-                "use starttls or tls"
+                "a login over security: none would send the password in clear; use starttls or tls"
             )
         seen: set[str] = set()
         for recipient in self.recipients:
@@ -353,9 +353,7 @@ class Config(_Model):
     feeds: Annotated[tuple[FeedConfig, ...], Field(min_length=1)]
     title: str = "Daily Threat Briefing"
     timezone: str = "UTC"
-    tlp: Literal["TLP:CLEAR", "TLP:GREEN", "TLP:AMBER", "TLP:AMBER+STRICT", "TLP:RED"] = (
-        "TLP:CLEAR"
-    )
+    tlp: Literal["TLP:CLEAR", "TLP:GREEN", "TLP:AMBER", "TLP:AMBER+STRICT", "TLP:RED"] = "TLP:CLEAR"
     window: str = "24h"
     page_size: Literal["A4", "Letter"] = "A4"
     top_stories: Annotated[int, Field(ge=0, le=50)] = 5  # the executive summary's length
@@ -436,7 +434,8 @@ def _key_node(root: yaml.Node | None, loc: tuple[int | str, ...]) -> yaml.Node |
     if isinstance(parent, yaml.MappingNode):
         for key, _value in parent.value:
             if key.value == loc[-1]:
-                return key
+                found: yaml.Node = key
+                return found
     return parent
 
 

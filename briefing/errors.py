@@ -1,9 +1,9 @@
 """The exception tree of the library; only ``cli.py`` turns these into exit codes.
 
-    BriefingError                 anything the library reports to a user
-    ├── ConfigError               feeds.yaml is missing, unreadable or invalid   (exit 2)
-    ├── StoreError                the SQLite store cannot be opened or migrated   (exit 1)
-    └── NothingToBuild            no briefing could be produced                   (exit 1)
+BriefingError                 anything the library reports to a user
+├── ConfigError               feeds.yaml is missing, unreadable or invalid   (exit 2)
+├── StoreError                the SQLite store cannot be opened or migrated   (exit 1)
+└── NothingToBuild            no briefing could be produced                   (exit 1)
 """
 
 from __future__ import annotations

@@ -166,7 +166,7 @@ class Source:
 
 @dataclass(frozen=True)
 class SummarySentence:
-    """One sentence of a story's summary and the source (index into ``Story.sources``) it is from."""
+    """One sentence of a story's summary and its source (an index into ``Story.sources``)."""
 
     text: str
     source: int

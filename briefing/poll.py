@@ -55,7 +55,8 @@ def _date(entry: Any, now: datetime) -> datetime | None:
         parsed = entry.get(key)
         if parsed:
             try:
-                moment = datetime(*parsed[:6], tzinfo=UTC)
+                year, month, day, hour, minute, second = parsed[:6]
+                moment = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
             except (TypeError, ValueError):
                 continue
             return now if moment > now + _FUTURE_SLACK else moment
@@ -102,9 +103,7 @@ def parse_feed(
     return items, "ok", None
 
 
-async def _poll_one(
-    fetcher: Fetcher, store: Store, feed: FeedConfig, now: datetime
-) -> PollOutcome:
+async def _poll_one(fetcher: Fetcher, store: Store, feed: FeedConfig, now: datetime) -> PollOutcome:
     state = store.feed_state(feed.name)
     headers: dict[str, str] = {"Accept": "application/rss+xml, application/atom+xml, */*;q=0.5"}
     if state is not None and state.url == feed.url:
@@ -138,9 +137,7 @@ async def _poll_one(
         last_modified=fetched.headers.get("last-modified"),
         items=items,
     )
-    return PollOutcome(
-        feed.name, feed.url, status, error, counts.new, counts.revised, len(items)
-    )
+    return PollOutcome(feed.name, feed.url, status, error, counts.new, counts.revised, len(items))
 
 
 async def poll_feeds(

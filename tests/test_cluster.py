@@ -13,6 +13,7 @@ from briefing.models import ActorRef, Entities
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "feeds"
 PAIRS = Path(__file__).parent / "data" / "cluster_pairs.tsv"
 
+NO_ENTITIES = Entities()
 APT = Entities(actors=(ActorRef("APT39", ("Chafer",), "Iran", "IR", True, ("APT39",)),))
 OTHER_APT = Entities(actors=(ActorRef("APT28", (), "Russia", "RU", True, ("APT28",)),))
 
@@ -24,12 +25,17 @@ LEAD = (
 )
 
 
-def doc(feed: str, title: str, text: str, entities: Entities = Entities(), link: str | None = None) -> Doc:
+def doc(
+    feed: str, title: str, text: str, entities: Entities = NO_ENTITIES, link: str | None = None
+) -> Doc:
     return Doc(feed=feed, link=link, title=title, text=text, entities=entities)
 
 
 def test_same_link_is_one_story() -> None:
-    docs = [doc("A", "x", "alpha beta", link="https://n/1"), doc("B", "y", "gamma", link="https://n/1")]
+    docs = [
+        doc("A", "x", "alpha beta", link="https://n/1"),
+        doc("B", "y", "gamma", link="https://n/1"),
+    ]
     assert cluster(docs) == [[0, 1]]
 
 
@@ -67,14 +73,19 @@ def test_two_events_of_one_actor_stay_apart() -> None:
 
 
 def test_conflicting_actors_never_merge_on_evidence_alone() -> None:
-    docs = [doc("A", "Crew raids operators", LEAD, APT), doc("B", "Crew raids operators", LEAD[:300], OTHER_APT)]
+    docs = [
+        doc("A", "Crew raids operators", LEAD, APT),
+        doc("B", "Crew raids operators", LEAD[:300], OTHER_APT),
+    ]
     pair = evidence(docs)[(0, 1)]
     assert pair.conflict
     assert same_story(pair) == (pair.duplicate >= 0.5)
 
 
 def test_one_feeds_series_stays_apart() -> None:
-    template = "Daily podcast for {day}: today we look at scanning activity on port 8080 and phishing."
+    template = (
+        "Daily podcast for {day}: today we look at scanning activity on port 8080 and phishing."
+    )
     docs = [doc("ISC", f"Stormcast for {d}", template.format(day=d)) for d in ("Mon", "Tue", "Wed")]
     assert cluster(docs) == [[0], [1], [2]]
 
@@ -89,9 +100,24 @@ def _corpus_docs(name: str) -> dict[str, Doc]:
         from briefing.models import Entry
         from tests.conftest import NOW_DT
 
-        text = feed_text(Entry("x", "F", entry.link, entry.title, entry.get("summary", ""), content, "", NOW_DT, NOW_DT, 1))
+        text = feed_text(
+            Entry(
+                "x",
+                "F",
+                entry.link,
+                entry.title,
+                entry.get("summary", ""),
+                content,
+                "",
+                NOW_DT,
+                NOW_DT,
+                1,
+            )
+        )
         source = entry.get("source", {}).get("href") or entry.link.split("/")[2]
-        docs[entry.link] = Doc(source, entry.link, entry.title, text, tagger.tag(text, title=entry.title))
+        docs[entry.link] = Doc(
+            source, entry.link, entry.title, text, tagger.tag(text, title=entry.title)
+        )
     return docs
 
 
@@ -108,7 +134,9 @@ def test_labelled_pairs_from_real_days() -> None:
             docs = _corpus_docs(row["file"])
             links = list(docs)
             groups[row["file"]] = {
-                links[i]: number for number, group in enumerate(cluster(list(docs.values()))) for i in group
+                links[i]: number
+                for number, group in enumerate(cluster(list(docs.values())))
+                for i in group
             }
         day = groups[row["file"]]
         together = day[row["link_a"]] == day[row["link_b"]]

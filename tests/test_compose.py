@@ -93,7 +93,9 @@ def test_deterministic() -> None:
 def test_exploited_cves_reads_the_sentence() -> None:
     text = "CVE-2026-1111 is exploited in the wild. CVE-2026-2222 was also fixed."
     assert exploited_cves([text], ("CVE-2026-1111", "CVE-2026-2222")) == ("CVE-2026-1111",)
-    assert exploited_cves(["A zero-day is being exploited."], ("CVE-2026-3333",)) == ("CVE-2026-3333",)
+    assert exploited_cves(["A zero-day is being exploited."], ("CVE-2026-3333",)) == (
+        "CVE-2026-3333",
+    )
     assert exploited_cves(["Nothing to see."], ("CVE-2026-3333",)) == ()
 
 
@@ -103,7 +105,11 @@ def test_merge_entities_keeps_strongest_role_and_all_mentions() -> None:
     actor = ActorRef("APT39", ("Chafer",), "Iran", "IR", True, ("APT39",))
     merged = merge_entities(
         [
-            Entities(actors=(actor,), countries=(iran_target,), sectors=(NamedRef("Travel", ("airlines",)),)),
+            Entities(
+                actors=(actor,),
+                countries=(iran_target,),
+                sectors=(NamedRef("Travel", ("airlines",)),),
+            ),
             Entities(
                 actors=(ActorRef("APT39", ("Chafer",), "Iran", "IR", True, ("Chafer",)),),
                 countries=(iran_attr,),

@@ -34,13 +34,7 @@ def test_minimal_config_gets_defaults(tmp_path: Path) -> None:
 
 
 def test_unknown_feed_key_names_file_line_and_field(tmp_path: Path) -> None:
-    text = (
-        "title: T\n"
-        "feeds:\n"
-        "  - name: A\n"
-        "    url: https://example.org/feed\n"
-        "    colour: red\n"
-    )
+    text = "title: T\nfeeds:\n  - name: A\n    url: https://example.org/feed\n    colour: red\n"
     assert _error(tmp_path, text) == "feeds.yaml:5: feeds[0].colour: unknown field"
 
 

@@ -15,7 +15,9 @@ def entry(summary: str = "", content: str = "") -> Entry:
 
 
 def page(text: str, ok: bool = True) -> PageResult:
-    return PageResult("https://n.example/a", ok, None if ok else "HTTP 404", text, "", "", None, None)
+    return PageResult(
+        "https://n.example/a", ok, None if ok else "HTTP 404", text, "", "", None, None
+    )
 
 
 def test_full_page_wins_over_teaser() -> None:

@@ -11,8 +11,13 @@ from briefing.fetch import USER_AGENT, Fetcher, FetchError
 from briefing.localsite import LocalSite, RecordedRequest, Response
 
 LIMITS = PollConfig(
-    connect_timeout=1, read_timeout=1, total_timeout=3, max_bytes=100_000, retries=2,
-    max_retry_wait=2, max_redirects=3,
+    connect_timeout=1,
+    read_timeout=1,
+    total_timeout=3,
+    max_bytes=100_000,
+    retries=2,
+    max_retry_wait=2,
+    max_redirects=3,
 )
 
 
@@ -67,7 +72,9 @@ def test_redirects_are_followed_and_bounded(server: LocalSite) -> None:
 
 
 def test_redirect_to_another_scheme_is_refused(server: LocalSite) -> None:
-    server.route("/evil", lambda _r: Response(status=302, headers={"Location": "file:///etc/passwd"}))
+    server.route(
+        "/evil", lambda _r: Response(status=302, headers={"Location": "file:///etc/passwd"})
+    )
     with pytest.raises(FetchError) as info:
         get(server.base_url + "/evil")
     assert info.value.kind == "bad-url"

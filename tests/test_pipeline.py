@@ -69,7 +69,10 @@ def test_every_in_window_link_is_in_exactly_one_story(
 def test_json_fields(first_run: tuple[Path, dict[str, Any]], site: LocalSite) -> None:
     _output, data = first_run
     assert data["date"] == "2026-03-10"
-    assert data["window"] == {"start": "2026-03-09T08:00:00+00:00", "end": "2026-03-10T08:00:00+00:00"}
+    assert data["window"] == {
+        "start": "2026-03-09T08:00:00+00:00",
+        "end": "2026-03-10T08:00:00+00:00",
+    }
     story = data["stories"][0]
     for key in ("id", "title", "summary", "sources", "actors", "regions"):
         assert key in story
@@ -77,7 +80,9 @@ def test_json_fields(first_run: tuple[Path, dict[str, Any]], site: LocalSite) ->
         assert key in story["sources"][0]
     # The link is given as the feed gave it, tracking parameters and all.
     raw = [s["url"] for st in data["stories"] for s in st["sources"] if "sandworm" in s["url"]]
-    assert raw == [f"{site.base_url}{IN_WINDOW[1]}?utm_source=rss&utm_medium=feed&utm_campaign=daily#comments"]
+    assert raw == [
+        f"{site.base_url}{IN_WINDOW[1]}?utm_source=rss&utm_medium=feed&utm_campaign=daily#comments"
+    ]
     feeds = {feed["name"]: feed for feed in data["feeds"]}
     assert set(feeds) == {"Alpha News", "Beta Labs", "Gamma CERT"}
     assert all(feed["status"] == "ok" and feed["error"] is None for feed in feeds.values())
@@ -95,8 +100,9 @@ def test_quality_flags(first_run: tuple[Path, dict[str, Any]]) -> None:
     assert quality["cve-2026-24410-mail-gateway.html"] == "feed-only"  # its page is a 404
     assert quality["port-operator-akira.html"] == "full"
     summary = next(
-        story["summary"] for story in data["stories"] if "Akira" in story["title"] or "akira" in
-        story["sources"][0]["url"]
+        story["summary"]
+        for story in data["stories"]
+        if "Akira" in story["title"] or "akira" in story["sources"][0]["url"]
     )
     assert summary and "cookie" not in summary.lower()
 
@@ -135,7 +141,10 @@ def test_revised_item_is_one_entry_with_a_revision(
     from briefing.localsite import Response
 
     revised = original.replace(b"<title>", b"<title>UPDATED: ", 2)
-    site.route("/c/feed.xml", lambda _r: Response(body=revised.replace(b"{{BASE}}", site.base_url.encode())))
+    site.route(
+        "/c/feed.xml",
+        lambda _r: Response(body=revised.replace(b"{{BASE}}", site.base_url.encode())),
+    )
     assert run(config_file, output).exit_code == 0
     db = sqlite3.connect(output / "briefing.sqlite3")
     rows = db.execute("SELECT title, revision FROM entries WHERE feed = 'Gamma CERT'").fetchall()
@@ -144,7 +153,9 @@ def test_revised_item_is_one_entry_with_a_revision(
     assert db.execute("SELECT COUNT(*) FROM revisions").fetchone()[0] >= 1
     data = json.loads((output / "2026-03-10" / "briefing.json").read_text(encoding="utf-8"))
     assert sum(1 for story in data["stories"] if story["title"].startswith("UPDATED")) >= 1
-    assert len([s for s in data["stories"] if "Gamma CERT" in {x["feed"] for x in s["sources"]}]) == 2
+    assert (
+        len([s for s in data["stories"] if "Gamma CERT" in {x["feed"] for x in s["sources"]}]) == 2
+    )
 
 
 def test_window_option(tmp_path: Path, site: LocalSite, config_file: Path) -> None:

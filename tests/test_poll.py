@@ -39,7 +39,9 @@ def test_truncated_feed_is_degraded_and_keeps_what_parsed() -> None:
 
 def test_html_page_is_not_a_feed() -> None:
     page = b"<!DOCTYPE html><html><head><title>Home</title></head><body><p>hi</p></body></html>"
-    items, status, _error = parse_feed("F", page, {"content-type": "text/html"}, "http://x/", NOW_DT)
+    items, status, _error = parse_feed(
+        "F", page, {"content-type": "text/html"}, "http://x/", NOW_DT
+    )
     assert (items, status) == ([], "not-a-feed")
 
 

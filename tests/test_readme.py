@@ -12,7 +12,9 @@ from click.testing import CliRunner
 from briefing.cli import cli
 
 README = Path(__file__).resolve().parent.parent / "README.md"
-START = "<!-- cli-reference:start (generated from --help; tests/test_readme.py keeps it in step) -->"
+START = (
+    "<!-- cli-reference:start (generated from --help; tests/test_readme.py keeps it in step) -->"
+)
 END = "<!-- cli-reference:end -->"
 
 

@@ -71,9 +71,13 @@ def test_new_unchanged_and_revised(tmp_path: Path) -> None:
 
 
 def test_items_without_dates_get_first_seen_and_shared_dates_are_kept(tmp_path: Path) -> None:
-    items = [item(guid=f"g{i}", published=T0) for i in range(5)] + [item(guid="nodate", published=None)]
+    items = [item(guid=f"g{i}", published=T0) for i in range(5)] + [
+        item(guid="nodate", published=None)
+    ]
     with Store.open(tmp_path / "s.sqlite3") as store:
-        store.record_poll("A", "u", status="ok", error=None, now=T0 + timedelta(minutes=5), items=items)
+        store.record_poll(
+            "A", "u", status="ok", error=None, now=T0 + timedelta(minutes=5), items=items
+        )
         entries = store.entries_between(T0 - timedelta(hours=1), T0 + timedelta(hours=1))
         assert len(entries) == 6
         undated = next(e for e in entries if e.published != T0)
@@ -90,7 +94,12 @@ def test_feed_failures_count_up_and_reset(tmp_path: Path) -> None:
             store.record_poll("A", "u", status="timeout", error="slow", now=T0)
         state = store.feed_state("A")
         assert state is not None
-        assert (state.failures, state.status, state.error, state.last_ok) == (3, "timeout", "slow", T0)
+        assert (state.failures, state.status, state.error, state.last_ok) == (
+            3,
+            "timeout",
+            "slow",
+            T0,
+        )
         assert state.etag == '"e1"'
         store.record_poll("A", "u", status="not-modified", error=None, now=T0)
         state = store.feed_state("A")

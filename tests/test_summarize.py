@@ -41,7 +41,9 @@ def test_boilerplate_and_fragments_are_not_prose() -> None:
 
 
 def test_summary_is_whole_sentences_without_boilerplate() -> None:
-    sentences = ExtractiveSummarizer().summarize([ARTICLE], "Iran-linked group targets telecoms", ["APT39", "Iran"])
+    sentences = ExtractiveSummarizer().summarize(
+        [ARTICLE], "Iran-linked group targets telecoms", ["APT39", "Iran"]
+    )
     assert 1 <= len(sentences) <= 3
     for sentence in sentences:
         assert sentence.text in ARTICLE
@@ -66,7 +68,9 @@ def test_sentences_are_traced_to_their_source_and_not_repeated() -> None:
 
 def test_deterministic() -> None:
     first = ExtractiveSummarizer().summarize([ARTICLE], "t", ["Iran"])
-    assert all(ExtractiveSummarizer().summarize([ARTICLE], "t", ["Iran"]) == first for _ in range(3))
+    assert all(
+        ExtractiveSummarizer().summarize([ARTICLE], "t", ["Iran"]) == first for _ in range(3)
+    )
 
 
 @given(st.text(max_size=400))

@@ -41,7 +41,7 @@ def _html_to_text(html: str) -> str:
     text = trafilatura.extract(html, include_comments=False)
     if text:
         return str(text)
-    from lxml import html as lxml_html  # type: ignore[import-untyped]
+    from lxml import html as lxml_html
 
     return str(lxml_html.fromstring(html).text_content())
 
