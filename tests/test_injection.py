@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lxml import html as lxml_html  # type: ignore[import-untyped]
+from lxml import html as lxml_html
 
 from briefing.config import load_config
 from briefing.pipeline import build, extract, poll
@@ -208,7 +208,7 @@ def test_search_index_is_data_not_code(output: Path) -> None:
 
 
 def test_archive_feed_is_well_formed_and_inert(output: Path) -> None:
-    from lxml import etree  # type: ignore[import-untyped]
+    from lxml import etree
 
     for path in output.rglob("*.xml"):
         root = etree.fromstring(path.read_bytes())  # well-formed: no markup broke out
