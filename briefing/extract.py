@@ -194,7 +194,8 @@ async def extract_pending(
             if pool is not None:
                 data = await loop.run_in_executor(pool, extract_html, html, response.url)
             else:
-                data = await asyncio.to_thread(extract_html, html, response.url)
+                # One worker: extract inline; trafilatura is not safe to run in several threads.
+                data = extract_html(html, response.url)
             page = PageResult(url=url, ok=bool(data["text"]), error=None, **data)
         except FetchError as exc:
             fetched += 1
