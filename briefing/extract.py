@@ -56,7 +56,9 @@ def extract_html(html: str | bytes, url: str | None) -> dict[str, Any]:
         with_metadata=True,
         include_comments=False,
         include_tables=True,
-        deduplicate=True,
+        # trafilatura's dedup cache lives as long as the process: a page extracted twice (a rerun
+        # in `serve`, a test) would come back empty.
+        deduplicate=False,
         # The page's date is only a stored hint (the feed's date wins); htmldate's extensive
         # search scans the whole page and made metadata 13x the cost of the text (benchmarks).
         date_extraction_params={"extensive_search": False, "original_date": True},

@@ -90,10 +90,6 @@ def test_json_fields(first_run: tuple[Path, dict[str, Any]], site: LocalSite) ->
     assert feeds["Beta Labs"]["items"] == 2
 
 
-@pytest.mark.xfail(
-    reason="akira page sometimes comes out feed-only since the SSRF/bounded-decoding changes; under investigation",
-    strict=False,
-)
 def test_quality_flags(first_run: tuple[Path, dict[str, Any]]) -> None:
     _output, data = first_run
     quality = {
