@@ -499,5 +499,17 @@ cli.add_command(tag_command)
 cli.add_command(kb_group)
 
 
+def _same_help_names(command: click.Command) -> None:
+    """``-h`` everywhere, even for a command invoked on its own (click caches the help option
+    per command object, so the first invocation would otherwise decide)."""
+    command.context_settings.setdefault("help_option_names", ["-h", "--help"])
+    if isinstance(command, click.Group):
+        for child in command.commands.values():
+            _same_help_names(child)
+
+
+_same_help_names(cli)
+
+
 def main() -> None:
     cli(prog_name="briefing")
