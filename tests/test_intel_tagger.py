@@ -157,3 +157,66 @@ def test_a_single_mention_deep_in_a_long_report_is_not_what_it_is_about() -> Non
     names = lambda text: {a.name for a in get_tagger().tag(text).actors}  # noqa: E731
     assert names(late) == set()
     assert names(early) == {"APT28"}
+
+
+FILLER = "The intruders moved laterally through the victim's network over several weeks. " * 90
+
+
+def test_names_inside_urls_and_file_names_are_no_mentions() -> None:
+    assert actor_names("Details at https://example.org/reports/apt28-returns today.") == []
+    assert actor_names("See [the write-up](https://example.org/kimsuky/new) for more.") == []
+    assert actor_names("The lure was saved as invoice_Kimsuky_2024.doc on disk.") == []
+    assert actor_names("A loader named Kimsuky.dll was dropped.") == []
+    assert set(actor_names("The operators, APT33/Elfin in most reports, moved on.")) == {"APT33"}
+
+
+def test_introduced_name_is_an_actor_and_beats_the_kb_name_inside_it() -> None:
+    ents = tagger().tag(
+        'An extortion crew known as "Gentle Lazarus" sent new demands. '
+        "Later letters were again signed by Gentle Lazarus."
+    )
+    assert [a.name for a in ents.actors] == ["Gentle Lazarus"]
+    assert not ents.actors[0].in_kb
+    assert actor_names("Researchers track a new APT group named GlassHeron in the region.") == [
+        "GlassHeron"
+    ]
+    # A campaign or a technique given a name is no actor.
+    assert actor_names('Analysts dubbed the technique "PaperBridge" last year.') == []
+
+
+def test_unknown_scheme_name_next_to_a_kb_alias_joins_that_actor() -> None:
+    for text in (
+        "The payload points to TA9876, also known as FIN7, as before.",
+        "The payload points to FIN7 (aka TA9876) as before.",
+    ):
+        ents = tagger().tag(text)
+        assert [a.name for a in ents.actors] == ["FIN7"]
+        assert "TA9876" in ents.actors[0].mentions
+
+
+def test_a_name_that_starts_a_longer_name_is_no_mention() -> None:
+    # "Kimsuky" stands in for any one-word Title-case actor name.
+    assert actor_names("The servers were rented from Kimsuky Hosting Ltd last year.") == []
+    assert actor_names("The servers were rented from Kimsuky-Cloud last year.") == []
+    assert actor_names("We tie the activity to Kimsuky with high confidence.") == ["Kimsuky"]
+    assert actor_names("The Kimsuky Group phished think tanks.") == ["Kimsuky"]
+
+
+def test_list_of_groups_is_actor_context_but_a_country_stays_a_country() -> None:
+    late = FILLER + "The tool was later adopted by APT actors such as APT33 and Kimsuky."
+    assert set(actor_names(late)) == {"APT33", "Kimsuky"}
+    assert actor_names("Sanctions cover adversaries including Cuba and Venezuela.") == []
+
+
+def test_passing_mention_in_a_reference_title_stays_passing() -> None:
+    late = FILLER + "\n[How the APT28 group phished ministries in 2016](https://example.org/x)\n"
+    assert actor_names(late) == []
+
+
+def test_financial_as_an_adjective_is_no_sector() -> None:
+    def sectors(text: str) -> set[str]:
+        return {s.name for s in tagger().tag(text).sectors}
+
+    assert "Finance" not in sectors("The deal eased financial pressure on the country.")
+    assert "Finance" in sectors("The actor targets financial institutions in Europe.")
+    assert "Finance" in sectors("Victims were in the energy, financial, and retail sectors.")

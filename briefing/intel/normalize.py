@@ -97,13 +97,14 @@ def scan_variants(name: str, drop_optional: bool = True) -> set[str]:
         return set()
     forms = [base]
     if drop_optional:
-        trimmed = list(base)
-        if len(trimmed) > 1 and trimmed[0] == "the":
-            trimmed = trimmed[1:]
-        if len(trimmed) > 1 and trimmed[-1] in OPTIONAL_WORDS:
-            trimmed = trimmed[:-1]
-        if trimmed != base and len("".join(trimmed)) >= 4:
-            forms.append(trimmed)
+        # "The Gorgon Group" is also found as "Gorgon Group" and as "Gorgon".
+        no_the = base[1:] if len(base) > 1 and base[0] == "the" else base
+        for trimmed in (
+            no_the,
+            no_the[:-1] if len(no_the) > 1 and no_the[-1] in OPTIONAL_WORDS else no_the,
+        ):
+            if trimmed != base and len("".join(trimmed)) >= 4 and trimmed not in forms:
+                forms.append(trimmed)
     out: set[str] = set()
     for toks in forms:
         out.add(" ".join(toks))

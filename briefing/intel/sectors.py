@@ -8,7 +8,9 @@ canonical sector, exact) for the tagger's automaton, and ``CANONICAL_SECTORS``.
 Matching is case-insensitive except for the forms marked exact (e.g. "IT", which is also a
 pronoun). Plurals are listed where news uses them. "government" needs a little care: after a
 country or demonym ("the Iranian government") it names a state, not a victim sector; the
-tagger applies that check (see tagger.py).
+tagger applies that check (see tagger.py). Adjective forms (``ADJECTIVE_FORMS``: "financial",
+"diplomatic", ...) count only before an organisation noun (``ORG_NOUNS``) or as a list item:
+"financial pressure on Iran" names no victim sector.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ Education|education;educational;academia;academic;universities;university;school
 Energy|energy;oil and gas;electricity;electric utilities;power grid;power plants;petroleum;oil company;oil companies;energy companies;energy sector;power companies;renewable energy
 E-commerce|e-commerce;ecommerce;online retail;online shops;online stores;online shopping;e-shops;webshops
 Entertainment|entertainment;gaming;video game;video games;game developers;gaming industry;gaming companies;casinos;gambling;streaming services;film industry;music industry
-Finance|finance;financials;financial services;financial institutions;financial sector;financial industry;banks;banking;bank;fintech;insurance;insurers;investment firms;payment processors;credit unions;stock exchanges;asset management;accounting;accountants;cryptocurrency exchanges
+Finance|finance;financials;financial services;financial institutions;financial sector;financial sectors;financial industry;banks;banking;bank;fintech;insurance;insurers;investment firms;payment processors;credit unions;stock exchanges;asset management;accounting;accountants;cryptocurrency exchanges
 Government|government;governments;government agencies;government entities;government organizations;government organisations;public sector;public administration;ministries;federal agencies;state agencies;local governments;municipalities;city councils;government bodies;government body;state institutions;parliaments;political parties;politicians;public-sector organizations;public-sector organisations
 Healthcare|healthcare;health care;hospitals;hospital;health sector;healthcare providers;healthcare sector;clinics;pharmacies;health systems;hospital systems;healthcare organizations;healthcare provider
 High-tech|high-tech;high tech;hi-tech;technology;tech companies;tech firms;technology companies;technology firms;semiconductor;semiconductors;chipmakers;electronics;software companies;software vendors;tech sector;technology sector
@@ -212,6 +214,16 @@ NOT_BEFORE: dict[str, tuple[str, ...]] = {
     "travel": ("itineraries", "itinerary", "plans", "documents"),
     "hotel": ("wi fi", "wifi", "room", "rooms"),
 }
+# Adjective forms: a sector only before an organisation noun ("financial institutions") or as
+# an item of a list ("energy, financial, and retail"), never before any other noun
+# ("financial pressure", "academic debate").
+ADJECTIVE_FORMS = frozenset({"financial", "diplomatic", "educational", "academic", "agricultural"})
+ORG_NOUNS = frozenset(
+    """institutions institution services service sector sectors industry industries
+    organizations organisations organization organisation firms firm companies company
+    entities entity businesses business targets victims customers clients providers provider
+    system systems bodies agencies staff personnel networks""".split()  # noqa: SIM905
+)
 NOT_AFTER: dict[str, tuple[str, ...]] = {
     "media": ("social", "removable", "storage"),
     "banking": ("online",),

@@ -31,6 +31,32 @@ yields the Cobalt group. A ransomware gang known only from the ransomware cluste
 "ransomware") is an actor unless every mention is directly followed by a malware word
 ("LockBit ransomware", "LockBit 3.0" -> malware only; "LockBit claimed" -> actor and malware).
 
+Where a mention may stand (all kinds). URLs and markdown link targets are blanked before
+matching, so a name inside an address ("/groups/apt28/", "](https://x/ta505-report)") is no
+mention. An actor name glued to path or identifier characters ("...)Play\\_VN_1.html",
+"Lazarus.dll", "x=APT28") is none either; "APT33/Elfin" (a capital or digit across the slash)
+still names two.
+
+Further actor rules:
+  (d) a name introduced as an actor's -- an actor noun, then "known as", "dubbed", "named",
+      "called", "tracked as", or "naming the attackers ... as", then the name in quotes or as
+      one CamelCase word ('the threat actor known as "Fancy Lazarus"', "a group named
+      ReconHellcat") -- is an actor (``in_kb`` False unless the KB knows it), every other
+      occurrence of it counts, and a KB name inside it ("Lazarus") is not a mention;
+  (e) an unknown vendor-scheme name given as another name of a KB actor right next to it
+      ("TA0001, also known as FIN7", "FIN7 (aka TA0001)") is that actor;
+  (f) a one-word Title-case name followed by another capitalised word that is no group word,
+      or by a hyphen and a capital ("Alibaba Cloud", "Alibaba-Cloud"), is the start of a longer
+      name and no mention of the actor -- unless in an actor context;
+  (g) list context: an item of "groups/actors such as|including|like X, Y and Z" is in an
+      actor context (but a place name, "Cuba", never becomes an actor that way), and so is
+      "X and Y APT groups";
+  (h) passing mentions: an actor named once, past 40% of a text longer than 6,000 characters,
+      is context (a comparison, a past case), not what the report is about -- unless that
+      mention is in an actor context (the report introduces it as a group). The text of a
+      markdown link that reads as a title ("[How X hit banks](url)") is a reference: it gives
+      no such exemption.
+
 Names that follow vendor naming schemes but are not in the KB (UNC1234, Storm-0558, DEV-0537,
 TA4903, UAC-0050, "Void Rabisu", "<Word> Panda/Bear/Kitten/...", "<Word> Typhoon/Blizzard/...",
 "BRONZE/IRON/GOLD <WORD>") are actors with ``in_kb`` False; where the scheme encodes the
@@ -42,7 +68,6 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -53,11 +78,17 @@ from briefing.intel import geo
 from briefing.intel.iocs import extract_indicators, find_cves, find_techniques
 from briefing.intel.kb import Actor, KnowledgeBase, cluster_files, load_kb, read_cluster
 from briefing.intel.normalize import alias_key, scan_text, scan_variants
-from briefing.intel.sectors import NOT_AFTER, NOT_BEFORE, sector_terms
+from briefing.intel.sectors import (
+    ADJECTIVE_FORMS,
+    NOT_AFTER,
+    NOT_BEFORE,
+    ORG_NOUNS,
+    sector_terms,
+)
 from briefing.models import ActorRef, CountryRef, Entities, NamedRef
 
 # payload kinds (payloads of one key are sorted by kind: a scheme payload comes last)
-_ACTOR, _MALWARE, _COUNTRY, _REGION, _SECTOR, _SCHEME = 0, 1, 2, 3, 4, 5
+_ACTOR, _MALWARE, _COUNTRY, _REGION, _SECTOR, _SCHEME, _INTRO = 0, 1, 2, 3, 4, 5, 6
 # actor ambiguity levels
 _AMB_NONE, _AMB_WORD, _AMB_MALWARE, _AMB_PLACE = 0, 1, 2, 3
 
@@ -77,7 +108,8 @@ _MALWARE_CUE = re.compile(
     r"|executable|dll|persistence) "
 )
 _GROUP_AFTER = re.compile(
-    r" +(?:apt |threat |hacking |hacker |cyber ?espionage |espionage |ransomware |cybercrime "
+    r" +(?:(?:and|or) +[a-z0-9]+ +(?=(?:apt |threat )?(?:groups|actors|gangs)(?= |$)))?"
+    r"(?:apt |threat |hacking |hacker |cyber ?espionage |espionage |ransomware |cybercrime "
     r"|criminal |state sponsored |nation state |affiliated )?"
     r"(?:group|groups|gang|crew|actor|actors|apt|hackers|operators|adversary|intrusion set"
     r"|activity group|cluster|syndicate|collective|affiliates|threat actor|threat group"
@@ -172,6 +204,38 @@ _SCHEME_KEYS: dict[str, str] = {
     },
     **{w.lower(): "suffix" for w in _SCHEME_ANIMALS},
 }
+# Words that introduce a name ("the threat actor known as 'X'"); checked by _INTRO_RE at
+# the hit, with an actor noun required right before (or, for "naming", right after).
+_INTRO_KEYS = (
+    "known as",
+    "dubbed",
+    "named",
+    "called",
+    "tracked as",
+    "tracks",
+    "track",
+    "referred to as",
+    "naming",
+    "calls itself",
+    "calling itself",
+)
+_INTRO_RE = re.compile(
+    r"(?:known as|dubbed|named|called|tracked as|tracks? (?:it|them) as|referred to as"
+    r"|call(?:s|ing) itself"
+    r"|naming (?:the |these |this )?(?:attackers|actors?|group|threat actor|hackers|operators)"
+    r"[^.\n“”\"]{0,80}? as)"
+    r"[ \xa0]+(?P<q>[“\"‘'])?(?P<name>[A-Z][\w-]*(?:[ \xa0][A-Z][\w-]*){0,2})"
+    r"(?P<close>[.,]?[”\"’'])?"
+)
+_INTRO_NOUN_RE = re.compile(
+    r"(?:actor|actors|group|gang|crew|adversary|apt|attackers|hackers|operators|cluster"
+    r"|intrusion set|collective|syndicate)"
+    r"(?: (?:is|are|was|were|has been|have been|now|also|commonly|publicly|internally))* $"
+)
+_CAMEL_RE = re.compile(r"[A-Z][a-z]+[A-Z0-9][\w-]*")
+_AKA = r"(?:also known as|aka|a\.k\.a\.?|also tracked as|also referred to as|also called)"
+_AKA_AFTER_RE = re.compile(r"[ \xa0]*[,(]?[ \xa0]*" + _AKA + r"[ \xa0]+(?:the[ \xa0]+)?")
+_AKA_BEFORE_RE = re.compile(r"[ \xa0]*[,(][ \xa0]*" + _AKA + r"[ \xa0]+$")
 _SW_COUNTRY = {"BRONZE": "CN", "IRON": "RU", "COBALT": "IR", "NICKEL": "KP", "TUNGSTEN": "KR"}
 _TREND_COUNTRY = {"Earth": "CN"}
 
@@ -188,11 +252,15 @@ class _Acc:
     first: int
     mentions: dict[str, None] = field(default_factory=dict)
     count: int = 0
+    ctx: int = 0  # mentions in an explicit actor context
+    hits: list[tuple[int, str]] = field(default_factory=list)
 
-    def add(self, pos: int, surface: str) -> None:
+    def add(self, pos: int, surface: str, ctx: bool = False) -> None:
         self.first = min(self.first, pos)
         self.mentions.setdefault(surface, None)
         self.count += 1
+        self.ctx += ctx
+        self.hits.append((pos, surface))
 
 
 PASSING_MAX = 1
@@ -217,8 +285,8 @@ class Tagger:
         def add(variant: str, payload: tuple[int, Any, str, int]) -> None:
             if len(variant.replace(" ", "")) < 2:
                 return
-            if payload[0] == _SCHEME:
-                keys.setdefault(" " + variant, {})[(_SCHEME, payload[1])] = payload
+            if payload[0] in (_SCHEME, _INTRO):
+                keys.setdefault(" " + variant, {})[(payload[0], payload[1])] = payload
                 return
             slot = keys.setdefault(" " + variant, {})
             slot.setdefault((payload[0], payload[1]), payload)
@@ -261,6 +329,8 @@ class Tagger:
                     add(v, (_MALWARE, fam.id, name, risky))
         for word, sub in _SCHEME_KEYS.items():
             add(word, (_SCHEME, sub, word, 0))
+        for word in _INTRO_KEYS:
+            add(word, (_INTRO, word, word, 0))
         for k, slot in keys.items():
             payloads = tuple(sorted(slot.values(), key=lambda p: p[0]))
             self._automaton.add_word(k, (len(k), payloads))
@@ -294,7 +364,7 @@ class Tagger:
     def tag(self, text: str, title: str = "", source_host: str | None = None) -> Entities:
         """Entities found in ``title`` and ``text`` (see module docstring for the rules)."""
         full = f"{title}\n\n{text}" if title else text
-        scan = " " + scan_text(full)
+        scan = _mask_urls(full, " " + scan_text(full))
         n = len(scan)
 
         actors: dict[int, _Acc] = {}
@@ -308,9 +378,15 @@ class Tagger:
         amb_malware_fallback: dict[int, list[tuple[int, _Hit]]] = {}
 
         unknown: dict[str, tuple[str | None, _Acc]] = {}
+        introduced: dict[str, int | None] = {}  # name -> KB actor id (None: not in the KB)
         for e, (klen, payloads) in self._automaton.iter_long(scan):
             start = e - klen + 1  # original offset of the word start
             last = payloads[-1]
+            if last[0] == _INTRO:
+                self._intro_at(full, scan, start, introduced)
+                if len(payloads) == 1:
+                    continue
+                last = payloads[-2]
             if last[0] == _SCHEME and last[1] != "suffix":
                 if self._scheme_at(full, start, last[1], unknown, actors, taken):
                     continue
@@ -330,15 +406,22 @@ class Tagger:
             before = scan[max(0, start - 60) : start + 1]
             done = False
             mal_after = _MALWARE_AFTER.match(after) is not None
+            glued = _glued(full, start, end)
+            ctx: int | None = None  # actor context (_actor_context), for actor hits only
             # 1. An actor in an explicit actor context.
             for p in payloads:
                 if (
                     p[0] == _ACTOR
+                    and not glued
                     and self._actor_surface_ok(surface)
                     and (p[3] != _AMB_NONE or self.kb.actors[p[1]].kind == "ransomware")
-                    and (_GROUP_AFTER.match(after) or _GROUP_BEFORE.search(before))
                 ):
-                    actors.setdefault(p[1], _Acc(start)).add(start, surface)
+                    if ctx is None:
+                        ctx = _actor_context(after, before, scan[max(0, start - 200) : start + 1])
+                    if not ctx or (ctx == 1 and p[3] == _AMB_PLACE):
+                        continue
+                    ref = _in_link_title(full, start, end)
+                    actors.setdefault(p[1], _Acc(start)).add(start, surface, not ref)
                     taken.append((start, end))
                     done = True
                     break
@@ -375,15 +458,22 @@ class Tagger:
                 continue
             # 4. Actors without explicit context.
             for p in payloads:
-                if p[0] != _ACTOR or not self._actor_surface_ok(surface):
+                if p[0] != _ACTOR or glued or not self._actor_surface_ok(surface):
                     continue
                 actor = self.kb.actors[p[1]]
                 amb = p[3]
                 if actor.kind == "actor" and (
                     amb == _AMB_NONE
+                    # An actor's own canonical name counts even if malware shares it
+                    # ("Kimsuky", "OilRig"); an alias that is malware needs context.
                     or (amb == _AMB_MALWARE and alias_key(actor.name) == alias_key(surface))
                 ):
-                    actors.setdefault(p[1], _Acc(start)).add(start, surface)
+                    if _TITLE_WORD_RE.fullmatch(surface) and _compound(full, start, end):
+                        continue
+                    if ctx is None:
+                        ctx = _actor_context(after, before, scan[max(0, start - 200) : start + 1])
+                    ref = ctx > 0 and _in_link_title(full, start, end)
+                    actors.setdefault(p[1], _Acc(start)).add(start, surface, ctx > 0 and not ref)
                     taken.append((start, end))
                     done = True
                     break
@@ -393,7 +483,6 @@ class Tagger:
                     and self._proper_name_alone(full, start, end)
                     and (surface.isupper() or surface.lower() not in _ELEMENT_WORDS)
                 ):
-                    amb_actor_hits.append((p[1], hit, False))
                     # Rule (c) accepts it on its own.
                     actors.setdefault(p[1], _Acc(start)).add(start, surface)
                     taken.append((start, end))
@@ -430,6 +519,10 @@ class Tagger:
                 if hit.surface[:1].isupper() or any(ch.isdigit() for ch in hit.surface):
                     malware.setdefault(fam.id, _Acc(hit.start)).add(hit.start, hit.surface)
 
+        if introduced:
+            self._apply_introduced(full, introduced, actors, unknown)
+        if unknown:
+            _link_aliases(full, actors, unknown)
         return self._assemble(
             full, source_host, actors, unknown, malware, countries, roles, regions, sectors
         )
@@ -455,6 +548,9 @@ class Tagger:
         while i >= 0 and text[i] in " \t":
             i -= 1
         if i < 0 or text[i] in _SENTENCE_END:
+            return False
+        # Part of a hyphenated compound ("Alibaba-Cloud", "Kaspersky-Leviathan"): not alone.
+        if text[end : end + 1] == "-" or text[start - 1 : start] == "-":
             return False
         prev = text[max(0, i - 30) : i + 1].split()
         if prev and prev[-1][:1].isupper():
@@ -493,6 +589,14 @@ class Tagger:
         if p[3] and surface != p[2]:
             return False
         low = " ".join(surface.lower().split())
+        if low in ADJECTIVE_FORMS:
+            nxt = after.split()[:1]
+            if not (
+                (nxt and (nxt[0] in ORG_NOUNS or nxt[0] in ("and", "or")))
+                or text[end : end + 1] == ","
+                or text[max(0, start - 2) : start].strip() == ","
+            ):
+                return False
         for word in NOT_BEFORE.get(low, ()):
             if after.startswith(" " + word + " ") or after == " " + word:
                 return False
@@ -581,6 +685,73 @@ class Tagger:
         taken.append((s0, end))
         return True
 
+    def _intro_at(
+        self, text: str, scan: str, start: int, introduced: dict[str, int | None]
+    ) -> None:
+        """Rule (d): a name introduced as an actor's ("the threat actor known as 'X'")."""
+        m = _INTRO_RE.match(text, start)
+        if m is None:
+            return
+        name = m.group("name").replace("\xa0", " ")
+        quoted = m.group("q") is not None and m.group("close") is not None
+        if not quoted and not (" " not in name and _CAMEL_RE.fullmatch(name)):
+            return
+        if not text.startswith("naming", start) and not _INTRO_NOUN_RE.search(
+            scan, max(0, start - 50), start + 1
+        ):
+            return
+        if name.split()[0] in _SCHEME_STOP or name.lower() in self.kb.common_words:
+            return
+        known = self.kb.lookup(name)
+        introduced.setdefault(name, None if known is None else known.id)
+
+    def _apply_introduced(
+        self,
+        text: str,
+        introduced: dict[str, int | None],
+        actors: dict[int, _Acc],
+        unknown: dict[str, tuple[str | None, _Acc]],
+    ) -> None:
+        """Every occurrence of an introduced name is a mention of it, and a KB name found
+        inside it ("Lazarus" in "Fancy Lazarus") is not a mention of anything else."""
+        for name, aid in introduced.items():
+            spans: list[tuple[int, int]] = []
+            i = text.find(name)
+            while i >= 0:
+                spans.append((i, i + len(name)))
+                i = text.find(name, i + len(name))
+            if not spans:
+                continue
+            if aid is None:
+                cc = _SCHEME_ANIMALS.get(name.split()[-1]) if " " in name else None
+                acc = unknown.setdefault(name, (cc, _Acc(spans[0][0])))[1]
+            else:
+                acc = actors.setdefault(aid, _Acc(spans[0][0]))
+            seen = {p for p, _ in acc.hits}
+            for s, _e in spans:
+                if s not in seen:
+                    acc.add(s, name, True)
+                else:
+                    acc.ctx += 1
+            for other, oacc in list(actors.items()):
+                if other == aid:
+                    continue
+                kept = [
+                    (p, sf)
+                    for p, sf in oacc.hits
+                    if not any(s <= p and p + len(sf) <= e for s, e in spans)
+                ]
+                if len(kept) == len(oacc.hits):
+                    continue
+                if not kept:
+                    del actors[other]
+                    continue
+                fresh = _Acc(kept[0][0])
+                for p, sf in kept:
+                    fresh.add(p, sf)
+                fresh.ctx = oacc.ctx
+                actors[other] = fresh
+
     # --- output ---------------------------------------------------------------------------
 
     def _assemble(
@@ -668,10 +839,11 @@ class Tagger:
 
 
 def _passing(acc: _Acc, length: int) -> bool:
-    """A name said once, deep inside a long report, is context (a comparison, a past case),
-    not what the report is about: the briefing files it under nobody."""
+    """A name said once, deep inside a long report and not introduced as a group there, is
+    context (a comparison, a past case), not what the report is about (rule (h))."""
     return (
         acc.count <= PASSING_MAX
+        and acc.ctx == 0
         and length > PASSING_MIN_CHARS
         and acc.first > PASSING_DEPTH * length
     )
@@ -712,6 +884,117 @@ def _sentence_start(text: str, pos: int) -> bool:
     while i >= 0 and text[i] in " \t":
         i -= 1
     return i < 0 or text[i] in _SENTENCE_END
+
+
+_URL_SPAN_RE = re.compile(
+    r"(?:https?|hxxps?|ftp|file)://[^\s<>\"'\]]+|\]\([^\s)]*\)?|\bwww\.[^\s<>\"'\])]+"
+)
+
+
+def _mask_urls(text: str, scan: str) -> str:
+    """``scan`` (the scan text of ``text`` behind one leading space) with every URL and
+    markdown link target blanked: a name inside an address is no mention."""
+    if "://" not in text and "](" not in text and "www." not in text:
+        return scan
+    parts: list[str] = []
+    last = 0
+    for m in _URL_SPAN_RE.finditer(text):
+        s, e = m.start() + 1, m.end() + 1
+        parts.append(scan[last:s])
+        parts.append(" " * (e - s))
+        last = e
+    if not parts:
+        return scan
+    parts.append(scan[last:])
+    return "".join(parts)
+
+
+_GLUE_BEFORE = frozenset("/\\_=@)]%#")
+_GLUE_AFTER = frozenset("/\\_=@%")
+
+
+def _glued(text: str, start: int, end: int) -> bool:
+    """A name glued to path or identifier characters ("...)Play\\_VN_1.html", "/apt28/",
+    "Lazarus.dll") is part of a file name, path or identifier, not a mention."""
+    prev = text[start - 1 : start]
+    if prev and prev in _GLUE_BEFORE:
+        # "APT33/Elfin" pairs two names; "/apt33/" or "files/Elfin" is a path.
+        c = text[start - 2 : start - 1]
+        return not (prev == "/" and (c.isupper() or c.isdigit()))
+    nxt = text[end : end + 1]
+    if nxt and nxt in _GLUE_AFTER:
+        return not (nxt == "/" and text[end + 1 : end + 2].isupper())
+    return nxt == "." and text[end + 1 : end + 2].isalnum()
+
+
+def _link_aliases(
+    text: str, actors: dict[int, _Acc], unknown: dict[str, tuple[str | None, _Acc]]
+) -> None:
+    """Rule (e): an unknown vendor-scheme name given as another name of a KB actor right
+    next to it ("TA0001, also known as FIN7", "FIN7 (aka TA0001)") is that actor."""
+    starts: dict[int, int] = {}
+    ends: dict[int, int] = {}
+    for aid, acc in actors.items():
+        for p, sf in acc.hits:
+            starts[p] = aid
+            ends[p + len(sf)] = aid
+    for name in list(unknown):
+        _cc, acc = unknown[name]
+        target: int | None = None
+        for p, sf in acc.hits:
+            m = _AKA_AFTER_RE.match(text, p + len(sf))
+            if m is not None and m.end() in starts:
+                target = starts[m.end()]
+                break
+            m = _AKA_BEFORE_RE.search(text, max(0, p - 60), p)
+            if m is not None and m.start() in ends:
+                target = ends[m.start()]
+                break
+        if target is None:
+            continue
+        for p, sf in acc.hits:
+            actors[target].add(p, sf, True)
+        del unknown[name]
+
+
+# "APT actors such as X, Y and Z", "groups including X": every item is an actor mention.
+_LIST_BEFORE = re.compile(
+    r"(?:groups|actors|gangs|apts|adversaries|operators|threat actors|apt groups|crews)"
+    r"(?: \w+){0,3} (?:such as|including|like|namely|e g|incl)(?: \w+){0,6} $"
+)
+
+
+_TITLE_WORD_RE = re.compile(r"[A-Z][a-z]+")
+
+
+def _compound(text: str, start: int, end: int) -> bool:
+    """Rule (f): a one-word Title-case name followed by another capitalised word or a
+    hyphen is the start of a longer name ("Alibaba Cloud", "Alibaba-Cloud")."""
+    nxt = text[end : end + 2]
+    if nxt[:1] == "-":
+        return not text[end + 1 : end + 2].islower()  # "Sofacy-linked" is no compound
+    if nxt[:1] != " " or not nxt[1:2].isupper():
+        return False
+    return _GROUP_AFTER.match(scan_text(text[end : end + 40])) is None
+
+
+def _in_link_title(text: str, start: int, end: int) -> bool:
+    """Inside the text of a markdown link that reads as a title ("[How X hit banks](url)"):
+    a reference, which does not make a passing mention salient."""
+    i = text.rfind("[", max(0, start - 200), start)
+    if i < 0 or "]" in text[i:start] or "\n" in text[i:start]:
+        return False
+    j = text.find("]", end, end + 200)
+    if j < 0 or "\n" in text[end:j] or text[j + 1 : j + 2] not in ("(", "\n"):
+        return False
+    return len(text[i + 1 : j].split()) >= 5
+
+
+def _actor_context(after: str, before: str, wide: str) -> int:
+    """2: a group word right next to the name; 1: an item of a list of groups; 0: none."""
+    if _GROUP_AFTER.match(after) is not None or _GROUP_BEFORE.search(before) is not None:
+        return 2
+    return int(_LIST_BEFORE.search(" ".join(wide.split()) + " ") is not None)
 
 
 _lock = threading.Lock()
@@ -755,8 +1038,3 @@ def reset_tagger() -> None:
         _TAGGER = None
         load_kb.cache_clear()
         _misp_sectors.cache_clear()
-
-
-def tag_many(texts: Iterable[str]) -> list[Entities]:
-    t = get_tagger()
-    return [t.tag(x) for x in texts]
