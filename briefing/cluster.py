@@ -5,7 +5,8 @@ input, one list per story, in input order.
 
 Two documents are one story when:
 
-* they share a canonical link (the same article through two feeds or two tracking URLs), or
+* they share a canonical link (the same article through two feeds or two tracking URLs; within
+  one feed only with the same title, since some feeds point every item at a landing page), or
 * their texts are near-duplicates (word 4-shingle Jaccard ≥ ``DUPLICATE``: syndication,
   a republished item under a new GUID), or
 * they are about the same event told by different feeds: TF-IDF cosine over the day's
@@ -181,13 +182,16 @@ def same_story(pair: PairEvidence) -> bool:
 
 def cluster(docs: Sequence[Doc]) -> list[list[int]]:
     groups = _UnionFind(len(docs))
-    by_link: dict[str, int] = {}
+    by_link: dict[str, list[int]] = {}
     for index, doc in enumerate(docs):
-        if doc.link:
-            if doc.link in by_link:
-                groups.union(by_link[doc.link], index)
-            else:
-                by_link[doc.link] = index
+        if not doc.link:
+            continue
+        title = " ".join(doc.title.lower().split())
+        for other in by_link.setdefault(doc.link, []):
+            # One feed pointing several items at one landing page is not one article.
+            if docs[other].feed != doc.feed or " ".join(docs[other].title.lower().split()) == title:
+                groups.union(other, index)
+        by_link[doc.link].append(index)
     for (i, j), pair in evidence(docs).items():
         if same_story(pair):
             groups.union(i, j)

@@ -22,7 +22,7 @@ import hashlib
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 from briefing import __version__
 from briefing.cluster import Doc, cluster
 from briefing.config import Config
-from briefing.intel import get_tagger
+from briefing.intel import geo, get_tagger
 from briefing.models import (
     ActorRef,
     Article,
@@ -248,21 +248,16 @@ def score(story: Story, weights: dict[str, float], start: datetime, end: datetim
 
 
 def _sections(
-    stories: Sequence[Story],
-    keys: Iterable[tuple[str, str, str]],
+    members: dict[str, list[str]], make: Callable[[str, tuple[str, ...]], Section]
 ) -> tuple[Section, ...]:
-    """(story id, section title, detail) triples -> sections, largest first, stories by rank."""
-    members: dict[str, list[str]] = defaultdict(list)
-    details: dict[str, str] = {}
-    for story_id, title, detail in keys:
-        if story_id not in members[title]:
-            members[title].append(story_id)
-        details.setdefault(title, detail)
+    """Title -> story ids (in rank order) -> sections, the largest first."""
     order = sorted(members, key=lambda name: (-len(members[name]), name.lower()))
-    return tuple(
-        Section(key=slug(name), title=name, detail=details[name], story_ids=tuple(members[name]))
-        for name in order
-    )
+    return tuple(make(name, tuple(members[name])) for name in order)
+
+
+def _add(members: dict[str, list[str]], title: str, story_id: str) -> None:
+    if story_id not in members[title]:
+        members[title].append(story_id)
 
 
 def _actor_detail(actor: ActorRef) -> str:
@@ -275,24 +270,69 @@ def _actor_detail(actor: ActorRef) -> str:
     return "; ".join(bits)
 
 
-def _region_keys(stories: Sequence[Story]) -> list[tuple[str, str, str]]:
-    countries: dict[str, set[str]] = defaultdict(set)
-    keys = []
+def actor_sections(stories: Sequence[Story]) -> tuple[Section, ...]:
+    members: dict[str, list[str]] = defaultdict(list)
+    actors: dict[str, ActorRef] = {}
     for story in stories:
-        names = {c.name for c in story.entities.countries if c.role != "attributed"}
+        for actor in story.entities.actors:
+            _add(members, actor.name, story.id)
+            actors.setdefault(actor.name, actor)
+    return _sections(
+        members,
+        lambda name, ids: Section(
+            key=slug(name),
+            title=name,
+            detail=_actor_detail(actors[name]),
+            story_ids=ids,
+            aliases=actors[name].aliases,
+            country=actors[name].country,
+        ),
+    )
+
+
+def region_sections(stories: Sequence[Story]) -> tuple[Section, ...]:
+    """Regions with the countries of their stories that lie inside them (targets, mentions)."""
+    members: dict[str, list[str]] = defaultdict(list)
+    countries: dict[str, set[str]] = defaultdict(set)
+    for story in stories:
         for region in story.entities.regions:
-            countries[region.name].update(names)
-            keys.append((story.id, region.name, ""))
-    return [(sid, name, ", ".join(sorted(countries[name]))) for sid, name, _ in keys]
+            _add(members, region.name, story.id)
+            for country in story.entities.countries:
+                if country.role != "attributed" and region.name in geo.regions_of(
+                    country.code, derived_only=False
+                ):
+                    countries[region.name].add(country.name)
+    return _sections(
+        members,
+        lambda name, ids: Section(
+            key=slug(name),
+            title=name,
+            detail=", ".join(sorted(countries[name])),
+            story_ids=ids,
+            countries=tuple(sorted(countries[name])),
+        ),
+    )
+
+
+def sector_sections(stories: Sequence[Story]) -> tuple[Section, ...]:
+    members: dict[str, list[str]] = defaultdict(list)
+    for story in stories:
+        for sector in story.entities.sectors:
+            _add(members, sector.name, story.id)
+    return _sections(
+        members, lambda name, ids: Section(key=slug(name), title=name, detail="", story_ids=ids)
+    )
 
 
 def feed_health(
     config: Config, states: dict[str, FeedState], stories: Sequence[Story]
 ) -> tuple[FeedHealth, ...]:
     in_window: dict[str, int] = defaultdict(int)
+    quality: dict[tuple[str, str], int] = defaultdict(int)
     for story in stories:
         for source in story.sources:
             in_window[source.feed] += 1
+            quality[(source.feed, source.quality)] += 1
     out = []
     for feed in config.feeds:
         state = states.get(feed.name)
@@ -306,9 +346,31 @@ def feed_health(
                 error=state.error if state else None,
                 last_ok=state.last_ok if state else None,
                 failures=state.failures if state else 0,
+                failing_since=state.failing_since if state else None,
+                full=quality[(feed.name, "full")],
+                feed_only=quality[(feed.name, "feed-only")],
+                failed=quality[(feed.name, "failed")],
             )
         )
     return tuple(out)
+
+
+def _one_entry_per_link(
+    pairs: Sequence[tuple[Entry, Article]],
+) -> list[tuple[Entry, Article]]:
+    """A feed that mints a new GUID on every fetch lists one article as many entries: the
+    newest of them speaks for the article, so a story never lists one source twice. Same feed,
+    link and title make "the same article"; a feed that points every item at one landing page
+    still has one entry per title."""
+    newest: dict[tuple[str, str, str], tuple[Entry, Article]] = {}
+    for entry, article in pairs:
+        link = canonical_url(entry.link) if entry.link else "id:" + entry.id
+        key = (entry.feed, link, " ".join(entry.title.lower().split()))
+        kept = newest.get(key)
+        if kept is None or (entry.first_seen, entry.id) > (kept[0].first_seen, kept[0].id):
+            newest[key] = (entry, article)
+    chosen = {entry.id for entry, _ in newest.values()}
+    return [(entry, article) for entry, article in pairs if entry.id in chosen]
 
 
 def compose(
@@ -320,6 +382,7 @@ def compose(
     summarizer: Summarizer | None = None,
 ) -> Briefing:
     tagger = get_tagger()
+    pairs = _one_entry_per_link(pairs)
     tagged = [
         (
             entry,
@@ -348,14 +411,9 @@ def compose(
         stories.append(replace(story, score=score(story, weights, start, end)))
     stories.sort(key=lambda s: (-s.score, -s.published.timestamp(), s.id))
 
-    by_actor = _sections(
-        stories,
-        ((s.id, a.name, _actor_detail(a)) for s in stories for a in s.entities.actors),
-    )
-    by_region = _sections(stories, _region_keys(stories))
-    by_sector = _sections(
-        stories, ((s.id, x.name, "") for s in stories for x in s.entities.sectors)
-    )
+    by_actor = actor_sections(stories)
+    by_region = region_sections(stories)
+    by_sector = sector_sections(stories)
     placed = {sid for section in (*by_actor, *by_region) for sid in section.story_ids}
     cve_stories: dict[str, list[str]] = defaultdict(list)
     exploited: set[str] = set()

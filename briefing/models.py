@@ -153,6 +153,11 @@ class FeedHealth:
     error: str | None
     last_ok: datetime | None
     failures: int  # consecutive failed polls
+    failing_since: datetime | None = None  # when the current run of failures began
+    # extraction quality of this feed's items in the window
+    full: int = 0
+    feed_only: int = 0
+    failed: int = 0
 
 
 @dataclass(frozen=True)
@@ -193,6 +198,9 @@ class Section:
     title: str
     detail: str  # e.g. aliases and attributed country, or member countries
     story_ids: tuple[str, ...]
+    aliases: tuple[str, ...] = ()  # actor sections
+    country: str | None = None  # actor sections: the attributed state
+    countries: tuple[str, ...] = ()  # region sections: the countries of its stories
 
 
 @dataclass(frozen=True)

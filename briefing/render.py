@@ -368,13 +368,16 @@ def _story_json(story: Story) -> dict[str, Any]:
     }
 
 
-def _section_json(section: Any) -> dict[str, Any]:
-    return {
-        "name": section.title,
-        "key": section.key,
-        "detail": section.detail,
-        "stories": list(section.story_ids),
-    }
+def _section_json(section: Section, kind: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": section.title, "key": section.key}
+    if kind == "actors":
+        out["aliases"] = list(section.aliases)
+        out["country"] = section.country
+    elif kind == "regions":
+        out["countries"] = list(section.countries)
+    out["detail"] = section.detail
+    out["story_ids"] = list(section.story_ids)
+    return out
 
 
 def briefing_json(briefing: Briefing) -> dict[str, Any]:
@@ -385,15 +388,18 @@ def briefing_json(briefing: Briefing) -> dict[str, Any]:
             "start": briefing.window_start.isoformat(),
             "end": briefing.window_end.isoformat(),
         },
+        # The clock the briefing was built for (``--now``), never the wall clock: the same
+        # store and --now give a byte-identical file.
+        "generated_at": briefing.window_end.isoformat(),
         "tlp": briefing.tlp,
         "generator": briefing.generated_with,
         "stories": [_story_json(story) for story in briefing.stories],
         "executive_summary": list(briefing.executive),
         "other_stories": list(briefing.other_story_ids),
         "sections": {
-            "actors": [_section_json(s) for s in briefing.by_actor],
-            "regions": [_section_json(s) for s in briefing.by_region],
-            "sectors": [_section_json(s) for s in briefing.by_sector],
+            "actors": [_section_json(s, "actors") for s in briefing.by_actor],
+            "regions": [_section_json(s, "regions") for s in briefing.by_region],
+            "sectors": [_section_json(s, "sectors") for s in briefing.by_sector],
         },
         "cves": [
             {"id": row.id, "stories": list(row.story_ids), "exploited": row.exploited}
@@ -408,6 +414,8 @@ def briefing_json(briefing: Briefing) -> dict[str, Any]:
                 "error": feed.error,
                 "last_ok": feed.last_ok.isoformat() if feed.last_ok else None,
                 "failures": feed.failures,
+                "failing_since": feed.failing_since.isoformat() if feed.failing_since else None,
+                "quality": {"full": feed.full, "feed-only": feed.feed_only, "failed": feed.failed},
             }
             for feed in briefing.feeds
         ],
@@ -445,7 +453,10 @@ def _sections(items: Any) -> tuple[Section, ...]:
             key=str(i.get("key") or slug(str(i["name"]))),
             title=str(i["name"]),
             detail=str(i.get("detail") or ""),
-            story_ids=tuple(i.get("stories", i.get("story_ids", ()))),
+            story_ids=tuple(i.get("story_ids", i.get("stories", ()))),
+            aliases=tuple(i.get("aliases", ())),
+            country=i.get("country"),
+            countries=tuple(i.get("countries", ())),
         )
         for i in items or ()
     )
@@ -534,6 +545,10 @@ def briefing_from_json(data: dict[str, Any]) -> Briefing:
                 error=f.get("error"),
                 last_ok=_dt(f["last_ok"]) if f.get("last_ok") else None,
                 failures=int(f.get("failures", 0)),
+                failing_since=_dt(f["failing_since"]) if f.get("failing_since") else None,
+                full=int(f.get("quality", {}).get("full", 0)),
+                feed_only=int(f.get("quality", {}).get("feed-only", 0)),
+                failed=int(f.get("quality", {}).get("failed", 0)),
             )
             for f in data.get("feeds", ())
         ),

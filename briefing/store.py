@@ -106,6 +106,10 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (date, recipient, channel)
     );
     """,
+    # 3: when the current run of failures began, so feed health can say "failing since".
+    """
+    ALTER TABLE feeds ADD COLUMN failing_since TEXT;
+    """,
 )
 
 _TRACKING_PREFIXES = ("utm_",)
@@ -163,6 +167,7 @@ class FeedState:
     last_polled: datetime | None
     last_ok: datetime | None
     failures: int
+    failing_since: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -274,8 +279,8 @@ class Store:
 
     def feed_state(self, name: str) -> FeedState | None:
         row = self._db.execute(
-            "SELECT name, url, etag, last_modified, status, error, last_polled, last_ok, failures"
-            " FROM feeds WHERE name = ?",
+            "SELECT name, url, etag, last_modified, status, error, last_polled, last_ok, failures,"
+            " failing_since FROM feeds WHERE name = ?",
             (name,),
         ).fetchone()
         if row is None:
@@ -290,6 +295,7 @@ class Store:
             last_polled=_parse(row[6]) if row[6] else None,
             last_ok=_parse(row[7]) if row[7] else None,
             failures=row[8],
+            failing_since=_parse(row[9]) if row[9] else None,
         )
 
     def feed_states(self) -> dict[str, FeedState]:
@@ -324,17 +330,18 @@ class Store:
                     " ON CONFLICT(name) DO UPDATE SET url=excluded.url, etag=excluded.etag,"
                     " last_modified=excluded.last_modified, status=excluded.status,"
                     " error=excluded.error, last_polled=excluded.last_polled,"
-                    " last_ok=excluded.last_ok, failures=0",
+                    " last_ok=excluded.last_ok, failures=0, failing_since=NULL",
                     (name, url, etag, last_modified, status, error, _iso(now), _iso(now)),
                 )
             else:
                 db.execute(
-                    "INSERT INTO feeds (name, url, status, error, last_polled, failures)"
-                    " VALUES (?, ?, ?, ?, ?, 1)"
+                    "INSERT INTO feeds (name, url, status, error, last_polled, failures,"
+                    " failing_since) VALUES (?, ?, ?, ?, ?, 1, ?)"
                     " ON CONFLICT(name) DO UPDATE SET url=excluded.url, status=excluded.status,"
                     " error=excluded.error, last_polled=excluded.last_polled,"
-                    " failures=feeds.failures + 1",
-                    (name, url, status, error, _iso(now)),
+                    " failures=feeds.failures + 1,"
+                    " failing_since=COALESCE(feeds.failing_since, excluded.failing_since)",
+                    (name, url, status, error, _iso(now), _iso(now)),
                 )
             if url_changed:
                 # A moved feed must not be asked with the old feed's validators.

@@ -145,3 +145,15 @@ def test_labelled_pairs_from_real_days() -> None:
     # Over-merging is never allowed; an occasional missed merge on teaser-length text is.
     assert not [w for w in wrong if w[2] == "0"], wrong
     assert len(wrong) <= 3, wrong
+
+
+def test_one_feeds_landing_page_link_does_not_merge_its_items() -> None:
+    docs = [
+        doc("CERT", "Advisory one about routers", "Routers need patching now.", link="https://c/a"),
+        doc("CERT", "Advisory two about printers", "Printers need patching.", link="https://c/a"),
+        doc(
+            "Wire", "Advisory one about routers", "Coverage of the router fix.", link="https://c/a"
+        ),
+    ]
+    assert cluster(docs) == [[0, 1, 2]] or cluster(docs) == [[0, 2], [1]]
+    assert cluster(docs[:2]) == [[0], [1]]

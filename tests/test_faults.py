@@ -302,11 +302,6 @@ def test_changing_guids_do_not_pile_up_pages_or_stories(fault_run: Run) -> None:
         assert store.integrity_ok()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="compose lists a source twice when a feed re-issues an item under a new GUID "
-    "(store keys entries by GUID); dedupe sources by (feed, canonical URL) in compose",
-)
 def test_changing_guids_do_not_repeat_a_source(fault_run: Run) -> None:
     for story in fault_run.second["stories"]:
         keys = [(s["feed"], s["url"]) for s in story["sources"] if s["url"]]

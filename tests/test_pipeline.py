@@ -188,3 +188,38 @@ def test_all_feeds_failing_still_produces_a_briefing(tmp_path: Path) -> None:
     assert data["stories"] == []
     assert data["feeds"][0]["status"] == "connection-error"
     assert data["feeds"][0]["error"]
+
+
+def test_two_fresh_runs_with_the_same_now_are_byte_identical(
+    tmp_path: Path, site: LocalSite, config_file: Path
+) -> None:
+    outputs = [tmp_path / "one", tmp_path / "two"]
+    for output in outputs:
+        assert run(config_file, output).exit_code == 0
+    for name in ("briefing.json", "briefing.html"):
+        first, second = ((o / "2026-03-10" / name).read_bytes() for o in outputs)
+        assert first == second, name
+
+
+def test_json_carries_the_whole_briefing(first_run: tuple[Path, dict[str, Any]]) -> None:
+    _output, data = first_run
+    assert data["generated_at"] == "2026-03-10T08:00:00+00:00"  # follows --now
+    assert data["tlp"] == "TLP:CLEAR"
+    ids = {story["id"] for story in data["stories"]}
+    assert set(data["executive_summary"]) <= ids and data["executive_summary"]
+    for story in data["stories"]:
+        for key in ("summary_sources", "score", "countries", "sectors", "malware", "cves"):
+            assert key in story
+        for sentence in story["summary_sources"]:
+            assert 0 <= sentence["source"] < len(story["sources"])
+    actors = data["sections"]["actors"]
+    assert actors and all({"name", "aliases", "country", "story_ids"} <= set(a) for a in actors)
+    regions = data["sections"]["regions"]
+    assert regions and all({"name", "countries", "story_ids"} <= set(r) for r in regions)
+    assert all({"name", "story_ids"} <= set(s) for s in data["sections"]["sectors"])
+    for section in (*actors, *regions):
+        assert set(section["story_ids"]) <= ids
+    assert {"id", "stories", "exploited"} <= set(data["cves"][0])
+    for feed in data["feeds"]:
+        assert {"name", "url", "status", "items", "error", "failing_since"} <= set(feed)
+        assert sum(feed["quality"].values()) == feed["items"]

@@ -125,3 +125,16 @@ def test_not_a_database(tmp_path: Path) -> None:
     path.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(StoreError):
         Store.open(path)
+
+
+def test_failing_since_marks_the_start_of_a_failure_run(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        store.record_poll("A", "u", status="ok", error=None, now=T0)
+        later = [T0 + timedelta(hours=h) for h in (1, 2, 3)]
+        for moment in later:
+            store.record_poll("A", "u", status="http-error", error="HTTP 503", now=moment)
+        state = store.feed_state("A")
+        assert state is not None and state.failing_since == later[0]
+        store.record_poll("A", "u", status="ok", error=None, now=T0 + timedelta(hours=4))
+        state = store.feed_state("A")
+        assert state is not None and state.failing_since is None
