@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import html
 import json
+from datetime import datetime
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -124,6 +125,18 @@ def day_folders(output: Path) -> list[Path]:
         (p for p in output.iterdir() if _DAY.match(p.name) and (p / "briefing.json").is_file()),
         reverse=True,
     )
+
+
+def archived_window_ends(output: Path) -> list[datetime]:
+    """Where each archived briefing's window ended (the clock it was built for)."""
+    ends = []
+    for folder in day_folders(output):
+        data = load_day(folder)
+        try:
+            ends.append(datetime.fromisoformat(str(data["window"]["end"])))  # type: ignore[index]
+        except (KeyError, TypeError, ValueError):
+            continue
+    return ends
 
 
 def scan(output: Path) -> Site:

@@ -59,9 +59,9 @@ def _parse_now(value: str | None, config: Config) -> datetime:
     return moment.astimezone(UTC)
 
 
-def _window(value: str | None, config: Config) -> timedelta:
+def _window(value: str | None, config: Config) -> timedelta | None:
     if value is None:
-        return config.window_delta
+        return None  # the configured window, reaching back to a missed briefing
     try:
         return parse_duration(value)
     except ValueError as exc:
@@ -224,7 +224,7 @@ def _do_extract(ctx: click.Context, config: Config, output: Path, now: datetime)
 
 
 def _do_build(
-    ctx: click.Context, config: Config, output: Path, now: datetime, window: timedelta
+    ctx: click.Context, config: Config, output: Path, now: datetime, window: timedelta | None
 ) -> Any:
     from briefing.pipeline import build
 

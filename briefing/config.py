@@ -355,6 +355,9 @@ class Config(_Model):
     timezone: str = "UTC"
     tlp: Literal["TLP:CLEAR", "TLP:GREEN", "TLP:AMBER", "TLP:AMBER+STRICT", "TLP:RED"] = "TLP:CLEAR"
     window: str = "24h"
+    # After a missed briefing, reach back to the last one (at most ``max_window``).
+    window_since_last: bool = True
+    max_window: str = "7d"
     page_size: Literal["A4", "Letter"] = "A4"
     top_stories: Annotated[int, Field(ge=0, le=50)] = 5  # the executive summary's length
     store: str | None = None  # path of the SQLite file; default OUTPUT/briefing.sqlite3
@@ -376,7 +379,7 @@ class Config(_Model):
             raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from None
         return value
 
-    @field_validator("window")
+    @field_validator("window", "max_window")
     @classmethod
     def _window(cls, value: str) -> str:
         parse_duration(value)

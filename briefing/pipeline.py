@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from briefing.archive import touched_topics, update_archive
+from briefing.archive import archived_window_ends, touched_topics, update_archive
 from briefing.compose import compose
-from briefing.config import Config
+from briefing.config import Config, parse_duration
 from briefing.extract import ExtractStats, extract_pending
 from briefing.models import Article, Briefing
 from briefing.poll import PollOutcome, poll_feeds
@@ -54,17 +54,35 @@ def extract(
         return asyncio.run(extract_pending(config, store, now, on_article))
 
 
-def composed(config: Config, output: Path, now: datetime, window: timedelta) -> Briefing:
+def window_start(config: Config, output: Path, now: datetime) -> datetime:
+    """The configured window before ``now`` — or, when the last briefing in the archive ended
+    longer ago than that (a missed day, a machine that was off), everything since it, up to
+    ``max_window``: nothing published between two briefings is left out of both."""
+    start = now - config.window_delta
+    if not config.window_since_last:
+        return start
+    ends = [end for end in archived_window_ends(output) if end < now]
+    if ends and max(ends) < start:
+        return max(max(ends), now - parse_duration(config.max_window))
+    return start
+
+
+def composed(
+    config: Config, output: Path, now: datetime, window: timedelta | None = None
+) -> Briefing:
     """The briefing of the window ending at ``now``, from the store, without writing anything
-    (``briefing send`` rebuilds an archived day this way: same store and clock, same briefing)."""
-    start = now - window
+    (``briefing send`` rebuilds an archived day this way: same store and clock, same briefing).
+    ``window`` None means the configured one (see ``window_start``)."""
+    start = now - window if window is not None else window_start(config, output, now)
     with Store.open(store_path(config, output)) as store:
         pairs = store.articles_between(start, now)
         states = store.feed_states()
     return compose(config, pairs, states, start, now)
 
 
-def build(config: Config, output: Path, now: datetime, window: timedelta) -> BuildResult:
+def build(
+    config: Config, output: Path, now: datetime, window: timedelta | None = None
+) -> BuildResult:
     briefing = composed(config, output, now, window)
     # The trend chart counts the top actors in the store's last seven days of articles.
     with Store.open(store_path(config, output)) as store:

@@ -250,7 +250,7 @@ class Service:
         polled = self._poll(now)
         if self._stopping():
             return f"stopped after polling ({polled})"
-        result = build(self.config, self.output, end, self.config.window_delta)
+        result = build(self.config, self.output, end)
         line = f"ok: briefing {result.briefing.date}, {len(result.briefing.stories)} stories"
         if not self.send or self._stopping():
             return line
