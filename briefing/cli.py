@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import click
 
 from briefing import __version__
-from briefing.config import Config, load_config, parse_duration
+from briefing.config import Config, check_secrets, load_config, parse_duration
 from briefing.errors import BriefingError, NothingToBuild
 from briefing.intel.commands import kb_group, tag_command
 from briefing.lock import work_lock
@@ -265,6 +265,8 @@ def run(
         raise click.UsageError("--force only makes sense with --send")
     if send and config.email is None:
         raise click.UsageError(f"--send: {config_path} has no email: section")
+    if send:
+        check_secrets(config)
     with _locked(output, "run", lock_wait):
         _do_poll(ctx, config, output, moment)
         _do_extract(ctx, config, output, moment)
@@ -377,6 +379,7 @@ def send_command(
     config = load_config(config_path)
     if config.email is None:
         raise click.UsageError(f"{config_path} has no email: section")
+    check_secrets(config)
     if day is None:
         dates = _archived_dates(output)
         if not dates:
@@ -406,6 +409,8 @@ def serve_command(ctx: click.Context, config_path: Path, output: Path, no_send: 
     from briefing.schedule import Service, serve
 
     config = load_config(config_path)
+    if not no_send:
+        check_secrets(config)
     if not ctx.obj.get("quiet"):
         # One line per job is the point of a service log, whatever -v says.
         logging.getLogger("briefing.schedule").setLevel(logging.INFO)

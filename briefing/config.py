@@ -8,6 +8,7 @@ the file: settings such as ``password_env`` name an environment variable instead
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -462,6 +463,31 @@ def _describe(error: Any) -> str:
     return message.removeprefix("Value error, ")
 
 
+def config_problem(config: Config, loc: tuple[int | str, ...], message: str) -> ConfigError:
+    """A ``ConfigError`` for a setting found wrong after loading (a secret missing from the
+    environment), with the line of that setting in the file."""
+    line = 1
+    try:
+        root = yaml.compose(Path(config.source).read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+        node = _node_at(root, loc)
+        if node is not None:
+            line = node.start_mark.line + 1
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        pass
+    return ConfigError(f"{config.source or 'config'}:{line}: {_field_path(loc)}: {message}")
+
+
+def check_secrets(config: Config) -> None:
+    """Fail early, before any work, when a secret the config names is not in the environment."""
+    email = config.email
+    if email is not None and email.password_env and not os.environ.get(email.password_env):
+        raise config_problem(
+            config,
+            ("email", "password_env"),
+            f"environment variable {email.password_env} is not set (it holds the SMTP password)",
+        )
+
+
 def load_config(path: str | Path) -> Config:
     """Read and validate a config file; raise ``ConfigError`` with one line on any problem."""
     path = Path(path)
@@ -477,7 +503,11 @@ def load_config(path: str | Path) -> Config:
         data = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
+        if exc.context_mark and (mark is None or mark.line >= len(text.splitlines())):
+            # "unexpected end of stream": where the unclosed thing began is the useful line.
+            mark = exc.context_mark
+        # Never a line past the end of the file.
+        line = min(mark.line + 1 if mark else 1, max(1, len(text.splitlines())))
         raise ConfigError(f"{name}:{line}: invalid YAML: {exc.problem or exc}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{name}: invalid YAML: {exc}") from None
