@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import html
 import json
-from datetime import datetime
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 

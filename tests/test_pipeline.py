@@ -240,6 +240,11 @@ def test_a_missed_day_is_covered_by_the_next_briefing(
     links = {s["url"].split("?")[0] for st in data["stories"] for s in st["sources"]}
     assert len(links) == 7  # A1-A4 (A3 dated when first seen), B2, C1, C2; B1 was in the 9th's
     # An explicit --window is taken as it is.
-    assert invoke(cli, ["build", *common, "--now", "2026-03-11T08:00:00Z", "--window", "24h"]).exit_code == 0
+    assert (
+        invoke(
+            cli, ["build", *common, "--now", "2026-03-11T08:00:00Z", "--window", "24h"]
+        ).exit_code
+        == 0
+    )
     data = json.loads((output / "2026-03-11" / "briefing.json").read_text(encoding="utf-8"))
     assert data["window"]["start"] == "2026-03-10T08:00:00+00:00"
