@@ -19,6 +19,9 @@ APT39_PARAGRAPH = (
 )
 
 
+FILLER = "The intruders moved laterally through the victim's network over several weeks. " * 90
+
+
 def tagger() -> Tagger:
     return get_tagger()
 
@@ -148,18 +151,11 @@ def test_every_command_has_help() -> None:
 
 
 def test_a_single_mention_deep_in_a_long_report_is_not_what_it_is_about() -> None:
-    from briefing.intel import get_tagger
-
-    filler = "The intruders moved laterally through the victim's network over several weeks. " * 90
-    assert len(filler) > 6000
-    late = filler + "The technique resembles one APT28 used years ago."
-    early = "APT28 is behind this campaign. " + filler
-    names = lambda text: {a.name for a in get_tagger().tag(text).actors}  # noqa: E731
-    assert names(late) == set()
-    assert names(early) == {"APT28"}
-
-
-FILLER = "The intruders moved laterally through the victim's network over several weeks. " * 90
+    assert len(FILLER) > 6000
+    late = FILLER + "The technique resembles one APT28 used years ago."
+    early = "APT28 is behind this campaign. " + FILLER
+    assert actor_names(late) == []
+    assert actor_names(early) == ["APT28"]
 
 
 def test_names_inside_urls_and_file_names_are_no_mentions() -> None:
