@@ -11,7 +11,10 @@ Two documents are one story when:
   a republished item under a new GUID), or
 * they are about the same event told by different feeds: TF-IDF cosine over the day's
   vocabulary ≥ ``SAME_EVENT``, or ≥ ``SAME_EVENT_WITH_EVIDENCE`` when they also share a specific
-  entity (actor, malware, CVE, indicator) or most of their title words.
+  entity (actor, malware, CVE, indicator) or most of their title words, or ≥
+  ``SAME_EVENT_REWRITTEN`` when they name the same actor and share most of their target profile
+  (targeted countries, sectors, malware, CVEs, techniques: ``SAME_PROFILE``, two items at least)
+  — a rewrite in other words keeps who was hit and how.
 
 Over-merging is the worse error (an event vanishes inside another), so the evidence rule never
 merges two documents whose specific entities conflict: both name CVEs and share none, or both
@@ -33,6 +36,8 @@ DUPLICATE = 0.5
 SAME_EVENT = 0.55
 SAME_EVENT_WITH_EVIDENCE = 0.30
 TITLE_OVERLAP = 0.4
+SAME_PROFILE = 0.5
+SAME_EVENT_REWRITTEN = 0.12
 TOP_TERMS = 25
 MAX_POSTING = 60
 
@@ -53,6 +58,18 @@ def _specific(entities: Entities) -> tuple[set[str], set[str], set[str]]:
         value for _kind, values in entities.indicators for value in values
     }
     return actors, cves, other
+
+
+def _profile(entities: Entities) -> set[str]:
+    """Who was hit and how: targeted countries, sectors, malware, CVEs, techniques. Two reports
+    of one event share most of it even when their wording shares little."""
+    return (
+        {f"c:{c.code}" for c in entities.countries if c.role != "attributed"}
+        | {f"s:{s.name}" for s in entities.sectors}
+        | {f"m:{m.name}" for m in entities.malware}
+        | {f"v:{cve}" for cve in entities.cves}
+        | {f"t:{t}" for t in entities.techniques}
+    )
 
 
 def _shingles(tokens: Sequence[str], size: int = 4) -> set[str]:
@@ -89,6 +106,9 @@ class PairEvidence:
     shared: bool
     conflict: bool
     same_feed: bool
+    same_actor: bool = False
+    profile: float = 0.0  # Jaccard of the two texts' target profiles (see ``_profile``)
+    profile_shared: int = 0
 
 
 def _vectors(docs: Sequence[Doc]) -> list[dict[str, float]]:
@@ -147,6 +167,7 @@ def evidence(docs: Sequence[Doc]) -> dict[tuple[int, int], PairEvidence]:
     shingles = [_shingles(words(doc.text)) for doc in docs]
     titles = [set(words(doc.title)) for doc in docs]
     specifics = [_specific(doc.entities) for doc in docs]
+    profiles = [_profile(doc.entities) for doc in docs]
     out: dict[tuple[int, int], PairEvidence] = {}
     for i, j in sorted(_candidates(vectors, specifics)):
         actors_i, cves_i, other_i = specifics[i]
@@ -164,6 +185,9 @@ def evidence(docs: Sequence[Doc]) -> dict[tuple[int, int], PairEvidence]:
             shared=shared,
             conflict=conflict,
             same_feed=docs[i].feed == docs[j].feed,
+            same_actor=bool(actors_i & actors_j),
+            profile=_jaccard(profiles[i], profiles[j]),
+            profile_shared=len(profiles[i] & profiles[j]),
         )
     return out
 
@@ -177,7 +201,15 @@ def same_story(pair: PairEvidence) -> bool:
         return False
     if pair.cosine >= SAME_EVENT:
         return True
-    return pair.cosine >= SAME_EVENT_WITH_EVIDENCE and (pair.shared or pair.title >= TITLE_OVERLAP)
+    if pair.cosine >= SAME_EVENT_WITH_EVIDENCE and (pair.shared or pair.title >= TITLE_OVERLAP):
+        return True
+    # A rewrite in other words: one actor, the same victims and means, little common wording.
+    return (
+        pair.same_actor
+        and pair.profile >= SAME_PROFILE
+        and pair.profile_shared >= 2
+        and pair.cosine >= SAME_EVENT_REWRITTEN
+    )
 
 
 def cluster(docs: Sequence[Doc]) -> list[list[int]]:

@@ -121,3 +121,46 @@ def test_merge_entities_keeps_strongest_role_and_all_mentions() -> None:
     assert merged.countries[0].role == "attributed"
     assert merged.countries[0].mentions == ("Iran", "Iranian")
     assert merged.cves == ("CVE-2026-1",)
+
+
+APT39_C = (
+    "Subscriber records and travel bookings were siphoned from Gulf telecoms carriers by a hacking "
+    "team that analysts link to Tehran and call Chafer. Engineers at the carriers were lured with "
+    "phishing e-mails, after which a bespoke backdoor carried the intruders from one billing "
+    "platform to the next; airline partners' booking data was also taken, investigators said."
+)
+SAME_REGION_OTHER_EVENT = (
+    "A ransomware gang encrypted the patient systems of a hospital group in Jordan on Sunday, "
+    "forcing doctors to cancel operations and send emergency cases to other cities. The hospital "
+    "said it had restored its backups and that no ransom would be paid."
+)
+
+
+def test_three_outlets_one_event_and_a_neighbour_event_apart() -> None:
+    pairs = [
+        pair("Wire", 1, "Iranian espionage group raids Gulf telecoms", APT39_A, 3),
+        pair("Labs", 2, "APT39 targets telecom operators in the Gulf", APT39_B, 5),
+        pair("Desk", 3, "Chafer hackers siphon Gulf telecom data", APT39_C, 4),
+        # A syndicated copy of the first article on another site.
+        pair("Mirror", 4, "Iranian espionage group raids Gulf telecoms", APT39_A, 2),
+        pair("Wire", 5, "Jordanian hospital hit by ransomware", SAME_REGION_OTHER_EVENT, 1),
+        pair("Desk", 6, "Monthly patches fix sixty flaws", PATCH, 1),
+    ]
+    config = Config(
+        feeds=tuple(
+            FeedConfig(name=n, url=f"https://{n.lower()}.example/f")
+            for n in ("Wire", "Labs", "Desk", "Mirror")
+        )
+    )
+    briefing = compose(config, pairs, {}, NOW_DT - timedelta(hours=24), NOW_DT)
+    assert len(briefing.stories) == 3
+    apt = briefing.stories[0]
+    assert {s.feed for s in apt.sources} == {"Wire", "Labs", "Desk", "Mirror"}
+    actor = next(s for s in briefing.by_actor if s.title == "APT39")
+    assert actor.story_ids == (apt.id,)
+    middle_east = next(s for s in briefing.by_region if s.title == "Middle East")
+    assert apt.id in middle_east.story_ids
+    hospital = next(s for s in briefing.stories if "Jordan" in s.title)
+    assert hospital.id in middle_east.story_ids and hospital.id != apt.id
+    for story in briefing.stories:
+        assert 1 <= len(story.sentences) <= 3

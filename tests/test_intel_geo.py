@@ -93,3 +93,15 @@ def test_country_code_for_data_source_names() -> None:
     assert country_code_for_name("Russian Federation") == "RU"
     assert country_code_for_name("Korea (Democratic People's Republic of)") == "KP"
     assert country_code_for_name("Iran (Islamic Republic of)") == "IR"
+
+
+def test_a_victim_organisation_in_a_country_is_not_an_attribution() -> None:
+    from briefing.intel import get_tagger
+
+    text = "A ransomware gang encrypted the systems of a hospital group in Jordan on Sunday."
+    roles = {c.name: c.role for c in get_tagger().tag(text).countries}
+    assert roles["Jordan"] != "attributed"
+    roles = {
+        c.name: c.role for c in get_tagger().tag("The hackers based in Iran struck.").countries
+    }
+    assert roles["Iran"] == "attributed"

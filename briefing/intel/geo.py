@@ -220,7 +220,11 @@ _ATTR_BEFORE = re.compile(
     r"(?:\b(?:linked|tied|attributed|connected|affiliated|associated|aligned|traced(?:\s+back)?"
     r"|sponsored|backed|directed|supported|commissioned|working)\s+(?:to|with|by|for)"
     r"|\bon\s+behalf\s+of"
-    r"|\b" + _ACTOR_NOUN + r"\s+(?:(?:based|operating|working)\s+)?(?:from|in|out\s+of)"
+    # "hackers from Iran", "a group based in Iran" — but not "a hospital group in Jordan":
+    # a bare "in" says where something is, not who sent it.
+    r"|\b"
+    + _ACTOR_NOUN
+    + r"\s+(?:(?:based|operating|working)\s+(?:from|in|out\s+of)|from|out\s+of)"
     r"|\b(?:operat(?:es|ed|ing)|originat(?:es|ed|ing))\s+(?:from|out\s+of))"
     r"\s+(?:the\s+)?(?:(?:government|regime|state)\s+of\s+(?:the\s+)?)?$",
     re.IGNORECASE,
