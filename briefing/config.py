@@ -61,7 +61,11 @@ class PollConfig(_Model):
     """Limits for every HTTP fetch, feeds and article pages alike."""
 
     concurrency: Annotated[int, Field(ge=1, le=512)] = 32
+    # Article pages (links chosen by feed authors) in flight to one host.
     per_host: Annotated[int, Field(ge=1, le=64)] = 4
+    # Feeds (URLs the operator chose) in flight to one host: one outlet often serves many
+    # category feeds, and a poll every half hour of a few dozen of them is not a flood.
+    feed_per_host: Annotated[int, Field(ge=1, le=64)] = 16
     connect_timeout: Annotated[float, Field(gt=0, le=120)] = 10.0
     read_timeout: Annotated[float, Field(gt=0, le=300)] = 20.0
     total_timeout: Annotated[float, Field(gt=0, le=600)] = 45.0

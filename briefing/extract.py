@@ -10,18 +10,16 @@ revision). Out: one ``Article`` per entry saved in the store, with a quality fla
 
 Pages are fetched under the same limits as feeds; each canonical URL is fetched and extracted
 once, ever (the outcome, failures included, is cached in the store), so a second run fetches no
-page. trafilatura is CPU-bound, so it runs in a process pool (``include_comments=False``: with
-comments a page's text is several times longer and slower to get).
+page. trafilatura is CPU-bound, so with enough pages it runs in a process pool started before
+the first fetch (``workers.WarmPool``), inline until the workers are up and for a few pages
+(``include_comments=False``: with comments a page's text is several times longer and slower).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import multiprocessing
 import os
 from collections.abc import Callable
-from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -31,6 +29,7 @@ from briefing.fetch import Fetcher, FetchError
 from briefing.models import Article, Entry, Quality
 from briefing.netguard import Reach
 from briefing.store import PageResult, Store, canonical_url
+from briefing.workers import WarmPool
 
 # Page text shorter than this is a teaser, a paywall or a cookie wall, not an article.
 MIN_ARTICLE_CHARS = 300
@@ -47,12 +46,13 @@ class ExtractStats:
 
 def extract_html(html: str | bytes, url: str | None) -> dict[str, Any]:
     """One page's HTML -> {"text", "title", "author", "date", "language"} (runs in a worker)."""
-    import trafilatura
+    from trafilatura import bare_extraction
 
-    raw = trafilatura.extract(
+    # bare_extraction, not extract(output_format="json"): the same fields without the JSON round
+    # trip and the content fingerprint JSON output computes (~1 ms a page, unused here).
+    document = bare_extraction(
         html,
         url=url,
-        output_format="json",
         with_metadata=True,
         include_comments=False,
         include_tables=True,
@@ -63,16 +63,28 @@ def extract_html(html: str | bytes, url: str | None) -> dict[str, Any]:
         # search scans the whole page and made metadata 13x the cost of the text (benchmarks).
         date_extraction_params={"extensive_search": False, "original_date": True},
     )
-    if not raw:
+    if document is None or isinstance(document, dict):  # dict only with as_dict=True
         return {"text": "", "title": "", "author": "", "date": None, "language": None}
-    data = json.loads(raw)
     return {
-        "text": (data.get("text") or data.get("raw_text") or "").strip(),
-        "title": data.get("title") or "",
-        "author": data.get("author") or "",
-        "date": data.get("date"),
-        "language": data.get("language"),
+        "text": (document.text or document.raw_text or "").strip(),
+        "title": document.title or "",
+        "author": document.author or "",
+        "date": document.date,
+        "language": document.language,
     }
+
+
+_WARM_PAGE = (
+    "<html lang='en'><head><title>Warm</title></head><body><article><p>"
+    + "A sentence that makes this a page worth extracting. " * 12
+    + "</p></article></body></html>"
+)
+
+
+def warm_worker() -> None:
+    """Each extraction worker, once: import trafilatura and load its lazily built tables (the
+    public-suffix list alone is ~0.17 s) before the first real page."""
+    extract_html(_WARM_PAGE, "https://warm.example/a")
 
 
 def feed_text(entry: Entry) -> str:
@@ -124,12 +136,9 @@ def choose(entry: Entry, page: PageResult | None) -> Article:
     )
 
 
-def _pool(workers: int) -> Executor:
-    # forkserver: forking a process that runs an event loop and server threads can deadlock;
-    # the preloaded server makes each worker cheap to start.
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["trafilatura", "briefing.extract"])
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+# Below this many pages extraction stays inline: starting worker processes (~0.3-0.5 s of CPU
+# on a small machine) costs more than spreading ~5-15 ms a page over the cores saves.
+POOL_MIN_PAGES = 40
 
 
 async def extract_pending(
@@ -172,8 +181,13 @@ async def extract_pending(
     workers = config.extract.workers or os.cpu_count() or 1
     workers = min(workers, len(to_fetch))
     feed_urls = {feed.name: feed.url for feed in config.feeds}
-    loop = asyncio.get_running_loop()
-    pool: Executor | None = _pool(workers) if workers > 1 else None
+    # Started before the first fetch: the workers come up while the first pages are on the way,
+    # and until they answer, pages are extracted inline.
+    pool = (
+        WarmPool(workers, ["trafilatura", "briefing.extract"], warm_worker)
+        if workers > 1 and len(to_fetch) >= POOL_MIN_PAGES
+        else None
+    )
 
     async def one(entries: list[Entry]) -> None:
         nonlocal fetched
@@ -193,10 +207,11 @@ async def extract_pending(
             html: str | bytes = (
                 response.body.decode(charset, errors="replace") if charset else response.body
             )
-            if pool is not None:
-                data = await loop.run_in_executor(pool, extract_html, html, response.url)
+            if pool is not None and pool.ready:
+                data = await pool.run(extract_html, html, response.url)
             else:
-                # One worker: extract inline; trafilatura is not safe to run in several threads.
+                # Inline, on the event loop's thread: trafilatura is not safe to run in several
+                # threads at once, so never in asyncio.to_thread.
                 data = extract_html(html, response.url)
             page = PageResult(url=url, ok=bool(data["text"]), error=None, **data)
         except FetchError as exc:
@@ -213,7 +228,7 @@ async def extract_pending(
             await asyncio.gather(*(one(entries) for entries in to_fetch.values()))
     finally:
         if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+            await asyncio.to_thread(pool.close)
     return ExtractStats(
         len(pending), fetched, counts["full"], counts["feed-only"], counts["failed"]
     )

@@ -183,16 +183,20 @@ class Fetcher:
 
     ``guarded=True`` (article pages: links chosen by feed authors) checks every address
     connected to against a ``netguard.Reach`` (see ``get``); unguarded fetches (the operator's
-    own feed URLs) may go anywhere.
+    own feed URLs) may go anywhere. ``per_host`` overrides ``limits.per_host`` (feeds use
+    ``limits.feed_per_host``: the operator chose those hosts, the feed authors chose the pages').
     """
 
-    def __init__(self, limits: PollConfig, *, guarded: bool = False) -> None:
+    def __init__(
+        self, limits: PollConfig, *, guarded: bool = False, per_host: int | None = None
+    ) -> None:
         self.limits = limits
         self.guarded = guarded
         self.backend: GuardedBackend | None = None  # set when guarded; records connections
         self._global = asyncio.Semaphore(limits.concurrency)
+        host_limit = per_host or limits.per_host
         self._hosts: defaultdict[str, asyncio.Semaphore] = defaultdict(
-            lambda: asyncio.Semaphore(limits.per_host)
+            lambda: asyncio.Semaphore(host_limit)
         )
         self._client = httpx.AsyncClient(
             follow_redirects=False,

@@ -16,7 +16,7 @@ from briefing.poll import PollOutcome, parse_feed
 
 async def probe_feeds(config: Config) -> list[PollOutcome]:
     now = datetime.now(UTC)
-    async with Fetcher(config.poll) as fetcher:
+    async with Fetcher(config.poll, per_host=config.poll.feed_per_host) as fetcher:
 
         async def probe(feed: FeedConfig) -> PollOutcome:
             try:

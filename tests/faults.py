@@ -26,6 +26,9 @@ _BLOCK = 64 * 1024
 
 
 class _Server(ThreadingHTTPServer):
+    # socketserver's default listen backlog is 5: with a dozen feeds fetched at once from this
+    # one host, dropped SYNs are retried after 1 s and 3 s and read as timeouts.
+    request_queue_size = 128
     daemon_threads = True
     block_on_close = False
     owner: FaultServer

@@ -76,3 +76,39 @@ def test_failing_feed_does_not_stop_the_others(tmp_path: Path, site: LocalSite) 
         assert by_name["Html"].status in ("http-error", "not-a-feed")
         state = store.feed_state("Broken")
         assert state is not None and state.failures == 1
+
+
+def test_many_feeds_parse_in_the_pool_like_inline(tmp_path: Path, site: LocalSite) -> None:
+    """Past POOL_MIN_FEEDS the parsing moves to worker processes: same items as inline."""
+    from briefing import poll as poll_module
+
+    feeds = "".join(
+        f"  - name: F{i}\n    url: {site.base_url}/a/feed.xml?copy={i}\n"
+        for i in range(poll_module.POOL_MIN_FEEDS + 6)
+    )
+    config = load_config(write_config(tmp_path, site.base_url, feeds=feeds))
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        outcomes = asyncio.run(poll_feeds(config, store, NOW_DT))
+    items = {outcome.items for outcome in outcomes}
+    assert {outcome.status for outcome in outcomes} == {"ok"}
+    assert len(items) == 1 and items.pop() > 0
+
+
+def test_poll_command_polls_only_unless_asked_to_extract(tmp_path: Path, site: LocalSite) -> None:
+    from click.testing import CliRunner
+
+    from briefing.cli import cli
+
+    config = write_config(tmp_path, site.base_url)
+    runner = CliRunner()
+    args = ["poll", "--config", str(config), "--now", "2026-03-10T07:00:00Z"]
+    out = tmp_path / "out"
+    result = runner.invoke(cli, [*args, "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    with Store.open(out / "briefing.sqlite3") as store:
+        assert store.count_entries() > 0
+        assert len(store.pending_entries()) == store.count_entries()
+    result = runner.invoke(cli, [*args, "--output", str(out), "--extract"])
+    assert result.exit_code == 0, result.output
+    with Store.open(out / "briefing.sqlite3") as store:
+        assert store.pending_entries() == []

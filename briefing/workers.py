@@ -1,0 +1,89 @@
+"""A process pool that starts in the background, for the CPU work of poll (feedparser) and
+extract (trafilatura).
+
+In: how many workers and an initializer that warms a worker. Out: a ``WarmPool`` whose
+``ready`` says whether its workers answered; until then the caller does the work inline.
+
+Why in the background: starting the forkserver (a fresh interpreter importing feedparser and
+trafilatura) and forking the workers takes a few hundred milliseconds, and
+``ProcessPoolExecutor.submit`` blocks the caller until the first worker exists. Started in a
+thread before the first fetch, that time overlaps the network wait instead of adding to it.
+
+Why forkserver: forking a process that runs an event loop and server threads can deadlock, and
+the forkserver's preloaded modules make each worker cheap to start. The forkserver starts once
+a process, so the first pool's ``preload`` wins; a later pool's workers import what they need
+themselves (in parallel, during the first fetches).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import threading
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import wait as wait_all
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def _nothing() -> None:
+    """A first task per worker: makes the executor spawn it now, not at the first real task."""
+
+
+class WarmPool:
+    """``workers`` processes started in a background thread; ``run`` awaits one call in them."""
+
+    def __init__(
+        self,
+        workers: int,
+        preload: list[str],
+        initializer: Callable[[], None] | None = None,
+    ) -> None:
+        self.workers = workers
+        self._preload = preload
+        self._initializer = initializer
+        self._executor: ProcessPoolExecutor | None = None
+        self._ready = threading.Event()
+        self._closed = False
+        self._lock = threading.Lock()
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._start, name="warm-pool", daemon=True)
+        self._thread.start()
+
+    def _start(self) -> None:
+        try:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(self._preload)
+            with self._lock:
+                if self._closed:
+                    return
+                self._executor = ProcessPoolExecutor(
+                    max_workers=self.workers, mp_context=context, initializer=self._initializer
+                )
+                # One task each, submitted at once: each submit spawns a worker (no idle one yet).
+                started = [self._executor.submit(_nothing) for _ in range(self.workers)]
+            wait_all(started)
+            for future in started:
+                future.result()
+            self._ready.set()
+        except BaseException as exc:  # no pool: the caller keeps working inline
+            self.error = exc
+
+    @property
+    def ready(self) -> bool:
+        return self._ready.is_set()
+
+    async def run(self, func: Callable[..., T], *args: object) -> T:
+        """``func(*args)`` in a worker; only once ``ready``."""
+        assert self._executor is not None and self.ready
+        return await asyncio.get_running_loop().run_in_executor(self._executor, func, *args)
+
+    def close(self) -> None:
+        """Stop the workers (waiting for any running call); safe before the pool is ready."""
+        with self._lock:
+            self._closed = True
+        self._thread.join()
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
