@@ -279,7 +279,10 @@ def run(
 @config_options
 @click.option("--now", metavar="ISO8601", help="Pin the clock (dates items without one).")
 @click.option(
-    "--no-extract", is_flag=True, help="Only fetch the feeds; leave article pages for later."
+    "--extract/--no-extract",
+    default=False,
+    show_default=True,
+    help="Also fetch and extract the new articles' pages (`build` does not; `run` does).",
 )
 @wait_option
 @click.pass_context
@@ -288,15 +291,18 @@ def poll_command(
     config_path: Path,
     output: Path,
     now: str | None,
-    no_extract: bool,
+    extract: bool,
     lock_wait: float,
 ) -> None:
-    """Poll every feed into the store (and extract new articles), without building."""
+    """Poll every feed into the store, without extracting pages or building.
+
+    Cheap enough to run every few minutes; `--extract` also fetches and extracts the new
+    articles' pages, and `run` does everything."""
     config = load_config(config_path)
     moment = _parse_now(now, config)
     with _locked(output, "poll", lock_wait):
         _do_poll(ctx, config, output, moment)
-        if not no_extract:
+        if extract:
             _do_extract(ctx, config, output, moment)
 
 
