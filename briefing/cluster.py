@@ -193,9 +193,13 @@ def evidence(docs: Sequence[Doc]) -> dict[tuple[int, int], PairEvidence]:
 
 
 def same_story(pair: PairEvidence) -> bool:
+    if pair.conflict:
+        # Texts that name different CVEs or different actors are different events, however
+        # alike their wording: templated advisories share almost every word.
+        return False
     if pair.duplicate >= DUPLICATE:
         return True
-    if pair.conflict or pair.same_feed:
+    if pair.same_feed:
         # One outlet's items about one topic (a daily podcast, a series) are separate stories
         # unless their text is the same.
         return False

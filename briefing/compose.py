@@ -58,6 +58,7 @@ _EXPLOITED = re.compile(
     r"being exploited|exploitation attempts",
     re.IGNORECASE,
 )
+_URL = re.compile(r"\b(?:https?|hxxps?)://\S+", re.IGNORECASE)
 _CVE = re.compile(r"CVE-\d{4}-\d{4,7}", re.IGNORECASE)
 
 
@@ -218,8 +219,11 @@ def make_story(
 
 
 def _fallback_summary(text: str, limit: int = 300) -> str:
-    """For a text with no quotable sentence (a teaser): its start, cut at a word."""
-    text = " ".join(text.split())
+    """For a text with no quotable sentence (a teaser): its start, cut at a word — without
+    bare links, which say nothing to a reader (an advisory feed's reference list)."""
+    text = " ".join(_URL.sub(" ", text).split())
+    if len(text) < 40:
+        return ""
     if len(text) <= limit:
         return text
     return text[:limit].rsplit(" ", 1)[0] + " …"

@@ -44,6 +44,8 @@ _BOILERPLATE = re.compile(
     r"webinar|register for|join us",
     re.IGNORECASE,
 )
+_GLUED = re.compile(r"(?<=[a-z]{2}[.!?])(?=[A-Z][a-z])")
+_TEASER_END = re.compile(r"\s*(?:\[(?:\.\.\.|…)\]|\(?(?:\.\.\.|…)\)?)$")
 _WORD = re.compile(r"[a-z0-9][a-z0-9\-]+")
 _STOP = frozenset(
     [
@@ -154,7 +156,9 @@ def split_sentences(text: str) -> list[str]:
     """Prose -> sentences; paragraphs never run into each other, abbreviations stay whole."""
     out: list[str] = []
     for paragraph in text.splitlines():
-        paragraph = " ".join(paragraph.split())
+        # Feed HTML often glues paragraphs ("users.The flaw"); a teaser ends in "[...]".
+        paragraph = _GLUED.sub(" ", " ".join(paragraph.split()))
+        paragraph = _TEASER_END.sub("", paragraph)
         if not paragraph:
             continue
         buffer = ""
