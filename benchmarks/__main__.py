@@ -52,6 +52,7 @@ TARGETS: dict[str, tuple[str, float]] = {
     "incremental_page_fetches": ("<=", 0),
     "build_seconds": ("<=", 60),
     "build_peak_mb": ("<=", 500),
+    "cli_poll_speedup": (">=", 8),
 }
 
 
@@ -114,7 +115,7 @@ def bench_poll(sizes: Sizes, work: Path) -> dict[str, Any]:
 
     from briefing import pipeline
 
-    with Site(sizes.poll_feeds, sizes.poll_items, NOW, latency=sizes.latency) as site:
+    with Site(sizes.poll_feeds, sizes.poll_items, NOW, latency=sizes.latency, process=True) as site:
         config = _config(site)
         urls = [site.feed_url(i) for i in range(sizes.poll_feeds)]
 
@@ -154,7 +155,7 @@ def bench_extract(sizes: Sizes, work: Path, corpus: list[str] | None) -> dict[st
     # A corpus page is served once: trafilatura's deduplication (on in our stage) would blank
     # the second copy of a page, and its caches would flatter both sides.
     feeds, items = (1, len(corpus)) if corpus else (sizes.extract_feeds, 20)
-    with Site(feeds, items, NOW, latency=0.0, corpus=corpus) as site:
+    with Site(feeds, items, NOW, latency=0.0, corpus=corpus, process=True) as site:
         many, one = _config(site), _config(site, extract={"workers": 1})
         pipeline.poll(many, work / "extract-n", NOW)
         pipeline.poll(one, work / "extract-1", NOW)
@@ -223,7 +224,7 @@ def bench_tag(sizes: Sizes, corpus_dir: Path | None) -> dict[str, Any]:
 def bench_incremental(sizes: Sizes, work: Path) -> dict[str, Any]:
     from briefing import pipeline
 
-    with Site(sizes.incremental_feeds, 20, NOW, latency=sizes.latency) as site:
+    with Site(sizes.incremental_feeds, 20, NOW, latency=sizes.latency, process=True) as site:
         config = _config(site)
         out = work / "incremental"
 
@@ -232,10 +233,11 @@ def bench_incremental(sizes: Sizes, work: Path) -> dict[str, Any]:
             return pipeline.extract(config, out, NOW)
 
         first_s, first = _timed(run)
-        pages_before = site.served["page"]
+        pages_before = site.counts()["page"]
         second_s, second = _timed(run)
-        page_fetches = site.served["page"] - pages_before + second.pages_fetched
-        not_modified = site.served["304"]
+        counts = site.counts()
+        page_fetches = counts["page"] - pages_before + second.pages_fetched
+        not_modified = counts["304"]
     _say(
         f"incremental: first {first_s:.2f} s ({first.pages_fetched} pages), second "
         f"{second_s:.2f} s ({page_fetches} pages, {not_modified} × 304)"
@@ -396,6 +398,55 @@ def bench_scale(sizes: Sizes, work: Path) -> dict[str, Any]:
     return {"scale": rows}
 
 
+def cli_check(feeds: int, items: int, latency: float, work: Path) -> dict[str, Any]:
+    """The acceptance check of issue 8, as a user would run it: ``briefing poll --config C
+    --output D`` (a whole process: interpreter start, imports, poll, store) against a sequential
+    ``feedparser.parse(url)`` loop in this process (no start-up counted: the stricter side).
+    Every feed sits on one loopback host, and the default config is used."""
+    import feedparser
+
+    from briefing.store import Store
+
+    work.mkdir(parents=True, exist_ok=True)
+    command = Path(sys.executable).with_name("briefing")
+    argv = [str(command)] if command.exists() else [sys.executable, "-m", "briefing"]
+    with Site(feeds, items, NOW, latency=latency, hosts=1, process=True) as site:
+        config = work / "feeds.yaml"
+        lines = ["feeds:"]
+        for i in range(feeds):
+            lines += [f"  - name: feed-{i:04d}", f"    url: {site.feed_url(i)}"]
+        config.write_text("\n".join(lines) + "\n")
+        urls = [site.feed_url(i) for i in range(feeds)]
+        base_s, base_items = _timed(lambda: sum(len(feedparser.parse(u).entries) for u in urls))
+        out = work / "out"
+        started = time.perf_counter()
+        child = subprocess.run(
+            [*argv, "poll", "--config", str(config), "--output", str(out)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        ours_s = time.perf_counter() - started
+    if child.returncode != 0:
+        raise RuntimeError(f"briefing poll failed:\n{child.stderr[-2000:]}")
+    with Store.open(out / "briefing.sqlite3") as store:
+        stored = store.count_entries()
+    _say(
+        f"cli check: {feeds} feeds x {items} items, {latency * 1000:.0f} ms, one host: "
+        f"feedparser loop {base_s:.2f} s ({base_items} items), `briefing poll` {ours_s:.2f} s "
+        f"whole process ({stored} items stored)"
+    )
+    return {
+        "cli_poll_speedup": base_s / ours_s,
+        "cli_poll_seconds": ours_s,
+        "cli_baseline_seconds": base_s,
+        "cli_feeds": feeds,
+        "cli_items_stored": stored,
+        "cli_baseline_items": base_items,
+        "cli_latency_s": latency,
+    }
+
+
 # -- the run ---------------------------------------------------------------------------------
 
 
@@ -434,7 +485,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only",
         action="append",
-        help="run only these cases (poll, extract, tag, incremental, build, scale); repeatable",
+        help="run only these cases (poll, extract, tag, incremental, build, scale, cli); "
+        "repeatable",
+    )
+    parser.add_argument(
+        "--cli-check",
+        action="store_true",
+        help="only the acceptance check: `briefing poll` (whole process) on 60 feeds x 20 items "
+        "behind 200 ms, all on one host, vs a sequential feedparser loop",
     )
     args = parser.parse_args(argv)
     sizes = TINY if args.tiny else QUICK if args.quick else FULL
@@ -446,7 +504,10 @@ def main(argv: list[str] | None = None) -> int:
         "incremental": lambda w: bench_incremental(sizes, w),
         "build": lambda w: bench_build(sizes, w),
         "scale": lambda w: bench_scale(sizes, w),
+        "cli": lambda w: cli_check(*((4, 3, 0.01) if args.tiny else (60, 20, 0.2)), w),
     }
+    if args.cli_check:
+        args.only = ["cli"]
     results: dict[str, Any] = {
         "mode": "tiny" if args.tiny else "quick" if args.quick else "full",
         "machine": {

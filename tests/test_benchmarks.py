@@ -28,6 +28,7 @@ KEYS = (
     "build_seconds",
     "build_peak_mb",
     "scale",
+    "cli_poll_speedup",
 )
 
 
@@ -55,4 +56,5 @@ def test_tiny_run_writes_every_key(tmp_path: Path, capsys: pytest.CaptureFixture
     assert results["incremental_page_fetches"] == 0
     assert results["poll_items"] == results["poll_baseline_items"] > 0
     assert [row["store_articles"] for row in results["scale"]] == [20, 40]
+    assert results["cli_items_stored"] == results["cli_baseline_items"] > 0
     assert "poll_speedup" in capsys.readouterr().out
