@@ -184,6 +184,7 @@ def make_story(
                     url=entry.link,
                     published=entry.published,
                     quality=article.quality,
+                    outlet=entry.outlet,
                 )
                 for entry, article, _ in members
             ),
@@ -230,7 +231,7 @@ def _fallback_summary(text: str, limit: int = 300) -> str:
 
 
 def score(story: Story, weights: dict[str, float], start: datetime, end: datetime) -> float:
-    outlets = {source.feed for source in story.sources}
+    outlets = {source.publisher for source in story.sources}
     value = 1.0 + 1.5 * math.log2(1 + len(outlets))
     if story.entities.actors:
         attributed = any(actor.country for actor in story.entities.actors)
@@ -244,7 +245,7 @@ def score(story: Story, weights: dict[str, float], start: datetime, end: datetim
     span = (end - start).total_seconds() or 1.0
     age = min(1.0, max(0.0, (end - story.published).total_seconds() / span))
     value += 1.0 - age
-    weight = max((weights.get(feed, 1.0) for feed in outlets), default=1.0)
+    weight = max((weights.get(source.feed, 1.0) for source in story.sources), default=1.0)
     return round(value * weight, 4)
 
 
@@ -399,7 +400,8 @@ def compose(
     ]
     docs = [
         Doc(
-            feed=entry.feed,
+            # An aggregator's items come from many outlets: each is its own voice.
+            feed=entry.outlet or entry.feed,
             link=canonical_url(entry.link) if entry.link else None,
             title=article.title,
             text=article.text,

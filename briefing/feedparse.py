@@ -12,6 +12,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from html import unescape
 from typing import Any
+from urllib.parse import urlsplit
 
 import feedparser
 
@@ -39,6 +40,18 @@ def _date(entry: Any, now: datetime) -> datetime | None:
                 continue
             return now if moment > now + _FUTURE_SLACK else moment
     return None
+
+
+def _outlet(entry: Any) -> str | None:
+    """The original publisher an aggregator feed names in an item's <source>, if any."""
+    source = entry.get("source")
+    if not source or not hasattr(source, "get"):
+        return None
+    title = plain_text(str(source.get("title") or ""))
+    if title:
+        return title[:200]
+    host = urlsplit(str(source.get("href") or "")).hostname
+    return host.removeprefix("www.") if host else None
 
 
 def _content(entry: Any) -> str:
@@ -80,6 +93,7 @@ def parse_feed(
             content=_content(entry),
             author=plain_text(str(entry.get("author", ""))),
             published=_date(entry, now),
+            outlet=_outlet(entry),
         )
         for entry in parsed.entries
     ]

@@ -39,6 +39,7 @@ class FeedItem:
     content: str
     author: str
     published: datetime | None
+    outlet: str | None = None  # the original outlet an aggregator feed names (<source>)
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class Entry:
     published: datetime
     first_seen: datetime
     revision: int
+    outlet: str | None = None  # the original outlet an aggregator feed names (<source>)
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,12 @@ class Source:
     url: str | None
     published: datetime
     quality: Quality
+    outlet: str | None = None  # the original outlet when the feed is an aggregator
+
+    @property
+    def publisher(self) -> str:
+        """Who published it: the outlet an aggregator named, else the feed."""
+        return self.outlet or self.feed
 
 
 @dataclass(frozen=True)

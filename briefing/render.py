@@ -361,6 +361,7 @@ def _story_json(story: Story) -> dict[str, Any]:
                 "url": source.url,
                 "published": source.published.isoformat(),
                 "quality": source.quality,
+                "outlet": source.outlet,
             }
             for source in story.sources
         ],
@@ -511,6 +512,7 @@ def briefing_from_json(data: dict[str, Any]) -> Briefing:
                         url=src.get("url"),
                         published=_dt(src["published"]),
                         quality=src.get("quality", "failed"),
+                        outlet=src.get("outlet"),
                     )
                     for src in item.get("sources", ())
                 ),

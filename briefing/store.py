@@ -110,6 +110,11 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE feeds ADD COLUMN failing_since TEXT;
     """,
+    # 4: the outlet an aggregator feed names for an item (its <source>), so five outlets in
+    # one bundle count as five.
+    """
+    ALTER TABLE entries ADD COLUMN outlet TEXT;
+    """,
 )
 
 _TRACKING_PREFIXES = ("utm_",)
@@ -369,8 +374,8 @@ class Store:
                 published = item.published or now
                 db.execute(
                     "INSERT INTO entries (id, feed, guid, link, title, summary, content, author,"
-                    " published, first_seen, updated, revision, content_hash)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)",
+                    " published, first_seen, updated, revision, content_hash, outlet)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
                     (
                         key,
                         item.feed,
@@ -384,6 +389,7 @@ class Store:
                         _iso(now),
                         _iso(now),
                         digest,
+                        item.outlet,
                     ),
                 )
                 new += 1
@@ -395,7 +401,8 @@ class Store:
                 # The first-seen date stays: a revision is the same story, not a new one.
                 db.execute(
                     "UPDATE entries SET link = ?, title = ?, summary = ?, content = ?, author = ?,"
-                    " updated = ?, revision = revision + 1, content_hash = ? WHERE id = ?",
+                    " updated = ?, revision = revision + 1, content_hash = ?, outlet = ?"
+                    " WHERE id = ?",
                     (
                         item.link,
                         item.title,
@@ -404,6 +411,7 @@ class Store:
                         item.author,
                         _iso(now),
                         digest,
+                        item.outlet,
                         key,
                     ),
                 )
@@ -416,7 +424,7 @@ class Store:
 
     _ENTRY_COLUMNS = (
         "e.id, e.feed, e.link, e.title, e.summary, e.content, e.author,"
-        " e.published, e.first_seen, e.revision"
+        " e.published, e.first_seen, e.revision, e.outlet"
     )
 
     @staticmethod
@@ -432,6 +440,7 @@ class Store:
             published=_parse(str(row[7])),
             first_seen=_parse(str(row[8])),
             revision=int(str(row[9])),
+            outlet=str(row[10]) if row[10] else None,
         )
 
     def pending_entries(self) -> list[Entry]:
@@ -522,15 +531,15 @@ class Store:
         out: list[tuple[Entry, Article]] = []
         for row in rows:
             entry = self._entry(row)
-            quality: Quality = row[15] if row[15] else "failed"
+            quality: Quality = row[16] if row[16] else "failed"
             article = Article(
                 entry_id=entry.id,
-                url=row[10] if row[12] is not None else entry.link,
-                title=row[11] or entry.title,
-                text=row[12] or "",
-                author=row[13] or entry.author,
+                url=row[11] if row[13] is not None else entry.link,
+                title=row[12] or entry.title,
+                text=row[13] or "",
+                author=row[14] or entry.author,
                 published=entry.published,
-                language=row[14],
+                language=row[15],
                 quality=quality,
             )
             out.append((entry, article))

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from briefing.compose import compose, exploited_cves, merge_entities
@@ -164,3 +165,16 @@ def test_three_outlets_one_event_and_a_neighbour_event_apart() -> None:
     assert hospital.id in middle_east.story_ids and hospital.id != apt.id
     for story in briefing.stories:
         assert 1 <= len(story.sentences) <= 3
+
+
+def test_an_aggregators_outlets_count_as_separate_voices() -> None:
+    a_entry, a_article = pair("Bundle", 1, "Iranian espionage group raids Gulf telecoms", APT39_A, 3)
+    b_entry, b_article = pair("Bundle", 2, "APT39 targets telecom operators in the Gulf", APT39_B, 5)
+    pairs = [
+        (replace(a_entry, outlet="Wire"), a_article),
+        (replace(b_entry, outlet="Labs"), b_article),
+    ]
+    config = Config(feeds=(FeedConfig(name="Bundle", url="https://bundle.example/f"),))
+    briefing = compose(config, pairs, {}, NOW_DT - timedelta(hours=24), NOW_DT)
+    assert len(briefing.stories) == 1
+    assert {s.publisher for s in briefing.stories[0].sources} == {"Wire", "Labs"}
