@@ -62,22 +62,61 @@ def _bracket_repl(m: re.Match[str]) -> str:
     return "://" if m.group("slashes") else ":"
 
 
-def _defang_marks(text: str) -> list[tuple[int, int]]:
-    spans = [m.span() for m in _BRACKET_FANG.finditer(text)]
-    low = text.lower()
-    if "xxp" in low or "**p" in low or "fxp" in low:
-        spans.extend(m.span() for m in _SCHEME_FANG.finditer(text))
-        spans.sort()
-    return spans
+def _scheme_fangs(text: str, low: str) -> list[re.Match[str]]:
+    """``_SCHEME_FANG.finditer(text)``, tried only where ``low`` (``text.lower()``) has
+    "xxp", "**p" or "fxp": the regex starts with [hHfF] and would be tried at every h and f."""
+    if "xxp" not in low and "**p" not in low and "fxp" not in low:
+        return []
+    if len(low) != len(text):  # offsets in ``low`` are not offsets in ``text``
+        return list(_SCHEME_FANG.finditer(text))
+    starts: list[int] = []
+    for lit, back in (("xxp", 1), ("**p", 1), ("fxp", 0)):
+        i = low.find(lit)
+        while i >= 0:
+            if i >= back:
+                starts.append(i - back)
+            i = low.find(lit, i + 1)
+    starts.sort()
+    out: list[re.Match[str]] = []
+    last = 0
+    for p in starts:
+        if p < last:
+            continue
+        m = _SCHEME_FANG.match(text, p)
+        if m is not None:
+            out.append(m)
+            last = m.end()
+    return out
+
+
+def _scheme_repl(m: re.Match[str]) -> str:
+    return "ftp" if m.group(2) else "http" + m.group(1)
+
+
+def _refang_with(text: str, brackets: list[re.Match[str]], schemes: list[re.Match[str]]) -> str:
+    """``refang(text)`` from the text's bracket and scheme matches. Scheme replacements keep
+    the length and only touch letters no bracket mark contains, so both sets of matches can
+    be taken from the original text and applied in one pass."""
+    if not schemes and not brackets:
+        return text
+    marks = sorted(
+        [(m.start(), m.end(), _scheme_repl(m)) for m in schemes]
+        + [(m.start(), m.end(), _bracket_repl(m)) for m in brackets]
+    )
+    parts: list[str] = []
+    last = 0
+    for start, end, repl in marks:
+        parts.append(text[last:start])
+        parts.append(repl)
+        last = end
+    parts.append(text[last:])
+    return "".join(parts)
 
 
 def refang(text: str) -> str:
     """Undo common defanging so that indicators can be matched and stored canonically:
     hxxp/h**p/fxp schemes, [.] (.) {.} [dot], [@] [at], [:] [://] (:)//."""
-    low = text.lower()
-    if "xxp" in low or "**p" in low or "fxp" in low:
-        text = _SCHEME_FANG.sub(lambda m: "ftp" if m.group(2) else "http" + m.group(1), text)
-    return _BRACKET_FANG.sub(_bracket_repl, text)
+    return _refang_with(text, list(_BRACKET_FANG.finditer(text)), _scheme_fangs(text, text.lower()))
 
 
 def defang(value: str, kind: str) -> str:
@@ -127,7 +166,7 @@ _REFERENCE_HOSTS = frozenset(
     apple.com support.apple.com schema.org w3.org www.w3.org creativecommons.org
     malpedia.caad.fkie.fraunhofer.de""".split()  # noqa: SIM905
 )
-_RESERVED_DOMAINS = ("example.com", "example.org", "example.net", "localhost")
+_RESERVED_DOMAINS = frozenset({"example.com", "example.org", "example.net", "localhost"})
 _RESERVED_TLDS = frozenset({"example", "test", "invalid", "localhost", "local"})
 
 _VERSION_BEFORE = re.compile(
@@ -143,10 +182,31 @@ def _word_start(text: str, pos: int) -> bool:
     return pos == 0 or not (text[pos - 1].isalnum() or text[pos - 1] in "_-")
 
 
-def find_cves(text: str) -> list[str]:
-    """CVE ids in order of first appearance, normalised and deduplicated."""
+def _cve_matches(text: str, low: str) -> list[re.Match[str]]:
+    """``CVE_RE.finditer(text)``, tried only where ``low`` (``text.lower()``) has "cve" (an
+    IGNORECASE literal prefix gets no fast scan)."""
+    i = low.find("cve")
+    if i < 0:
+        return []
+    if len(low) != len(text):
+        return list(CVE_RE.finditer(text))
+    out: list[re.Match[str]] = []
+    last = 0
+    while i >= 0:
+        if i >= last:
+            m = CVE_RE.match(text, i)
+            if m is not None:
+                out.append(m)
+                last = m.end()
+        i = low.find("cve", i + 1)
+    return out
+
+
+def find_cves(text: str, low: str | None = None) -> list[str]:
+    """CVE ids in order of first appearance, normalised and deduplicated. ``low``:
+    ``text.lower()`` if the caller has it."""
     seen: dict[str, None] = {}
-    for m in CVE_RE.finditer(text):
+    for m in _cve_matches(text, text.lower() if low is None else low):
         if not _word_start(text, m.start()):
             continue
         seen.setdefault(f"CVE-{m.group(1)}-{m.group(2)}", None)
@@ -174,6 +234,18 @@ def _under(host: str, parents: Iterable[str]) -> bool:
     return any(host == p or host.endswith("." + p) for p in parents)
 
 
+def _under_set(host: str, parents: frozenset[str]) -> bool:
+    """``_under`` for a large set of parents: look up ``host`` and each parent of it."""
+    if host in parents:
+        return True
+    i = host.find(".")
+    while i >= 0:
+        if host[i + 1 :] in parents:
+            return True
+        i = host.find(".", i + 1)
+    return False
+
+
 def _own_hosts(source_host: str | None) -> tuple[str, ...]:
     if not source_host:
         return ()
@@ -194,7 +266,7 @@ def _valid_domain(dom: str, defanged: bool) -> bool:
         return False
     if not defanged and len(labels) == 2 and tld in _FILE_EXT_TLDS:
         return False
-    return not _under(dom.lower(), _RESERVED_DOMAINS)
+    return not _under_set(dom.lower(), _RESERVED_DOMAINS)
 
 
 def _global_ip(value: str) -> bool:
@@ -220,7 +292,38 @@ _URL_TAIL = re.compile(r"[^\s<>\"'`\]\[{}|\\^]+")
 _SCHEME_BACK = re.compile(r"(?:https?|ftp)$", re.IGNORECASE)
 _EMAIL_LOCAL_REV = re.compile(r"[A-Za-z0-9._%+-]{1,64}")
 _HEX_RUN = re.compile(r"[0-9a-fA-F]{32,}")
+# For _hex_runs, over UTF-8 bytes: hex digit -> "h", continuation byte -> "c", other -> " ".
+_HEX_BYTES = bytes(
+    0x68 if chr(c) in "0123456789abcdefABCDEF" else 0x63 if 0x80 <= c < 0xC0 else 0x20
+    for c in range(256)
+)
+_HEX32 = b"h" * 32
 _IPV6_TOKEN = re.compile(r"[0-9A-Fa-f:]*")
+
+
+def _hex_runs(text: str) -> list[tuple[int, int]]:
+    """Spans of ``_HEX_RUN.finditer(text)`` (maximal runs of >= 32 hex digits), found with
+    ``bytes.find`` on a translated UTF-8 copy instead of a regex tried at every hex letter."""
+    raw = text.encode("utf-8", "surrogatepass")
+    b = raw.translate(_HEX_BYTES)
+    i = b.find(_HEX32)
+    if i < 0:
+        return []
+    ascii_only = len(raw) == len(text)
+    out: list[tuple[int, int]] = []
+    cont = 0  # continuation bytes before ``done``: byte offset - cont = character offset
+    done = 0
+    while i >= 0:
+        # A hex digit is never followed by a continuation byte: the run ends at a space.
+        end = b.find(b" ", i)
+        if end < 0:
+            end = len(b)
+        if not ascii_only:
+            cont += b.count(b"c", done, i)
+            done = i
+        out.append((i - cont, end - cont))
+        i = b.find(_HEX32, end)
+    return out
 
 
 def _back(pattern: re.Pattern[str], text: str, pos: int, limit: int) -> int:
@@ -232,21 +335,30 @@ def _back(pattern: re.Pattern[str], text: str, pos: int, limit: int) -> int:
 
 
 def extract_indicators(
-    text: str, source_host: str | None = None
+    text: str, source_host: str | None = None, low: str | None = None
 ) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """Indicators by kind (kinds in INDICATOR_KINDS order, values in order of appearance).
 
     Literal anchors ("://", "@", ".", ":") find the few candidate spots and small regexes
     expand them: whole-text regexes with look-behinds cost ~0.1 s a megabyte each.
+    ``low``: ``text.lower()`` if the caller has it.
     """
     found: dict[str, dict[str, None]] = {k: {} for k in INDICATOR_KINDS}
     own = _own_hosts(source_host)
     defanged_values: set[str] = set()
-    if _BRACKET_FANG.search(text) or "xxp" in text.lower():
-        clean = refang(text)
+    if low is None:
+        low = text.lower()
+    brackets = list(_BRACKET_FANG.finditer(text))
+    if brackets or "xxp" in low:
+        schemes = _scheme_fangs(text, low)
+        clean = _refang_with(text, brackets, schemes)
+        marks = [m.span() for m in brackets]
+        if schemes:
+            marks.extend(m.span() for m in schemes)
+            marks.sort()
         last_end = -1
         tokens: list[str] = []
-        for mstart, mend in _defang_marks(text):
+        for mstart, mend in marks:
             if mstart < last_end:
                 continue
             # Expand the mark to its whitespace-delimited token (no regex: tokens can be huge).
@@ -289,9 +401,9 @@ def extract_indicators(
         host = _host_of(url)
         if not host or "." not in host or _under(host, own):
             continue
-        if (_under(host, _REFERENCE_HOSTS) or _under(host, _RESERVED_DOMAINS)) and not was_defanged(
-            url
-        ):
+        if (
+            _under_set(host, _REFERENCE_HOSTS) or _under_set(host, _RESERVED_DOMAINS)
+        ) and not was_defanged(url):
             continue
         found["url"].setdefault(url, None)
 
@@ -361,13 +473,12 @@ def extract_indicators(
         if _global_ip(token):
             found["ipv6"].setdefault(str(ipaddress.ip_address(token)), None)
 
-    for m in _HEX_RUN.finditer(clean):
-        h = m.group(0)
+    for hstart, end in _hex_runs(clean):
+        h = clean[hstart:end]
         if len(h) not in (32, 40, 64) or h.isdigit() or h.isalpha():
             continue
-        if m.start() and clean[m.start() - 1].isalnum():
+        if hstart and clean[hstart - 1].isalnum():
             continue
-        end = m.end()
         if end < len(clean) and clean[end].isalnum():
             continue
         kind = {32: "md5", 40: "sha1", 64: "sha256"}[len(h)]

@@ -46,17 +46,33 @@ def _build_scan_table() -> dict[int, int]:
 _SCAN_TABLE = _build_scan_table()
 
 
-_NON_WORD = re.compile(r"[^\w ]|_")
+# ASCII letters and digits stay, other ASCII bytes become spaces, UTF-8 bytes >= 0x80 stay.
+_ASCII_SCAN_BYTES = bytes(c if c >= 0x80 or chr(c).isalnum() else 0x20 for c in range(256))
+# What is left to blank after the byte pass: non-ASCII characters that are not word characters.
+_NON_ASCII_NON_WORD = re.compile(r"[^\x00-\x7f\w]")
 
 
 def scan_text(text: str) -> str:
     """Lower-case and blank out punctuation without changing the string's length."""
-    low = text.lower()
+    return scan_text_lowered(text, text.lower())
+
+
+def scan_text_lowered(text: str, low: str) -> str:
+    """``scan_text(text)`` for a caller that already has ``low == text.lower()``."""
     if len(low) != len(text):
         # A few characters lower-case to two ("İ"): keep offsets with the per-char table.
         return text.translate(_SCAN_TABLE)
-    # lower() + one C-level substitution is ~2x faster than str.translate with a dict.
-    return _NON_WORD.sub(" ", low)
+    # The same as blanking ``[^\w ]|_`` in ``low``, ~4x faster: one byte-table pass over the
+    # UTF-8 form blanks ASCII punctuation (and "_"); a regex then blanks the few non-ASCII
+    # non-word characters (curly quotes, dashes).
+    out = (
+        low.encode("utf-8", "surrogatepass")
+        .translate(_ASCII_SCAN_BYTES)
+        .decode("utf-8", "surrogatepass")
+    )
+    if out.isascii():
+        return out
+    return _NON_ASCII_NON_WORD.sub(" ", out)
 
 
 def tokens(name: str) -> list[str]:

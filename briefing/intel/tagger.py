@@ -77,7 +77,7 @@ import ahocorasick
 from briefing.intel import geo
 from briefing.intel.iocs import extract_indicators, find_cves, find_techniques
 from briefing.intel.kb import Actor, KnowledgeBase, cluster_files, load_kb, read_cluster
-from briefing.intel.normalize import alias_key, scan_text, scan_variants
+from briefing.intel.normalize import alias_key, scan_text, scan_text_lowered, scan_variants
 from briefing.intel.sectors import (
     ADJECTIVE_FORMS,
     NOT_AFTER,
@@ -364,7 +364,8 @@ class Tagger:
     def tag(self, text: str, title: str = "", source_host: str | None = None) -> Entities:
         """Entities found in ``title`` and ``text`` (see module docstring for the rules)."""
         full = f"{title}\n\n{text}" if title else text
-        scan = _mask_urls(full, " " + scan_text(full))
+        low = full.lower()
+        scan = _mask_urls(full, " " + scan_text_lowered(full, low))
         n = len(scan)
 
         actors: dict[int, _Acc] = {}
@@ -524,7 +525,7 @@ class Tagger:
         if unknown:
             _link_aliases(full, actors, unknown)
         return self._assemble(
-            full, source_host, actors, unknown, malware, countries, roles, regions, sectors
+            full, low, source_host, actors, unknown, malware, countries, roles, regions, sectors
         )
 
     # --- checks ---------------------------------------------------------------------------
@@ -757,6 +758,7 @@ class Tagger:
     def _assemble(
         self,
         text: str,
+        low: str,
         source_host: str | None,
         actors: dict[int, _Acc],
         unknown: dict[str, tuple[str | None, _Acc]],
@@ -832,9 +834,9 @@ class Tagger:
             regions=tuple(r for _, r in region_refs),
             sectors=sector_refs,
             malware=malware_refs,
-            cves=tuple(find_cves(text)),
+            cves=tuple(find_cves(text, low)),
             techniques=tuple(find_techniques(text)),
-            indicators=extract_indicators(text, source_host),
+            indicators=extract_indicators(text, source_host, low),
         )
 
 
@@ -891,14 +893,43 @@ _URL_SPAN_RE = re.compile(
 )
 
 
+def _url_span_starts(text: str) -> list[int]:
+    """Every offset where a ``_URL_SPAN_RE`` match can start: a scheme of 3 to 5 letters
+    before "://", a "](", a "www.". Found with ``str.find``: the regex itself has no literal
+    prefix and would be tried at every offset of the text."""
+    out: list[int] = []
+    for lit, backs in (("://", (5, 4, 3)), ("](", (0,)), ("www.", (0,))):
+        i = text.find(lit)
+        while i >= 0:
+            out.extend(i - b for b in backs if i >= b)
+            i = text.find(lit, i + 1)
+    out.sort()
+    return out
+
+
+def _url_spans(text: str, starts: list[int]) -> list[re.Match[str]]:
+    """``_URL_SPAN_RE.finditer(text)`` (leftmost, non-overlapping), tried only at ``starts``."""
+    out: list[re.Match[str]] = []
+    last = 0
+    for p in starts:
+        if p < last:
+            continue
+        m = _URL_SPAN_RE.match(text, p)
+        if m is not None:
+            out.append(m)
+            last = m.end()
+    return out
+
+
 def _mask_urls(text: str, scan: str) -> str:
     """``scan`` (the scan text of ``text`` behind one leading space) with every URL and
     markdown link target blanked: a name inside an address is no mention."""
-    if "://" not in text and "](" not in text and "www." not in text:
+    starts = _url_span_starts(text)
+    if not starts:
         return scan
     parts: list[str] = []
     last = 0
-    for m in _URL_SPAN_RE.finditer(text):
+    for m in _url_spans(text, starts):
         s, e = m.start() + 1, m.end() + 1
         parts.append(scan[last:s])
         parts.append(" " * (e - s))
