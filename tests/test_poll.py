@@ -116,7 +116,8 @@ def test_poll_command_polls_only_unless_asked_to_extract(tmp_path: Path, site: L
 
 def test_an_aggregators_source_element_names_the_outlet() -> None:
     bundle = RSS.replace(
-        b"<guid>1</guid>", b'<guid>1</guid><source url="https://news.example/">Example News</source>'
+        b"<guid>1</guid>",
+        b'<guid>1</guid><source url="https://news.example/">Example News</source>',
     )
     items, _status, _error = parse_feed("Bundle", bundle, {}, "http://x.example/feed.xml", NOW_DT)
     assert [item.outlet for item in items] == ["Example News", None]
