@@ -35,6 +35,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
+import ahocorasick
+
 from briefing.intel.geo_data import (
     COUNTRY_TABLE,
     EXACT_FORMS,
@@ -253,6 +255,78 @@ _TARGET_CUE = re.compile(
     r"campaigns?\s+(?:in|against)|operations?\s+(?:in|against))\b",
     re.IGNORECASE,
 )
+# Every _ATTR_BEFORE match ends with one of these words and then whitespace.
+_ATTR_BEFORE_LAST = frozenset({"to", "with", "by", "for", "of", "from", "in", "the"})
+
+
+def _attr_before(window: str) -> bool:
+    """``_ATTR_BEFORE.search(window)``, skipped when the window's last word cannot end a
+    match (the regex has no literal start and is tried at every offset). A non-ASCII word
+    goes to the regex: under IGNORECASE "in" also matches "İn"."""
+    words = window.rsplit(None, 1)
+    last = words[-1] if words else ""
+    if last.isascii() and last.lower() not in _ATTR_BEFORE_LAST:
+        return False
+    return _ATTR_BEFORE.search(window) is not None
+
+
+# Every _TARGET_CUE match contains one of these (lower case): a cheap test before the regex.
+_TARGET_CUE_ANCHORS = ahocorasick.Automaton()
+for _w in [
+    "target",
+    "attack",
+    "against",
+    "victim",
+    "compromis",
+    "breach",
+    "infiltrat",
+    "hit",
+    "struck",
+    "spy",
+    "spied",
+    "focus",
+    "aimed",
+    "impact",
+    "affect",
+    "infect",
+    "intrusion",
+    "going",
+    "went",
+    "goes",
+    "organi",
+    "entities",
+    "companies",
+    "firms",
+    "businesses",
+    "institutions",
+    "agencies",
+    "users",
+    "customers",
+    "networks",
+    "government",
+    "ministries",
+    "located",
+    "countries",
+    "concentrated",
+    "campaign",
+    "operation",
+]:
+    _TARGET_CUE_ANCHORS.add_word(_w, _w)
+_TARGET_CUE_ANCHORS.make_automaton()
+# Characters that IGNORECASE matches with an ASCII letter but lower() does not map to it.
+_CASE_ODD = frozenset("\u0130\u0131\u017f")
+
+
+def _target_cue(window: str) -> bool:
+    """``_TARGET_CUE.search(window)``, skipped when the window holds none of its words."""
+    if window.isascii() or not _CASE_ODD.intersection(window):
+        for _ in _TARGET_CUE_ANCHORS.iter(window.lower()):
+            break
+        else:
+            return False
+    return _TARGET_CUE.search(window) is not None
+
+
 _SENTENCE_BREAK = re.compile(r"(?:[.!?][\"'”’)]?\s+(?=[A-Z\"“(])|\n)")
 
 
@@ -262,14 +336,14 @@ def country_role(text: str, start: int, end: int) -> Role:
     if _ATTR_AFTER.match(after):
         return "attributed"
     before = text[max(0, start - 120) : start]
-    if _ATTR_BEFORE.search(before[-60:]):
+    if _attr_before(before[-60:]):
         return "attributed"
     if _TARGET_AFTER.match(after):
         return "target"
     cut = 0
     for m in _SENTENCE_BREAK.finditer(before):
         cut = m.end()
-    if _TARGET_CUE.search(before[cut:]):
+    if _target_cue(before[cut:]):
         return "target"
     return "mentioned"
 

@@ -333,7 +333,11 @@ class Tagger:
             add(word, (_INTRO, word, word, 0))
         for k, slot in keys.items():
             payloads = tuple(sorted(slot.values(), key=lambda p: p[0]))
-            self._automaton.add_word(k, (len(k), payloads))
+            # Per key, precomputed for the tag loop: the first malware payload, whether any
+            # payload is an actor's.
+            mal = next((p for p in payloads if p[0] == _MALWARE), None)
+            has_actor = any(p[0] == _ACTOR for p in payloads)
+            self._automaton.add_word(k, (len(k), payloads, mal, has_actor))
         self._automaton.make_automaton()
 
     def _actor_ambiguity(self, name: str, key: str, malware: set[str], places: set[str]) -> int:
@@ -380,7 +384,7 @@ class Tagger:
 
         unknown: dict[str, tuple[str | None, _Acc]] = {}
         introduced: dict[str, int | None] = {}  # name -> KB actor id (None: not in the KB)
-        for e, (klen, payloads) in self._automaton.iter_long(scan):
+        for e, (klen, payloads, mal, has_actor) in self._automaton.iter_long(scan):
             start = e - klen + 1  # original offset of the word start
             last = payloads[-1]
             if last[0] == _INTRO:
@@ -402,15 +406,13 @@ class Tagger:
                     continue
                 if len(payloads) == 1:
                     continue
-            hit = _Hit(start, end, surface)
             after = scan[e + 1 : e + 60]
-            before = scan[max(0, start - 60) : start + 1]
+            before = scan[start - 60 if start > 60 else 0 : start + 1]
             done = False
-            mal_after = _MALWARE_AFTER.match(after) is not None
-            glued = _glued(full, start, end)
+            glued = has_actor and _glued(full, start, end)
             ctx: int | None = None  # actor context (_actor_context), for actor hits only
             # 1. An actor in an explicit actor context.
-            for p in payloads:
+            for p in payloads if has_actor else ():
                 if (
                     p[0] == _ACTOR
                     and not glued
@@ -429,8 +431,11 @@ class Tagger:
             if done:
                 continue
             # 2. Malware with a malware word after it.
-            mal = next((p for p in payloads if p[0] == _MALWARE), None)
-            if mal is not None and mal_after and self._malware_surface_ok(surface, mal):
+            if (
+                mal is not None
+                and _MALWARE_AFTER.match(after) is not None
+                and self._malware_surface_ok(surface, mal)
+            ):
                 malware.setdefault(mal[1], _Acc(start)).add(start, surface)
                 continue
             # 3. Places and sectors.
@@ -458,7 +463,7 @@ class Tagger:
             if done:
                 continue
             # 4. Actors without explicit context.
-            for p in payloads:
+            for p in payloads if has_actor else ():
                 if p[0] != _ACTOR or glued or not self._actor_surface_ok(surface):
                     continue
                 actor = self.kb.actors[p[1]]
@@ -489,6 +494,7 @@ class Tagger:
                     taken.append((start, end))
                     done = True
                     break
+                hit = _Hit(start, end, surface)
                 amb_actor_hits.append((p[1], hit, mal is not None))
                 if mal is not None:
                     amb_malware_fallback.setdefault(p[1], []).append((mal[1], hit))
