@@ -225,8 +225,11 @@ def find_techniques(text: str) -> list[str]:
     return list(seen)
 
 
+_HOST_RE = re.compile(r"(?i)[a-z]+://(?:[^@/?#]*@)?([^/:?#]+)")
+
+
 def _host_of(url: str) -> str:
-    m = re.match(r"(?i)[a-z]+://(?:[^@/?#]*@)?([^/:?#]+)", url)
+    m = _HOST_RE.match(url)
     return m.group(1).lower() if m else ""
 
 
@@ -424,8 +427,12 @@ def extract_indicators(
 
     seal()
     seen_tokens: set[int] = set()
+    tok_start, tok_end = 0, -1  # the last token expanded
     for m in _DOT_RE.finditer(clean):
         p0 = m.start()
+        if tok_start < p0 < tok_end and p0 - tok_start <= 255:
+            # Another dot of the token just seen: _back would find its start again.
+            continue
         if inside(p0):
             continue
         start = _back(_TOKEN_CHARS, clean, p0, 255)
@@ -434,6 +441,7 @@ def extract_indicators(
         seen_tokens.add(start)
         fwd = _TOKEN_CHARS.match(clean, p0)
         end = fwd.end() if fwd else p0
+        tok_start, tok_end = start, end
         token = clean[start:end].strip(".-")
         if not token or "." not in token:
             continue
