@@ -17,7 +17,7 @@ from pathlib import Path
 from briefing.archive import archived_window_ends, touched_topics, update_archive
 from briefing.compose import compose
 from briefing.config import Config, parse_duration
-from briefing.extract import ExtractStats, extract_pending
+from briefing.extract import ExtractStats, choose, extract_pending
 from briefing.models import Article, Briefing
 from briefing.poll import PollOutcome, poll_feeds
 from briefing.render import actor_trend, write_briefing
@@ -77,6 +77,9 @@ def composed(
     with Store.open(store_path(config, output)) as store:
         pairs = store.articles_between(start, now)
         states = store.feed_states()
+    # An item polled but not extracted yet (``poll`` without ``--extract``) still has the
+    # feed's own text: a build never shows a bare title when the feed said more.
+    pairs = [(entry, article if article.text else choose(entry, None)) for entry, article in pairs]
     return compose(config, pairs, states, start, now)
 
 

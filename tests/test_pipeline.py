@@ -248,3 +248,17 @@ def test_a_missed_day_is_covered_by_the_next_briefing(
     )
     data = json.loads((output / "2026-03-11" / "briefing.json").read_text(encoding="utf-8"))
     assert data["window"]["start"] == "2026-03-10T08:00:00+00:00"
+
+
+def test_build_after_a_bare_poll_uses_the_feeds_text(
+    tmp_path: Path, site: LocalSite, config_file: Path
+) -> None:
+    output = tmp_path / "out"
+    common = ["-c", str(config_file), "-o", str(output), "--now", NOW]
+    assert CliRunner().invoke(cli, ["poll", *common]).exit_code == 0
+    assert not [r for r in site.requests if r.path.endswith(".html")]  # no page fetched
+    assert CliRunner().invoke(cli, ["build", *common]).exit_code == 0
+    data = json.loads((output / "2026-03-10" / "briefing.json").read_text(encoding="utf-8"))
+    qualities = {s["quality"] for story in data["stories"] for s in story["sources"]}
+    assert qualities == {"feed-only"}
+    assert all(story["summary"] for story in data["stories"])
