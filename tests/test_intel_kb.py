@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -121,3 +123,30 @@ def test_alias_key_is_idempotent_and_clean(s: str) -> None:
 @given(st.text(max_size=200))
 def test_scan_text_keeps_length(s: str) -> None:
     assert len(scan_text(s)) == len(s)
+
+
+def test_the_kb_is_the_same_whatever_the_hash_seed(tmp_path: Path) -> None:
+    """Two processes with different hash seeds and empty caches build the same KB and tag the
+    same way: the briefing's determinism rests on it."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import hashlib, json\n"
+        "from briefing.intel import get_tagger\n"
+        "t = get_tagger()\n"
+        "h = hashlib.sha256()\n"
+        "for a in t.kb.actors:\n"
+        "    h.update(json.dumps([a.name, list(a.aliases), a.country]).encode())\n"
+        "h.update(json.dumps(t.tag('Chafer and APT 29 hit Gulf telecoms.').to_dict()).encode())\n"
+        "print(h.hexdigest())\n"
+    )
+    digests = set()
+    for seed in ("1", "2"):
+        env = dict(os.environ, PYTHONHASHSEED=seed, BRIEFING_DATA_DIR=str(tmp_path / seed))
+        out = subprocess.run(
+            [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+        )
+        digests.add(out.stdout.strip())
+    assert len(digests) == 1

@@ -408,7 +408,8 @@ def _match_draft(
     if claimed:
         return drafts[_resolve_collision(primary, claimed, drafts)]
     votes: Counter[int] = Counter()
-    for k in set(keys):
+    # dict, not set: iteration order must not depend on the hash seed (ties in the vote).
+    for k in dict.fromkeys(keys):
         for did in owners.get(k, []):
             votes[did] += 1
     if votes:
@@ -430,7 +431,7 @@ def _merge_named(
 ) -> _Draft:
     """MITRE ATT&CK lists one group's names: threat-actor entries whose *canonical* names
     are among them are the same actor and are folded into ``target``."""
-    keys = {alias_key(n) for n in names}
+    keys = dict.fromkeys(alias_key(n) for n in names)  # ordered: the KB is reproducible
     for d in [d for k in keys for d in canon.get(k, ())]:
         if d is target or d.dead:
             continue
