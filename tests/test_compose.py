@@ -168,8 +168,12 @@ def test_three_outlets_one_event_and_a_neighbour_event_apart() -> None:
 
 
 def test_an_aggregators_outlets_count_as_separate_voices() -> None:
-    a_entry, a_article = pair("Bundle", 1, "Iranian espionage group raids Gulf telecoms", APT39_A, 3)
-    b_entry, b_article = pair("Bundle", 2, "APT39 targets telecom operators in the Gulf", APT39_B, 5)
+    a_entry, a_article = pair(
+        "Bundle", 1, "Iranian espionage group raids Gulf telecoms", APT39_A, 3
+    )
+    b_entry, b_article = pair(
+        "Bundle", 2, "APT39 targets telecom operators in the Gulf", APT39_B, 5
+    )
     pairs = [
         (replace(a_entry, outlet="Wire"), a_article),
         (replace(b_entry, outlet="Labs"), b_article),
