@@ -216,3 +216,14 @@ def test_financial_as_an_adjective_is_no_sector() -> None:
     assert "Finance" not in sectors("The deal eased financial pressure on the country.")
     assert "Finance" in sectors("The actor targets financial institutions in Europe.")
     assert "Finance" in sectors("Victims were in the energy, financial, and retail sectors.")
+
+
+def test_the_text_names_the_state_of_an_actor_the_kb_has_none_for() -> None:
+    from briefing.intel import get_tagger
+
+    tag = get_tagger().tag
+    one = tag("Researchers tie UNC9999, a Russian-linked group, to the intrusions.")
+    assert [(a.name, a.country) for a in one.actors] == [("UNC9999", "Russia")]
+    # Two actors without a state and one attributed country: whose is it? Nobody's.
+    two = tag("UNC9998 and UNC9997 were active. A Russian-linked crew ran the campaign.")
+    assert {a.country for a in two.actors} == {None}

@@ -68,7 +68,7 @@ from __future__ import annotations
 
 import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
@@ -778,9 +778,24 @@ class Tagger:
         actor_refs: list[tuple[int, ActorRef]] = []
         actors = {aid: acc for aid, acc in actors.items() if not _passing(acc, len(text))}
         unknown = {k: v for k, v in unknown.items() if not _passing(v[1], len(text))}
+        # The text's own attribution ("a Chinese-affiliated threat actor") names the state of
+        # an actor the KB has none for — only when that cannot be ambiguous: one such actor,
+        # one attributed state.
+        said = sorted(code for code, rank in roles.items() if rank == 0)
+        stateless = [aid for aid in actors if not self.kb.actors[aid].country_code]
+        stateless_unknown = [name for name, (cc, _acc) in unknown.items() if not cc]
+        from_text: str | None = None
+        if len(said) == 1 and len(stateless) + len(stateless_unknown) == 1:
+            from_text = said[0]
+            if stateless_unknown:
+                name = stateless_unknown[0]
+                unknown[name] = (from_text, unknown[name][1])
         for aid, acc in actors.items():
             a = self.kb.actors[aid]
-            actor_refs.append((acc.first, _actor_ref(a, tuple(acc.mentions))))
+            ref = _actor_ref(a, tuple(acc.mentions))
+            if from_text and stateless == [aid]:
+                ref = replace(ref, country=geo.country_name(from_text), country_code=from_text)
+            actor_refs.append((acc.first, ref))
             if a.country_code and a.country_code in geo.COUNTRIES:
                 roles[a.country_code] = 0
                 countries.setdefault(a.country_code, _Acc(len(text)))
