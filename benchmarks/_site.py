@@ -156,23 +156,41 @@ def article_text(feed: int, item: int, paragraphs: int = 6) -> tuple[str, list[s
     return title, paras
 
 
+# Real article pages are ~100 KB and take trafilatura ~16 ms (median of the corpus pages here);
+# these chrome blocks bring a generated page to that size and cost, so the extraction case
+# measures the work a real morning run does rather than a toy page's.
+_MENU = "".join(
+    f"<li class='menu-item menu-{a}'><div class='wrap'><div class='inner'><span class='label'>"
+    f"<a href='/section/{a}/{b}' class='nav-link' data-track='{a}-{b}'>{a.title()} {b}</a>"
+    "</span></div></div></li>"
+    for a in WORDS[:30]
+    for b in WORDS[30:42]
+)
 _BOILER_TOP = (
-    "<header class='site'><a href='/'>Cyber Daily</a><nav><ul>"
-    + "".join(f"<li><a href='/section/{w}'>{w.title()}</a></li>" for w in WORDS[:14])
+    "<head-extra><script type='application/ld+json'>"
+    + "{" + ",".join(f'"k{i}": "{WORDS[i % len(WORDS)]} {i}"' for i in range(600)) + "}"
+    + "</script><script>window.dataLayer=[" + ",".join(str(i) for i in range(2000)) + "];"
+    "</script></head-extra>"
+    "<header class='site'><a href='/'>Cyber Daily</a><nav class='mega'><ul>"
+    + _MENU
     + "</ul></nav><form action='/search'><input name='q'></form></header>"
-    "<div class='cookie'>We use cookies to improve your experience. <button>Accept</button></div>"
+    "<div class='cookie'>We use cookies to improve your experience. <button>Accept</button>"
+    "<button>Manage preferences</button></div>"
+    "<div class='promo'>Register now for our threat summit. <a href='/summit'>Register</a></div>"
 )
 _BOILER_SIDE = (
     "<aside class='sidebar'><h3>Most read</h3><ul>"
     + "".join(
-        f"<li><a href='/story/{i}'>Story about {w} number {i}</a></li>"
-        for i, w in enumerate(WORDS[14:30])
+        f"<li class='card'><div class='card-body'><div class='card-text'><a href='/story/{i}'>"
+        f"Story about {w} number {i}</a><p>A short teaser about {w} and "
+        f"{WORDS[(i * 7) % len(WORDS)]} that readers clicked on this week.</p></div></div></li>"
+        for i, w in enumerate(WORDS[:60])
     )
     + "</ul><h3>Newsletter</h3><p>Subscribe to get the top stories every morning.</p></aside>"
 )
 _BOILER_FOOT = (
     "<footer><p>© 2026 Cyber Daily. All rights reserved.</p><ul>"
-    + "".join(f"<li><a href='/legal/{w}'>{w}</a></li>" for w in ("privacy", "terms", "about"))
+    + "".join(f"<li><a href='/legal/{w}'>{w}</a></li>" for w in WORDS[:120])
     + "</ul></footer>"
 )
 
@@ -189,11 +207,11 @@ def page_html(
         return corpus[(feed * 7919 + item) % len(corpus)]
     rng = _rng("comments", feed, item)
     date = (published or datetime(2026, 3, 9, 12, 0)).isoformat()
-    title, paras = article_text(feed, item)
+    title, paras = article_text(feed, item, paragraphs=12)
     comments = "".join(
         f"<li class='comment'><b>user{rng.randint(1, 999)}</b><p>"
         f"{' '.join(rng.choice(WORDS) for _ in range(rng.randint(8, 25)))}</p></li>"
-        for _ in range(rng.randint(2, 8))
+        for _ in range(rng.randint(10, 30))
     )
     body = "".join(f"<p>{escape(p)}</p>" for p in paras)
     return (

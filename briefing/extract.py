@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from html import unescape
 from typing import Any
 
 from briefing.config import Config, parse_duration
@@ -48,29 +50,80 @@ def extract_html(html: str | bytes, url: str | None) -> dict[str, Any]:
     """One page's HTML -> {"text", "title", "author", "date", "language"} (runs in a worker)."""
     from trafilatura import bare_extraction
 
-    # bare_extraction, not extract(output_format="json"): the same fields without the JSON round
-    # trip and the content fingerprint JSON output computes (~1 ms a page, unused here).
+    # bare_extraction, not extract(output_format="json"): the same text without the JSON round
+    # trip. Metadata comes from ``page_metadata``: trafilatura's own (htmldate, byline
+    # heuristics) cost 70% of a page's extraction time for fields the feed mostly gives anyway.
     document = bare_extraction(
         html,
         url=url,
-        with_metadata=True,
         include_comments=False,
         include_tables=True,
         # trafilatura's dedup cache lives as long as the process: a page extracted twice (a rerun
         # in `serve`, a test) would come back empty.
         deduplicate=False,
-        # The page's date is only a stored hint (the feed's date wins); htmldate's extensive
-        # search scans the whole page and made metadata 13x the cost of the text (benchmarks).
-        date_extraction_params={"extensive_search": False, "original_date": True},
     )
-    if document is None or isinstance(document, dict):  # dict only with as_dict=True
-        return {"text": "", "title": "", "author": "", "date": None, "language": None}
+    text = ""
+    if document is not None and not isinstance(document, dict):  # dict only with as_dict=True
+        text = (document.text or document.raw_text or "").strip()
+    markup = html if isinstance(html, str) else html.decode("utf-8", errors="replace")
+    return {"text": text, **page_metadata(markup)}
+
+
+_META_TAG = re.compile(r"<meta\b[^>]*>", re.IGNORECASE)
+_ATTR = re.compile(r"""([a-zA-Z:_-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
+_TITLE_TAG = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_HTML_LANG = re.compile(r"<html\b[^>]*?\blang\s*=\s*[\"']?([a-zA-Z]{2,3})", re.IGNORECASE)
+_LD_DATE = re.compile(r'"datePublished"\s*:\s*"([^"]{8,40})"')
+_LD_AUTHOR = re.compile(r'"author"\s*:\s*(?:\[\s*)?\{[^{}]*?"name"\s*:\s*"([^"]{2,120})"')
+_TITLE_KEYS = ("og:title", "twitter:title", "dc.title")
+_AUTHOR_KEYS = ("author", "article:author", "dc.creator", "parsely-author", "sailthru.author")
+_DATE_KEYS = (
+    "article:published_time",
+    "datepublished",
+    "date",
+    "dc.date",
+    "dc.date.issued",
+    "parsely-pub-date",
+    "og:published_time",
+)
+
+
+def _clean(value: str) -> str:
+    return " ".join(unescape(value).split())
+
+
+def page_metadata(html: str) -> dict[str, str | None]:
+    """Title, author, date and language from a page's meta tags, JSON-LD and ``<html lang>``.
+
+    Fallbacks only — the feed's own title, author and date win — so a cheap scan of the tags
+    pages declare for exactly this is enough.
+    """
+    head = html[:200_000]
+    metas: dict[str, str] = {}
+    for tag in _META_TAG.findall(head):
+        attrs = {
+            m.group(1).lower(): m.group(2) or m.group(3) or m.group(4) or ""
+            for m in _ATTR.finditer(tag)
+        }
+        key = (attrs.get("property") or attrs.get("name") or attrs.get("itemprop") or "").lower()
+        if key and "content" in attrs:
+            metas.setdefault(key, _clean(attrs["content"]))
+    title = next((metas[k] for k in _TITLE_KEYS if metas.get(k)), "")
+    if not title and (match := _TITLE_TAG.search(head)):
+        title = _clean(match.group(1))
+    author = next((metas[k] for k in _AUTHOR_KEYS if metas.get(k) and "://" not in metas[k]), "")
+    if not author and (match := _LD_AUTHOR.search(html)):
+        author = _clean(match.group(1))
+    date = next((metas[k] for k in _DATE_KEYS if metas.get(k)), None)
+    if date is None and (match := _LD_DATE.search(html)):
+        date = match.group(1)
+    lang = _HTML_LANG.search(head)
+    language = lang.group(1).lower() if lang else metas.get("og:locale", "")[:2].lower()
     return {
-        "text": (document.text or document.raw_text or "").strip(),
-        "title": document.title or "",
-        "author": document.author or "",
-        "date": document.date,
-        "language": document.language,
+        "title": title[:500],
+        "author": author[:200],
+        "date": date,
+        "language": language or None,
     }
 
 

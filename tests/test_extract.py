@@ -59,3 +59,27 @@ def test_extract_html_drops_boilerplate_and_comments() -> None:
     assert "Paragraph 2." in result["text"]
     assert "great post" not in result["text"]
     assert "All rights reserved" not in result["text"]
+
+
+def test_page_metadata_from_meta_tags_json_ld_and_lang() -> None:
+    from briefing.extract import page_metadata
+
+    html = (
+        "<html lang='de'><head><title>Site | Fallback title</title>"
+        '<meta property="og:title" content="The &amp; real title">'
+        "<meta content='2026-03-09T10:00:00Z' property='article:published_time'>"
+        '<script type="application/ld+json">{"author": {"@type": "Person", "name": "A. Writer"}}'
+        "</script></head><body></body></html>"
+    )
+    assert page_metadata(html) == {
+        "title": "The & real title",
+        "author": "A. Writer",
+        "date": "2026-03-09T10:00:00Z",
+        "language": "de",
+    }
+    assert page_metadata("<p>no head at all</p>") == {
+        "title": "",
+        "author": "",
+        "date": None,
+        "language": None,
+    }
