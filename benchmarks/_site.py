@@ -168,8 +168,12 @@ _MENU = "".join(
 )
 _BOILER_TOP = (
     "<head-extra><script type='application/ld+json'>"
-    + "{" + ",".join(f'"k{i}": "{WORDS[i % len(WORDS)]} {i}"' for i in range(600)) + "}"
-    + "</script><script>window.dataLayer=[" + ",".join(str(i) for i in range(2000)) + "];"
+    + "{"
+    + ",".join(f'"k{i}": "{WORDS[i % len(WORDS)]} {i}"' for i in range(600))
+    + "}"
+    + "</script><script>window.dataLayer=["
+    + ",".join(str(i) for i in range(2000))
+    + "];"
     "</script></head-extra>"
     "<header class='site'><a href='/'>Cyber Daily</a><nav class='mega'><ul>"
     + _MENU
