@@ -68,6 +68,17 @@ def _window(value: str | None, config: Config) -> timedelta | None:
         raise click.BadParameter(str(exc), param_hint="--window") from None
 
 
+config_option = click.option(
+    "--config",
+    "-c",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("feeds.yaml"),
+    show_default=True,
+    help="The feeds and settings file.",
+)
+
+
 def config_options(func: F) -> F:
     func = click.option(
         "--output",
@@ -77,16 +88,7 @@ def config_options(func: F) -> F:
         show_default=True,
         help="Output folder: briefings, archive and (unless the config moves it) the store.",
     )(func)
-    func = click.option(
-        "--config",
-        "-c",
-        "config_path",
-        type=click.Path(dir_okay=False, path_type=Path),
-        default=Path("feeds.yaml"),
-        show_default=True,
-        help="The feeds and settings file.",
-    )(func)
-    return func
+    return config_option(func)
 
 
 def clock_options(func: F) -> F:
@@ -454,15 +456,7 @@ def feeds() -> None:
 
 
 @feeds.command("check")
-@click.option(
-    "--config",
-    "-c",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("feeds.yaml"),
-    show_default=True,
-    help="The feeds and settings file.",
-)
+@config_option
 def feeds_check(config_path: Path) -> None:
     """Validate the config and probe every feed once (nothing is stored); exit 1 if any fails."""
     import asyncio
