@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from pypdf import PdfReader
+from pypdf.generic import DictionaryObject
 
 from briefing.config import Config, FeedConfig
 from briefing.models import Source
@@ -55,6 +56,7 @@ def test_pdf_embeds_every_font(pdf_reader: PdfReader) -> None:
     fonts = 0
     for page in pdf_reader.pages:
         resources = page["/Resources"].get_object()
+        assert isinstance(resources, DictionaryObject)
         for font in resources.get("/Font", {}).values():
             font = font.get_object()
             descendants = font.get("/DescendantFonts")
@@ -172,3 +174,28 @@ def test_write_briefing_writes_three_files(tmp_path: Path) -> None:
         "briefing.pdf",
     ]
     assert "trend-chart" in (folder / "briefing.html").read_text(encoding="utf-8")
+
+
+def test_two_renders_are_byte_identical() -> None:
+    """The same Briefing gives the same HTML and the same PDF bytes (no date, no random id)."""
+    config = _config()
+    trend = Trend(days=("03-09", "03-10"), series=())
+    outputs = []
+    for _ in range(2):
+        env = environment(config)
+        html = render_html(synthetic_briefing(8), config, env, "html", trend)
+        pdf_html = render_html(synthetic_briefing(8), config, env, "pdf", trend)
+        outputs.append((html, pdf_html, render_pdf(pdf_html)))
+    assert outputs[0] == outputs[1]
+    pdf = outputs[0][2]
+    assert b"/CreationDate" not in pdf and b"/ModDate" not in pdf and b"uuid" not in pdf
+
+
+def test_pdf_chips_keep_every_entity(pdf_reader: PdfReader) -> None:
+    """On paper countries and regions share one chip; none of them is lost on the way."""
+    text = "\n".join(page.extract_text() for page in pdf_reader.pages)
+    story = synthetic_briefing(24).stories[0]
+    targets = [c.name for c in story.entities.countries if c.role != "attributed"]
+    for name in (*targets, *(r.name for r in story.entities.regions)):
+        assert name in text.replace("\xa0", " ")
+    assert f"{targets[0]} · {story.entities.regions[0].name}" in text.replace("\xa0", " ")
