@@ -59,7 +59,7 @@ class Browser:
             message = json.loads(self._ws.recv(timeout=max(0.1, deadline - time.monotonic())))
             self.events.append(message)
             if message.get("method") == method:
-                return message
+                return dict(message)
         raise AssertionError(f"no {method} within {timeout} s")
 
     def evaluate(self, expression: str) -> Any:
