@@ -227,3 +227,13 @@ def test_the_text_names_the_state_of_an_actor_the_kb_has_none_for() -> None:
     # Two actors without a state and one attributed country: whose is it? Nobody's.
     two = tag("UNC9998 and UNC9997 were active. A Russian-linked crew ran the campaign.")
     assert {a.country for a in two.actors} == {None}
+
+
+def test_a_dotted_framework_or_extension_is_not_malware() -> None:
+    from briefing.intel import get_tagger
+
+    names = {
+        m.name
+        for m in get_tagger().tag("They deployed a small .NET backdoor via .lnk files.").malware
+    }
+    assert names == set()

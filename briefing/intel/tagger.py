@@ -401,6 +401,8 @@ class Tagger:
                 continue
             end = e
             surface = full[start:end]
+            if start and full[start - 1] == "." and full[start - 2 : start - 1] in _DOT_LEAD:
+                continue  # ".NET", ".lnk": a framework or a file extension, never an entity
             if last[0] == _SCHEME and last[1] == "suffix":
                 if self._scheme_suffix(full, start, end, unknown, taken):
                     continue
@@ -961,6 +963,8 @@ def _mask_urls(text: str, scan: str) -> str:
     return "".join(parts)
 
 
+# What stands before the dot of ".NET" or "(.lnk)": a space, a line start, an opening bracket.
+_DOT_LEAD = frozenset({"", " ", "\n", "\t", "\xa0", "(", "[", '"', "'", "“", "‘"})
 _GLUE_BEFORE = frozenset("/\\_=@)]%#")
 _GLUE_AFTER = frozenset("/\\_=@%")
 
