@@ -105,3 +105,11 @@ def test_a_victim_organisation_in_a_country_is_not_an_attribution() -> None:
         c.name: c.role for c in get_tagger().tag("The hackers based in Iran struck.").countries
     }
     assert roles["Iran"] == "attributed"
+
+
+def test_a_currency_is_not_a_country_mention() -> None:
+    from briefing.intel import get_tagger
+
+    tag = get_tagger().tag
+    assert tag("Tokens worth 41 million US dollars left the wallet.").countries == ()
+    assert [c.name for c in tag("Tokens left a wallet in the US.").countries] == ["United States"]

@@ -573,6 +573,8 @@ class Tagger:
 
     @staticmethod
     def _geo_ok(text: str, start: int, end: int, p: tuple[int, Any, str, int]) -> bool:
+        if _CURRENCY.match(text, end):
+            return False  # "41 million US dollars": a currency, not a place in the story
         if p[3]:
             return geo.exact_form_ok(text, start, end, p[2])
         # Capitalised only ("china" is porcelain). "Georgia" always maps to GE: telling the
@@ -963,6 +965,7 @@ def _mask_urls(text: str, scan: str) -> str:
     return "".join(parts)
 
 
+_CURRENCY = re.compile(r"\.?\s*(?:dollars?|cents?|currency)\b", re.IGNORECASE)
 # What stands before the dot of ".NET" or "(.lnk)": a space, a line start, an opening bracket.
 _DOT_LEAD = frozenset({"", " ", "\n", "\t", "\xa0", "(", "[", '"', "'", "“", "‘"})
 _GLUE_BEFORE = frozenset("/\\_=@)]%#")
