@@ -192,6 +192,11 @@ def cli(ctx: click.Context, quiet: bool, verbose: int) -> None:
     logging.basicConfig(
         level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
+    if verbose < 2:
+        # WeasyPrint reports every screen-only CSS rule the shared stylesheet carries and every
+        # glyph DejaVu lacks: noise for a reader of the morning log, kept for -vv.
+        logging.getLogger("weasyprint").setLevel(logging.ERROR)
+        logging.getLogger("fontTools").setLevel(logging.ERROR)
 
 
 def _do_poll(ctx: click.Context, config: Config, output: Path, now: datetime) -> None:
