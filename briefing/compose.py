@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -48,7 +49,12 @@ from briefing.models import (
     Story,
 )
 from briefing.store import FeedState, canonical_url
-from briefing.summarize import ExtractiveSummarizer, Summarizer, split_sentences
+from briefing.summarize import (
+    ChatSummarizer,
+    ExtractiveSummarizer,
+    Summarizer,
+    split_sentences,
+)
 
 _QUALITY_RANK = {"full": 0, "feed-only": 1, "failed": 2}
 _ROLE_RANK = {"attributed": 0, "target": 1, "mentioned": 2}
@@ -378,6 +384,15 @@ def _one_entry_per_link(
     return [(entry, article) for entry, article in pairs if entry.id in chosen]
 
 
+def chat_summarizer(config: Config) -> ChatSummarizer | None:
+    """The configured chat endpoint, or None for the extractive default."""
+    settings = config.summarizer
+    if settings.backend != "chat" or not settings.url or settings.max_stories == 0:
+        return None
+    key = os.environ.get(settings.api_key_env) if settings.api_key_env else None
+    return ChatSummarizer(settings.url, settings.model, api_key=key, timeout=settings.timeout)
+
+
 def compose(
     config: Config,
     pairs: Sequence[tuple[Entry, Article]],
@@ -412,10 +427,21 @@ def compose(
     summarizer = summarizer or ExtractiveSummarizer()
     weights = {feed.name: feed.weight for feed in config.feeds}
     stories = []
+    members: dict[str, list[tuple[Entry, Article, Entities]]] = {}
     for group in cluster(docs):
         story = make_story([tagged[i] for i in group], summarizer)
+        members[story.id] = [tagged[i] for i in group]
         stories.append(replace(story, score=score(story, weights, start, end)))
     stories.sort(key=lambda s: (-s.score, -s.published.timestamp(), s.id))
+    chat = chat_summarizer(config)
+    if chat is not None:
+        # A model's time goes to the stories read first; the rest keep the extractive summary.
+        try:
+            for rank, story in enumerate(stories[: config.summarizer.max_stories]):
+                rewritten = make_story(members[story.id], chat)
+                stories[rank] = replace(rewritten, score=story.score)
+        finally:
+            chat.close()
 
     by_actor = actor_sections(stories)
     by_region = region_sections(stories)

@@ -92,6 +92,32 @@ class PollConfig(_Model):
         return value
 
 
+class SummarizerConfig(_Model):
+    """Who writes the summaries: ``extractive`` (offline, deterministic; the default) or
+    ``chat``: an OpenAI-compatible endpoint for the top stories, the extractive one as
+    fallback. The API key, if any, is read from the variable ``api_key_env`` names."""
+
+    backend: Literal["extractive", "chat"] = "extractive"
+    url: str | None = None  # e.g. http://127.0.0.1:8080/v1 (llama.cpp) or :11434/v1 (Ollama)
+    model: str = ""
+    api_key_env: str | None = None
+    timeout: Annotated[float, Field(gt=0, le=600)] = 60.0
+    max_stories: Annotated[int, Field(ge=0, le=500)] = 10
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value).scheme not in ("http", "https"):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _complete(self) -> SummarizerConfig:
+        if self.backend == "chat" and not (self.url and self.model):
+            raise ValueError("backend chat needs url and model")
+        return self
+
+
 class ExtractConfig(_Model):
     fetch_pages: bool = True
     # Items older than this (a feed's back catalogue on first poll) keep the feed's own text:
@@ -369,6 +395,7 @@ class Config(_Model):
     templates: str | None = None  # a folder whose templates override the defaults by name
     poll: PollConfig = PollConfig()
     extract: ExtractConfig = ExtractConfig()
+    summarizer: SummarizerConfig = SummarizerConfig()
     schedule: ScheduleConfig = ScheduleConfig()
     email: EmailConfig | None = None  # none: no e-mail delivery
 

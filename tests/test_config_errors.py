@@ -78,6 +78,8 @@ CASES: list[tuple[str, int, str, str]] = [
         "",
         "used twice",
     ),
+    ("summarizer:\n  backend: chat\n" + FEED, 2, "summarizer", "needs url and model"),
+    ("summarizer:\n  backend: gpt\n" + FEED, 2, "summarizer.backend", "extractive"),
 ]
 
 

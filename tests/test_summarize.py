@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterator
 
+import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from briefing.summarize import ExtractiveSummarizer, is_prose, split_sentences
+from briefing.localsite import LocalSite, RecordedRequest, Response
+from briefing.summarize import ChatSummarizer, ExtractiveSummarizer, is_prose, split_sentences
 
 ARTICLE = """Register now to get the most from our site. Select the topics which interest you.
 By Jane Reporter
@@ -90,3 +94,100 @@ def test_glued_paragraphs_and_teaser_ends_are_cleaned() -> None:
         "The update fixes eleven critical flaws for Windows users.",
         "The zero-day is exploited.",
     ]
+
+
+# --- the optional chat backend, against a loopback stub of an OpenAI-compatible server ------
+
+
+def _answer(content: str) -> Response:
+    body = {"choices": [{"message": {"role": "assistant", "content": content}}]}
+    return Response(body=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+
+
+@pytest.fixture
+def llm() -> Iterator[LocalSite]:
+    with LocalSite() as site:
+        yield site
+
+
+GOOD = (
+    '```json\n{"sentences": [{"text": "An Iran-linked group raided telecom and travel firms '
+    'across the Middle East for personal data.", "source": 1}]}\n```'
+)
+
+
+def test_chat_answer_is_used_with_its_sources(llm: LocalSite) -> None:
+    llm.route("/v1/chat/completions", lambda _r: _answer(GOOD))
+    chat = ChatSummarizer(llm.base_url + "/v1", "local-model", api_key="k3y", timeout=5)
+    sentences = chat.summarize([ARTICLE, ARTICLE], "Iran-linked group targets telecoms")
+    chat.close()
+    assert [(s.text[:20], s.source) for s in sentences] == [("An Iran-linked group", 1)]
+    request = llm.requests_for("/v1/chat/completions")[0]
+    assert request.headers["authorization"] == "Bearer k3y"
+    assert request.method == "POST"
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "Sure! Here is a summary: the group hacked telecoms.",  # not JSON
+        '{"sentences": [{"text": "A long enough sentence about the telecom raid.", "source": 7}]}',
+        '{"sentences": [{"text": "<script>alert(1)</script> and more words here.", "source": 0}]}',
+        '{"sentences": []}',
+        '{"sentences": [{"text": "Too short.", "source": 0}]}',
+    ],
+)
+def test_a_bad_answer_falls_back_to_the_extractive_summary(llm: LocalSite, content: str) -> None:
+    llm.route("/v1/chat/completions", lambda _r: _answer(content))
+    chat = ChatSummarizer(llm.base_url + "/v1", "m", timeout=5)
+    got = chat.summarize([ARTICLE], "t", ["Iran"])
+    chat.close()
+    assert got == ExtractiveSummarizer().summarize([ARTICLE], "t", ["Iran"])
+    assert chat.failures == 1
+
+
+def test_a_failing_server_falls_back(llm: LocalSite) -> None:
+    def broken(_request: RecordedRequest) -> Response:
+        return Response(status=503)
+
+    llm.route("/v1/chat/completions", broken)
+    chat = ChatSummarizer(llm.base_url + "/v1", "m", timeout=5)
+    assert chat.summarize([ARTICLE], "t") == ExtractiveSummarizer().summarize([ARTICLE], "t")
+    chat.close()
+
+
+def test_compose_asks_the_chat_backend_for_the_top_stories_only(llm: LocalSite) -> None:
+    from datetime import timedelta
+
+    from briefing.compose import compose
+    from briefing.config import Config
+    from tests.conftest import NOW_DT
+    from tests.test_compose import APT39_A, PATCH, VPN, pair
+
+    answer = (
+        '{"sentences": [{"text": "A model wrote this sentence about the most important '
+        'story of the day.", "source": 0}]}'
+    )
+    llm.route("/v1/chat/completions", lambda _r: _answer(answer))
+    config = Config.model_validate(
+        {
+            "feeds": [
+                {"name": n, "url": f"https://{n.lower()}.example/f"} for n in ("Wire", "Desk")
+            ],
+            "summarizer": {
+                "backend": "chat",
+                "url": llm.base_url + "/v1",
+                "model": "m",
+                "max_stories": 1,
+            },
+        }
+    )
+    pairs = [
+        pair("Wire", 1, "Iranian espionage group raids Gulf telecoms", APT39_A, 3),
+        pair("Desk", 3, "VPN flaw exploited in attacks", VPN, 2),
+        pair("Wire", 4, "Monthly patches fix sixty flaws", PATCH, 1),
+    ]
+    briefing = compose(config, pairs, {}, NOW_DT - timedelta(hours=24), NOW_DT)
+    assert briefing.stories[0].summary.startswith("A model wrote this sentence")
+    assert not any(s.summary.startswith("A model") for s in briefing.stories[1:])
+    assert len(llm.requests_for("/v1/chat/completions")) == 1
