@@ -298,6 +298,8 @@ def context(
         "quality": _quality_counts(briefing.stories),
         "css": stylesheet(),
         "medium": medium,  # "html" or "pdf"
+        # Full cards for the top stories; on paper the long tail is one line each.
+        "card_limit": config.pdf_story_cards if medium == "pdf" else len(briefing.stories),
         "page_size": config.page_size,
         "root": root if medium == "html" else None,
     }

@@ -199,3 +199,21 @@ def test_pdf_chips_keep_every_entity(pdf_reader: PdfReader) -> None:
     for name in (*targets, *(r.name for r in story.entities.regions)):
         assert name in text.replace("\xa0", " ")
     assert f"{targets[0]} · {story.entities.regions[0].name}" in text.replace("\xa0", " ")
+
+
+def test_pdf_long_tail_is_one_line_each_and_loses_no_story() -> None:
+    config = _config(pdf_story_cards=3)
+    briefing = synthetic_briefing(12)
+    env = environment(config)
+    pdf_html = render_html(briefing, config, env, "pdf")
+    assert pdf_html.count('class="story"') == 3
+    assert pdf_html.count('class="story-line"') == 9
+    text = " ".join(
+        (page.extract_text() or "") for page in PdfReader(io.BytesIO(render_pdf(pdf_html))).pages
+    )
+    text = " ".join(text.split())
+    assert "Also in the window" in text
+    for story in briefing.stories:
+        assert " ".join(story.title.split())[:40] in text
+    # On screen every story keeps its card.
+    assert render_html(briefing, config, env, "html").count('class="story"') == 12
