@@ -90,19 +90,19 @@ class _Parser:
     """
 
     def __init__(self, feeds: int) -> None:
-        self.cpus = os.cpu_count() or 1
-        self.wanted = self.cpus > 1 and feeds >= POOL_MIN_FEEDS
-        self.pool: WarmPool | None = None
+        cpus = os.cpu_count() or 1
+        # Started with the poll, not at the first response: the workers come up during the
+        # first round trips (17 against 14 times the sequential loop on 100 feeds), at the cost
+        # of a process start even when every feed answers 304 (0.033 -> 0.035 of a full run).
+        self.pool = (
+            WarmPool(cpus, ["briefing.feedparse"]) if cpus > 1 and feeds >= POOL_MIN_FEEDS else None
+        )
 
     async def parse(
         self, name: str, body: bytes, headers: dict[str, str], url: str, now: datetime
     ) -> tuple[list[FeedItem], FeedStatus, str | None]:
         if self.pool is not None and self.pool.ready:
             return await self.pool.run(parse_feed, name, body, headers, url, now)
-        if self.wanted and self.pool is None:
-            # Started by the first feed that needs parsing, not before the first request: a poll
-            # where every feed answers 304 (the common case for a daemon) starts no process.
-            self.pool = WarmPool(self.cpus, ["briefing.feedparse"])
         return parse_feed(name, body, headers, url, now)
 
     def close(self) -> None:
