@@ -53,6 +53,7 @@ from briefing.summarize import (
     ChatSummarizer,
     ExtractiveSummarizer,
     Summarizer,
+    fallback_summary,
     split_sentences,
 )
 
@@ -64,7 +65,6 @@ _EXPLOITED = re.compile(
     r"being exploited|exploitation attempts",
     re.IGNORECASE,
 )
-_URL = re.compile(r"\b(?:https?|hxxps?)://\S+", re.IGNORECASE)
 _CVE = re.compile(r"CVE-\d{4}-\d{4,7}", re.IGNORECASE)
 
 
@@ -212,7 +212,7 @@ def make_story(
     sentences = tuple(replace(s, source=position[s.source]) for s in sentences)
     summary = " ".join(s.text for s in sentences)
     if not summary:
-        summary = _fallback_summary(best_article.text)
+        summary = fallback_summary(best_article.text)
     return Story(
         id=_story_id(entry.id for entry, _, _ in members),
         title=best_entry.title,
@@ -223,17 +223,6 @@ def make_story(
         sentences=sentences,
         exploited=exploited_cves(texts, entities.cves),
     )
-
-
-def _fallback_summary(text: str, limit: int = 300) -> str:
-    """For a text with no quotable sentence (a teaser): its start, cut at a word — without
-    bare links, which say nothing to a reader (an advisory feed's reference list)."""
-    text = " ".join(_URL.sub(" ", text).split())
-    if len(text) < 40:
-        return ""
-    if len(text) <= limit:
-        return text
-    return text[:limit].rsplit(" ", 1)[0] + " …"
 
 
 def score(story: Story, weights: dict[str, float], start: datetime, end: datetime) -> float:

@@ -199,6 +199,25 @@ def is_prose(sentence: str) -> bool:
     return not _BOILERPLATE.search(sentence)
 
 
+_LINK = re.compile(r"\b(?:https?|hxxps?)://\S+", re.IGNORECASE)
+
+
+def fallback_summary(text: str, limit: int = 300) -> str:
+    """For a text with no quotable sentence (a teaser, an advisory stub): its first whole
+    sentences, held to a looser standard (short ones count), never a sentence cut in half and
+    never bare links. Nothing at all when the text has no sentence to give."""
+    chosen: list[str] = []
+    for sentence in split_sentences(_LINK.sub(" ", text)):
+        if len(" ".join([*chosen, sentence])) > limit:
+            break
+        whole = sentence.rstrip("\"'”’)]").endswith((".", "!", "?"))
+        if len(sentence) >= 20 and whole and not _BOILERPLATE.search(sentence):
+            chosen.append(sentence)
+            if len(chosen) == MAX_SENTENCES:
+                break
+    return " ".join(chosen)
+
+
 def words(text: str) -> list[str]:
     return [w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 2]
 

@@ -191,3 +191,17 @@ def test_compose_asks_the_chat_backend_for_the_top_stories_only(llm: LocalSite) 
     assert briefing.stories[0].summary.startswith("A model wrote this sentence")
     assert not any(s.summary.startswith("A model") for s in briefing.stories[1:])
     assert len(llm.requests_for("/v1/chat/completions")) == 1
+
+
+def test_fallback_is_whole_sentences_or_nothing() -> None:
+    from briefing.summarize import fallback_summary
+
+    # "Patch now." says too little to stand alone; the whole sentence after it does.
+    assert fallback_summary("Patch now. The flaw is exploited. [...]") == "The flaw is exploited."
+    teaser = "Microsoft fixed 60 flaws today. One of them is under attack, the company said. [...]"
+    assert fallback_summary(teaser) == (
+        "Microsoft fixed 60 flaws today. One of them is under attack, the company said."
+    )
+    assert fallback_summary("https://nvd.example/CVE-2026-1 https://vendor.example/advisory") == ""
+    long = "A sentence that goes on and on about the breach " * 12 + "without ever ending"
+    assert fallback_summary(long) == ""  # never a sentence cut in half
