@@ -68,6 +68,10 @@ _EXPLOITED = re.compile(
 _CVE = re.compile(r"CVE-\d{4}-\d{4,7}", re.IGNORECASE)
 
 
+# Feeds tagged so in feeds.yaml list only vulnerabilities exploited in the wild.
+EXPLOITED_TAGS = frozenset({"kev", "exploited"})
+
+
 def slug(text: str) -> str:
     """A file-name-safe, lower-case key: "Remix Kitten" -> "remix-kitten"."""
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "x"
@@ -415,11 +419,15 @@ def compose(
     ]
     summarizer = summarizer or ExtractiveSummarizer()
     weights = {feed.name: feed.weight for feed in config.feeds}
+    exploit_feeds = {feed.name for feed in config.feeds if EXPLOITED_TAGS & set(feed.tags)}
     stories = []
     members: dict[str, list[tuple[Entry, Article, Entities]]] = {}
     for group in cluster(docs):
         story = make_story([tagged[i] for i in group], summarizer)
         members[story.id] = [tagged[i] for i in group]
+        if {source.feed for source in story.sources} & exploit_feeds:
+            # A feed of known-exploited vulnerabilities (CISA's KEV, say) says so by being it.
+            story = replace(story, exploited=tuple(sorted(story.entities.cves)))
         stories.append(replace(story, score=score(story, weights, start, end)))
     stories.sort(key=lambda s: (-s.score, -s.published.timestamp(), s.id))
     chat = chat_summarizer(config)

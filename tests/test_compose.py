@@ -182,3 +182,20 @@ def test_an_aggregators_outlets_count_as_separate_voices() -> None:
     briefing = compose(config, pairs, {}, NOW_DT - timedelta(hours=24), NOW_DT)
     assert len(briefing.stories) == 1
     assert {s.publisher for s in briefing.stories[0].sources} == {"Wire", "Labs"}
+
+
+def test_a_kev_tagged_feed_marks_its_cves_exploited() -> None:
+    stub = (
+        "The catalogue now lists CVE-2026-40001 in a file transfer server, with a remediation "
+        "deadline three weeks from today for federal agencies and their contractors."
+    )
+    config = Config(feeds=(FeedConfig(name="KEV", url="https://kev.example/f", tags=("kev",)),))
+    briefing = compose(
+        config,
+        [pair("KEV", 1, "CVE-2026-40001 added", stub, 2)],
+        {},
+        NOW_DT - timedelta(hours=24),
+        NOW_DT,
+    )
+    assert briefing.stories[0].exploited == ("CVE-2026-40001",)
+    assert [(row.id, row.exploited) for row in briefing.cves] == [("CVE-2026-40001", True)]
