@@ -364,12 +364,6 @@ def _topic_order(topic: Topic) -> tuple[int, str]:
     return (-len(topic.stories), topic.name.lower())
 
 
-def update_index(config: Config, output: Path) -> Path:
-    """Compatibility: rewrite the site-wide pages only (no actor or region page)."""
-    update_archive(config, output)
-    return output / "index.html"
-
-
 def rebuild_archive(config: Config, output: Path, *, pdf: bool = True) -> list[str]:
     """Regenerate everything under ``output`` from the stored briefings and the store.
 
