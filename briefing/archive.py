@@ -31,7 +31,8 @@ from typing import Any
 
 from briefing.config import Config
 from briefing.files import write_atomic
-from briefing.render import environment, safe_url, slug, stylesheet, templates_dir
+from briefing.models import slug
+from briefing.render import environment, safe_url, stylesheet, templates_dir
 
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 FEED_ENTRIES = 60  # briefings in the Atom feed (the newest)

@@ -47,6 +47,7 @@ from briefing.models import (
     Section,
     Source,
     Story,
+    slug,
 )
 from briefing.store import FeedState, canonical_url
 from briefing.summarize import (
@@ -70,11 +71,6 @@ _CVE = re.compile(r"CVE-\d{4}-\d{4,7}", re.IGNORECASE)
 
 # Feeds tagged so in feeds.yaml list only vulnerabilities exploited in the wild.
 EXPLOITED_TAGS = frozenset({"kev", "exploited"})
-
-
-def slug(text: str) -> str:
-    """A file-name-safe, lower-case key: "Remix Kitten" -> "remix-kitten"."""
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "x"
 
 
 # --- entities of a story --------------------------------------------------------------------

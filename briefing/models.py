@@ -8,6 +8,7 @@ Nothing here does I/O; each stage module takes and returns these types.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -196,6 +197,12 @@ class Story:
     sentences: tuple[SummarySentence, ...] = ()  # the summary, sentence by sentence
     score: float = 0.0  # ranking: higher first
     exploited: tuple[str, ...] = ()  # CVE ids the text says are exploited in the wild
+
+
+def slug(text: str) -> str:
+    """A file-name-safe, lower-case key: "Remix Kitten" -> "remix-kitten" (a ``Section.key``,
+    an actor's or region's page name)."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "x"
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,7 @@ from briefing.models import (
     Source,
     Story,
     SummarySentence,
+    slug,
 )
 
 ASSET_PREFIX = "briefing-asset:/"
@@ -63,11 +64,6 @@ def templates_dir() -> Path:
     if (checkout / "briefing.html").is_file():
         return checkout
     return Path(str(resources.files("briefing.templates")))
-
-
-def slug(text: str) -> str:
-    """A file-name-safe, lower-case key: "Remix Kitten" -> "remix-kitten" (actor/region pages)."""
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "x"
 
 
 def safe_url(url: str | None) -> str | None:

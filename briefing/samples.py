@@ -25,8 +25,8 @@ from briefing.models import (
     Source,
     Story,
     SummarySentence,
+    slug,
 )
-from briefing.render import slug
 
 END = datetime(2026, 3, 10, 7, 0, tzinfo=UTC)
 _ACTORS = (
