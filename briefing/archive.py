@@ -25,7 +25,7 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -128,16 +128,20 @@ def day_folders(output: Path) -> list[Path]:
     )
 
 
+def window_end(folder: Path) -> datetime | None:
+    """Where the briefing archived in ``folder`` ended its window (the clock it was built for),
+    or None if there is none."""
+    data = load_day(folder)
+    try:
+        end = datetime.fromisoformat(str(data["window"]["end"]))  # type: ignore[index]
+    except (KeyError, TypeError, ValueError):
+        return None
+    return end if end.tzinfo else end.replace(tzinfo=UTC)
+
+
 def archived_window_ends(output: Path) -> list[datetime]:
-    """Where each archived briefing's window ended (the clock it was built for)."""
-    ends = []
-    for folder in day_folders(output):
-        data = load_day(folder)
-        try:
-            ends.append(datetime.fromisoformat(str(data["window"]["end"])))  # type: ignore[index]
-        except (KeyError, TypeError, ValueError):
-            continue
-    return ends
+    """Where each archived briefing's window ended."""
+    return [end for folder in day_folders(output) if (end := window_end(folder)) is not None]
 
 
 def scan(output: Path) -> Site:

@@ -350,11 +350,9 @@ def build_command(
 
 
 def _archived_dates(output: Path) -> list[str]:
-    return sorted(
-        path.parent.name
-        for path in output.glob("*/briefing.json")
-        if len(path.parent.name) == 10 and path.parent.name[4] == "-"
-    )
+    from briefing.archive import day_folders
+
+    return sorted(folder.name for folder in day_folders(output))
 
 
 @cli.command("send")

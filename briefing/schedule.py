@@ -24,7 +24,6 @@ job (its outcome and the next run time).
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import signal
@@ -42,6 +41,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from briefing.archive import window_end
 from briefing.config import Config, ScheduleConfig, cron_fields, parse_clock
 from briefing.errors import BriefingError
 from briefing.lock import Lock, serve_lock, work_lock
@@ -141,12 +141,7 @@ def briefing_date(moment: datetime, zone: ZoneInfo) -> str:
 
 def archived_until(output: Path, date: str) -> datetime | None:
     """Where the archived briefing of ``date`` ends its window, or None if there is none."""
-    try:
-        data = json.loads((output / date / "briefing.json").read_text(encoding="utf-8"))
-        end = datetime.fromisoformat(str(data["window"]["end"]))
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return end if end.tzinfo else end.replace(tzinfo=UTC)
+    return window_end(output / date)
 
 
 def catch_up_slot(config: Config, output: Path, now: datetime) -> datetime | None:
