@@ -1,8 +1,8 @@
 """Poll stage: every configured feed -> new and revised entries in the store.
 
 In: a ``Config``, an open ``Store`` and the clock. Out: one ``PollOutcome`` per feed; the items
-themselves go straight into the store, one transaction per feed, so a crash mid-poll keeps every
-feed finished before it.
+themselves go straight into the store, one transaction per feed (``intake``, in worker processes
+for a large poll), so a crash mid-poll keeps every feed finished before it.
 
 Feeds are fetched with ``fetch.Fetcher`` (bounded, conditional GET with the stored ETag and
 Last-Modified; a 304 skips parsing) and parsed by feedparser from the bytes — never from a URL or
@@ -21,7 +21,8 @@ from datetime import datetime
 from briefing.config import Config, FeedConfig
 from briefing.feedparse import parse_feed, plain_text
 from briefing.fetch import Fetcher, FetchError
-from briefing.models import FeedItem, FeedStatus
+from briefing.intake import Intake, intake
+from briefing.models import FeedStatus
 from briefing.store import Store
 from briefing.workers import WarmPool
 
@@ -40,7 +41,7 @@ class PollOutcome:
 
 
 async def _poll_one(
-    fetcher: Fetcher, parser: _Parser, store: Store, feed: FeedConfig, now: datetime
+    fetcher: Fetcher, work: _Work, store: Store, feed: FeedConfig, now: datetime
 ) -> PollOutcome:
     state = store.feed_state(feed.name)
     headers: dict[str, str] = {"Accept": "application/rss+xml, application/atom+xml, */*;q=0.5"}
@@ -60,50 +61,46 @@ async def _poll_one(
     if fetched.status == 304:
         store.record_poll(feed.name, feed.url, status="not-modified", error=None, now=now)
         return PollOutcome(feed.name, feed.url, "not-modified", None)
-    items, status, error = await parser.parse(
-        feed.name, fetched.body, fetched.headers, fetched.url, now
+    done = await work.run(feed.name, feed.url, fetched.body, fetched.headers, fetched.url, now)
+    return PollOutcome(
+        feed.name, feed.url, done.status, done.error, done.new, done.revised, done.items
     )
-    counts = store.record_poll(
-        feed.name,
-        feed.url,
-        status=status,
-        error=error,
-        now=now,
-        etag=fetched.headers.get("etag"),
-        last_modified=fetched.headers.get("last-modified"),
-        items=items,
-    )
-    return PollOutcome(feed.name, feed.url, status, error, counts.new, counts.revised, len(items))
 
 
-# Below this many feeds a poll parses inline: a pool's start (a forkserver importing feedparser
-# and trafilatura, ~0.3 s of CPU) costs more than it saves at ~4 ms of parsing a feed.
+# Below this many feeds a poll works inline: a pool's start (a forkserver importing feedparser
+# and the store, ~0.3 s of CPU) costs more than it saves at ~1 ms of work a feed.
 POOL_MIN_FEEDS = 24
 
 
-class _Parser:
-    """feedparser inline until a background pool's workers are up, then in them.
+class _Work:
+    """``intake`` (parse + store write) inline until a background pool's workers are up, then
+    in them.
 
-    Parsing is the CPU cost of a poll (feedparser: ~4 ms for 20 items, one core). Inline, it
-    holds the event loop; in a thread it fights the loop for the GIL (measured slower); in
-    worker processes it runs on every core while the loop keeps fetching.
+    Inline, the work holds the event loop, and every response waiting behind it is late; in a
+    thread it fights the loop for the GIL (measured slower); in worker processes it runs on
+    every core while the loop does nothing but HTTP.
     """
 
-    def __init__(self, feeds: int) -> None:
+    def __init__(self, feeds: int, store: Store) -> None:
         cpus = os.cpu_count() or 1
+        self.store = store
         # Started with the poll, not at the first response: the workers come up during the
-        # first round trips (17 against 14 times the sequential loop on 100 feeds), at the cost
-        # of a process start even when every feed answers 304 (0.033 -> 0.035 of a full run).
+        # first round trips, at the cost of a process start even when every feed answers 304.
+        # One core is left to the event loop: at ~1 ms a feed one worker keeps up with the
+        # network, and a worker per core only took CPU from the loop (same poll times).
         self.pool = (
-            WarmPool(cpus, ["briefing.feedparse"]) if cpus > 1 and feeds >= POOL_MIN_FEEDS else None
+            WarmPool(cpus - 1, ["briefing.intake"])
+            if cpus > 1 and feeds >= POOL_MIN_FEEDS
+            else None
         )
 
-    async def parse(
-        self, name: str, body: bytes, headers: dict[str, str], url: str, now: datetime
-    ) -> tuple[list[FeedItem], FeedStatus, str | None]:
+    async def run(
+        self, name: str, url: str, body: bytes, headers: dict[str, str], final: str, now: datetime
+    ) -> Intake:
+        args = (name, url, body, headers, final, now)
         if self.pool is not None and self.pool.ready:
-            return await self.pool.run(parse_feed, name, body, headers, url, now)
-        return parse_feed(name, body, headers, url, now)
+            return await self.pool.run(intake, self.store.path, *args)
+        return intake(self.store, *args)
 
     def close(self) -> None:
         if self.pool is not None:
@@ -117,12 +114,12 @@ async def poll_feeds(
     on_done: Callable[[PollOutcome], None] | None = None,
 ) -> list[PollOutcome]:
     """Poll every feed of ``config`` concurrently; outcomes in the config's feed order."""
-    parser = _Parser(len(config.feeds))
+    work = _Work(len(config.feeds), store)
     try:
         async with Fetcher(config.poll, per_host=config.poll.feed_per_host) as fetcher:
-            return await _poll_all(config, store, now, on_done, fetcher, parser)
+            return await _poll_all(config, store, now, on_done, fetcher, work)
     finally:
-        await asyncio.to_thread(parser.close)
+        await asyncio.to_thread(work.close)
 
 
 async def _poll_all(
@@ -131,11 +128,11 @@ async def _poll_all(
     now: datetime,
     on_done: Callable[[PollOutcome], None] | None,
     fetcher: Fetcher,
-    parser: _Parser,
+    work: _Work,
 ) -> list[PollOutcome]:
     async def run(feed: FeedConfig) -> PollOutcome:
         try:
-            outcome = await _poll_one(fetcher, parser, store, feed, now)
+            outcome = await _poll_one(fetcher, work, store, feed, now)
         except Exception as exc:  # one feed's surprise must not stop the others
             message = f"unexpected error: {type(exc).__name__}: {exc}"[:500]
             store.record_poll(feed.name, feed.url, status="not-a-feed", error=message, now=now)

@@ -55,7 +55,10 @@ class WarmPool:
     def _start(self) -> None:
         try:
             context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(self._preload)
+            # "__main__" too: a worker otherwise re-imports the main script itself (for the
+            # ``briefing`` console script, the whole CLI: ~0.3 s a worker, on the cores the poll
+            # needs); preloaded, the forkserver imports it once and each worker is a bare fork.
+            context.set_forkserver_preload(["__main__", *self._preload])
             with self._lock:
                 if self._closed:
                     return
