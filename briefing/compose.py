@@ -225,14 +225,22 @@ def make_story(
     )
 
 
-def score(story: Story, weights: dict[str, float], start: datetime, end: datetime) -> float:
+def score(
+    story: Story,
+    weights: dict[str, float],
+    start: datetime,
+    end: datetime,
+    catalogue: bool = False,
+) -> float:
+    """``catalogue``: every source is a known-exploited feed's entry, with no report around it;
+    exploitation counts half, so a day's KEV additions rank below the news of attacks."""
     outlets = {source.publisher for source in story.sources}
     value = 1.0 + 1.5 * math.log2(1 + len(outlets))
     if story.entities.actors:
         attributed = any(actor.country for actor in story.entities.actors)
         value += 2.0 if attributed else 1.0
     if story.exploited:
-        value += 2.0
+        value += 1.0 if catalogue else 2.0
     elif story.entities.cves:
         value += 0.5
     if story.entities.malware:
@@ -242,6 +250,22 @@ def score(story: Story, weights: dict[str, float], start: datetime, end: datetim
     value += 1.0 - age
     weight = max((weights.get(source.feed, 1.0) for source in story.sources), default=1.0)
     return round(value * weight, 4)
+
+
+def executive_ids(stories: Sequence[Story], catalogue: set[str], top: int) -> tuple[str, ...]:
+    """The first ``top`` stories by rank, with one catalogue entry at most: ten KEV additions
+    on one day are one thing to know (the CVE table lists them all), not ten."""
+    chosen: list[str] = []
+    entries = 0
+    for story in stories:
+        if len(chosen) == top:
+            break
+        if story.id in catalogue:
+            entries += 1
+            if entries > 1:
+                continue
+        chosen.append(story.id)
+    return tuple(chosen)
 
 
 # --- sections --------------------------------------------------------------------------------
@@ -418,13 +442,18 @@ def compose(
     exploit_feeds = {feed.name for feed in config.feeds if EXPLOITED_TAGS & set(feed.tags)}
     stories = []
     members: dict[str, list[tuple[Entry, Article, Entities]]] = {}
+    catalogue: set[str] = set()
     for group in cluster(docs):
         story = make_story([tagged[i] for i in group], summarizer)
         members[story.id] = [tagged[i] for i in group]
-        if {source.feed for source in story.sources} & exploit_feeds:
+        feeds = {source.feed for source in story.sources}
+        if feeds & exploit_feeds:
             # A feed of known-exploited vulnerabilities (CISA's KEV, say) says so by being it.
             story = replace(story, exploited=tuple(sorted(story.entities.cves)))
-        stories.append(replace(story, score=score(story, weights, start, end)))
+        if feeds <= exploit_feeds:
+            catalogue.add(story.id)
+        ranked = score(story, weights, start, end, story.id in catalogue)
+        stories.append(replace(story, score=ranked))
     stories.sort(key=lambda s: (-s.score, -s.published.timestamp(), s.id))
     chat = chat_summarizer(config)
     if chat is not None:
@@ -467,7 +496,7 @@ def compose(
         by_region=by_region,
         feeds=feed_health(config, states, stories),
         generated_with=f"briefing {__version__}",
-        executive=tuple(s.id for s in stories[: config.top_stories]),
+        executive=executive_ids(stories, catalogue, config.top_stories),
         other_story_ids=tuple(s.id for s in stories if s.id not in placed),
         by_sector=by_sector,
         cves=cves,

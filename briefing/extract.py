@@ -156,12 +156,41 @@ def feed_text(entry: Entry) -> str:
         return ""
     for bad in root.xpath("//script|//style"):
         bad.drop_tree()
-    blocks = [
-        " ".join(node.text_content().split())
-        for node in root.iter("p", "li", "h1", "h2", "h3", "h4", "blockquote", "pre")
-    ]
-    blocks = [block for block in blocks if block]
-    return "\n".join(blocks) if blocks else " ".join(root.text_content().split())
+    # Lines break at block elements and <br>; text outside any block (a KEV item's whole
+    # description, "Vendor: x<br>Product: y") is kept, not only what sits in <p> or <li>.
+    for node in root.iter(*_BLOCKS):
+        node.text = "\n" + (node.text or "")
+        node.tail = "\n" + (node.tail or "")
+    for node in root.iter("br"):
+        node.tail = "\n" + (node.tail or "")
+    lines = (" ".join(line.split()) for line in root.text_content().split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+_BLOCKS = (
+    "p",
+    "li",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "blockquote",
+    "pre",
+    "div",
+    "ul",
+    "ol",
+    "table",
+    "tr",
+    "td",
+    "th",
+    "dd",
+    "dt",
+    "figcaption",
+    "section",
+    "article",
+)
 
 
 def choose(entry: Entry, page: PageResult | None) -> Article:

@@ -199,3 +199,40 @@ def test_a_kev_tagged_feed_marks_its_cves_exploited() -> None:
     )
     assert briefing.stories[0].exploited == ("CVE-2026-40001",)
     assert [(row.id, row.exploited) for row in briefing.cves] == [("CVE-2026-40001", True)]
+
+
+def test_kev_additions_rank_below_reported_attacks_and_take_one_executive_line() -> None:
+    entries = [
+        (
+            f"CVE-2026-4100{n} added",
+            f"An injection flaw in the Corvid {product} lets a remote user run commands; "
+            f"CVE-2026-4100{n} is exploited in the wild according to the catalogue.",
+        )
+        for n, product in enumerate(("mail gateway", "file server", "router", "wiki"))
+    ]
+    config = Config(
+        feeds=(
+            FeedConfig(name="KEV", url="https://kev.example/f", tags=("kev",)),
+            FeedConfig(name="Desk", url="https://desk.example/feed"),
+            FeedConfig(name="Wire", url="https://wire.example/feed"),
+        ),
+        top_stories=3,
+    )
+    pairs = [pair("KEV", n, title, text, 1) for n, (title, text) in enumerate(entries)]
+    pairs += [
+        pair("Desk", 10, "VPN flaw exploited in attacks", VPN, 2),
+        pair("Wire", 11, "Iranian espionage group raids Gulf telecoms", APT39_A, 3),
+    ]
+    briefing = compose(config, pairs, {}, NOW_DT - timedelta(hours=24), NOW_DT)
+    kev = [s for s in briefing.stories if {src.feed for src in s.sources} == {"KEV"}]
+    news = [s for s in briefing.stories if s not in kev]
+    assert len(kev) == 4 and all(s.exploited for s in kev)
+    # A report of exploitation outranks a catalogue line saying the same of another CVE.
+    assert min(s.score for s in news) > max(s.score for s in kev)
+    executive = set(briefing.executive)
+    assert len(executive) == 3 and len(executive & {s.id for s in kev}) == 1
+    assert {s.id for s in news} <= executive
+    # Every KEV entry is still in the CVE table, marked exploited.
+    assert {row.id for row in briefing.cves if row.exploited} >= {
+        f"CVE-2026-4100{n}" for n in range(4)
+    }

@@ -12,6 +12,7 @@ import email.policy
 import io
 import smtplib
 import socket
+import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -20,11 +21,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import trustme
 from aiosmtpd.controller import Controller
 from pypdf import PdfReader
 
 from briefing.config import Config, EmailConfig, InterestsConfig, load_config
-from briefing.deliver import DeliveryError, SmtpChannel, all_delivered, deliver, subject_line
+from briefing.deliver import (
+    DeliveryError,
+    PermanentFailure,
+    SmtpChannel,
+    all_delivered,
+    deliver,
+    subject_line,
+)
 from briefing.interests import filter_briefing
 from briefing.models import (
     ActorRef,
@@ -439,3 +448,139 @@ def test_run_send_then_rerun_sends_nothing(tmp_path: Path, inbox: Inbox, site: A
     )
     assert forced.exit_code == 0, forced.output
     assert len(inbox.messages) == 3
+
+
+# --- TLS: STARTTLS and implicit TLS against a real TLS server ------------------------------
+
+
+@dataclass
+class TlsServer:
+    inbox: Inbox
+    client_context: ssl.SSLContext  # trusts the test CA, as a system store trusts a real one
+    logins: list[tuple[str, str]]
+
+
+def _authenticator(logins: list[tuple[str, str]]) -> Any:
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    def check(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:
+        if not isinstance(data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        login, password = data.login.decode(), data.password.decode()
+        logins.append((login, password))
+        return AuthResult(success=(login, password) == ("briefing", "s3cret"))
+
+    return check
+
+
+@pytest.fixture(params=["starttls", "tls"])
+def tls_server(request: pytest.FixtureRequest) -> Iterator[TlsServer]:
+    """aiosmtpd with a certificate from a throwaway CA: STARTTLS required before AUTH and
+    DATA on the submission port, or TLS from the first byte (port 465 style)."""
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1", "localhost").configure_cert(server_context)
+    client_context = ssl.create_default_context()
+    ca.configure_trust(client_context)
+    box = Inbox("127.0.0.1", _free_port())
+    logins: list[tuple[str, str]] = []
+    common: dict[str, Any] = {
+        "hostname": box.host,
+        "port": box.port,
+        "authenticator": _authenticator(logins),
+    }
+    if request.param == "starttls":
+        controller = Controller(
+            box, tls_context=server_context, require_starttls=True, auth_require_tls=True, **common
+        )
+    else:
+        # The whole session is TLS; aiosmtpd only counts STARTTLS as TLS for its AUTH rule.
+        controller = Controller(box, ssl_context=server_context, auth_require_tls=False, **common)
+    controller.start()
+    try:
+        yield TlsServer(box, client_context, logins)
+    finally:
+        controller.stop()
+
+
+def tls_config(server: TlsServer, security: str) -> EmailConfig:
+    return EmailConfig.model_validate(
+        {
+            "smtp_host": server.inbox.host,
+            "smtp_port": server.inbox.port,
+            "security": security,
+            "username": "briefing",
+            "password_env": "TEST_BRIEFING_SMTP_PW",
+            "from": "Threat Briefing <briefing@example.org>",
+            "retry_wait": 0,
+            "recipients": [{"address": "soc@example.org"}],
+        }
+    )
+
+
+def test_tls_delivery_logs_in_and_sends_over_an_encrypted_connection(
+    tls_server: TlsServer, request: pytest.FixtureRequest
+) -> None:
+    security = request.node.callspec.params["tls_server"]
+    channel = SmtpChannel(
+        tls_config(tls_server, security), "s3cret", tls_context=tls_server.client_context
+    )
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = (
+        "briefing@example.org",
+        "soc@example.org",
+        "TLS check",
+    )
+    message.set_content("Sent over TLS.")
+    channel.send(message)
+    assert tls_server.logins == [("briefing", "s3cret")]
+    assert [m["Subject"] for m in tls_server.inbox.to("soc@example.org")] == ["TLS check"]
+
+
+def test_an_untrusted_certificate_fails_at_once_and_sends_nothing(
+    tls_server: TlsServer, request: pytest.FixtureRequest
+) -> None:
+    """The system store does not know the test CA: no retry (a retry cannot fix a certificate),
+    no login (the password never leaves over an unverified connection), nothing delivered."""
+    security = request.node.callspec.params["tls_server"]
+    waits: list[float] = []
+    config = tls_config(tls_server, security)
+    channel = SmtpChannel(config, "s3cret", sleep=waits.append)
+    message = EmailMessage()
+    message["From"], message["To"] = "briefing@example.org", "soc@example.org"
+    message.set_content("Should not arrive.")
+    with pytest.raises(PermanentFailure, match="certificate"):
+        channel.send(message)
+    assert waits == [] and tls_server.logins == [] and tls_server.inbox.messages == []
+
+
+def test_plain_smtp_to_a_server_that_requires_starttls_is_refused() -> None:
+    """``security: none`` against a submission server that insists on STARTTLS: a clear,
+    permanent refusal, never the message in clear text."""
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    box = Inbox("127.0.0.1", _free_port())
+    controller = Controller(
+        box, hostname=box.host, port=box.port, tls_context=server_context, require_starttls=True
+    )
+    controller.start()
+    try:
+        config = EmailConfig.model_validate(
+            {
+                "smtp_host": box.host,
+                "smtp_port": box.port,
+                "security": "none",
+                "from": "briefing@example.org",
+                "retry_wait": 0,
+                "recipients": [{"address": "soc@example.org"}],
+            }
+        )
+        message = EmailMessage()
+        message["From"], message["To"] = "briefing@example.org", "soc@example.org"
+        message.set_content("Clear text.")
+        with pytest.raises(PermanentFailure, match="530"):
+            SmtpChannel(config, None).send(message)
+        assert box.messages == []
+    finally:
+        controller.stop()

@@ -47,6 +47,22 @@ def test_feed_text_drops_scripts_and_keeps_paragraphs() -> None:
     assert feed_text(entry(content=html)) == "First para.\nitem"
 
 
+def test_feed_text_keeps_text_outside_blocks_and_breaks_lines_at_br() -> None:
+    """A vulnerability feed's description: loose prose, <br>-separated fields, a link list."""
+    html = (
+        "A path traversal flaw in the Kestrel file server lets a remote user read any file."
+        "<br><br>Vendor: kestrel<br>Product: fileserver<br><br>Citations:<br>"
+        "<ul><li><a href='https://a.example/1'>https://a.example/1</a></li></ul>"
+    )
+    assert feed_text(entry(summary=html)).split("\n") == [
+        "A path traversal flaw in the Kestrel file server lets a remote user read any file.",
+        "Vendor: kestrel",
+        "Product: fileserver",
+        "Citations:",
+        "https://a.example/1",
+    ]
+
+
 def test_extract_html_drops_boilerplate_and_comments() -> None:
     paragraphs = "".join(f"<p>{BODY} Paragraph {i}.</p>" for i in range(3))
     html = (
