@@ -64,3 +64,18 @@ def test_ip_and_url_round_trip(octets: tuple[int, ...], scheme: str) -> None:
     url = f"{scheme}://{ip}/path/x.php?q=1"
     assert refang(defang(url, "url")) == url
     assert "://" not in defang(url, "url").replace("[://]", "")
+
+
+def test_vulnerability_citations_are_not_indicators() -> None:
+    """A KEV entry's citation list names trackers and advisories, not attacker infrastructure;
+    the same URL written defanged is still an indicator (someone chose to defang it)."""
+    text = (
+        "Exploitation citations:\n"
+        "https://www.cve.org/CVERecord?id=CVE-2025-1234\n"
+        "https://www.vulncheck.com/advisories/fileserver-rce\n"
+        "https://dashboard.shadowserver.org/statistics/honeypot/vulnerability/map/?day=2025-07-24\n"
+        "https://app.crowdsec.net/cti/cve-explorer/CVE-2025-1234\n"
+        "https://www.exploit-db.com/exploits/51234\n"
+        "Payload served from hxxp://update-check[.]net/dl.bin"
+    )
+    assert kinds(text) == {"url": ("http://update-check.net/dl.bin",)}

@@ -164,7 +164,10 @@ _REFERENCE_HOSTS = frozenset(
     instagram.com wikipedia.org en.wikipedia.org virustotal.com www.virustotal.com
     google.com www.google.com microsoft.com learn.microsoft.com msrc.microsoft.com
     apple.com support.apple.com schema.org w3.org www.w3.org creativecommons.org
-    malpedia.caad.fkie.fraunhofer.de""".split()  # noqa: SIM905
+    malpedia.caad.fkie.fraunhofer.de
+    cve.org first.org osv.dev vulncheck.com shadowserver.org crowdsec.net exploit-db.com
+    packetstormsecurity.com zerodayinitiative.com vuldb.com huntr.com wpscan.com snyk.io
+    hackerone.com cert.org kb.cert.org jvn.jp""".split()  # noqa: SIM905
 )
 _RESERVED_DOMAINS = frozenset({"example.com", "example.org", "example.net", "localhost"})
 _RESERVED_TLDS = frozenset({"example", "test", "invalid", "localhost", "local"})
