@@ -4,10 +4,11 @@ import asyncio
 from pathlib import Path
 
 from briefing.config import load_config
+from briefing.intake import Intake
 from briefing.localsite import LocalSite, Response
 from briefing.poll import parse_feed, plain_text, poll_feeds
 from briefing.store import Store
-from tests.conftest import NOW_DT, write_config
+from tests.conftest import FIXTURE_SITE, NOW_DT, write_config
 
 RSS = b"""<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel><title>T</title><link>http://x.example/</link><description>d</description>
@@ -121,3 +122,46 @@ def test_an_aggregators_source_element_names_the_outlet() -> None:
     )
     items, _status, _error = parse_feed("Bundle", bundle, {}, "http://x.example/feed.xml", NOW_DT)
     assert [item.outlet for item in items] == ["Example News", None]
+
+
+def test_a_dead_parsing_worker_fails_its_feed_only(tmp_path: Path, site: LocalSite) -> None:
+    """The worker process is killed (as the OOM killer would): the feed it held is reported
+    with a reason, and the feeds after it are parsed inline and stored."""
+    import os
+    import signal
+    import time
+
+    from briefing import poll as poll_module
+
+    body = (
+        (FIXTURE_SITE / "a" / "feed.xml").read_bytes().replace(b"{{BASE}}", site.base_url.encode())
+    )
+    headers = {"content-type": "application/rss+xml"}
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        work = poll_module._Work(poll_module.POOL_MIN_FEEDS, store)
+        try:
+            pool = work.pool
+            assert pool is not None
+            while not pool.ready:  # a worker comes up in well under a second
+                time.sleep(0.01)
+            assert pool._executor is not None
+            for pid in list(pool._executor._processes):
+                os.kill(pid, signal.SIGKILL)
+
+            async def two() -> list[object]:
+                url = f"{site.base_url}/a/feed.xml"
+                first = work.run("A", url, body, headers, url, NOW_DT)
+                results: list[object] = []
+                try:
+                    results.append(await first)
+                except RuntimeError as exc:
+                    results.append(exc)
+                results.append(await work.run("B", url, body, headers, url, NOW_DT))
+                return results
+
+            dead, alive = asyncio.run(two())
+        finally:
+            work.close()
+        assert isinstance(dead, RuntimeError) and "worker died" in str(dead)
+        assert isinstance(alive, Intake) and alive.status == "ok" and alive.new > 0
+        assert store.feed_state("B") is not None
