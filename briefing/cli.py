@@ -148,7 +148,7 @@ def _do_send(
         )
     failed = [o.recipient for o in outcomes if o.status == "failed"]
     if failed:
-        raise DeliveryError(f"e-mail to {', '.join(failed)} failed; rerun to retry")
+        raise DeliveryError(f"delivery to {', '.join(failed)} failed; rerun to retry")
 
 
 @contextmanager
@@ -249,9 +249,13 @@ def _do_build(
 @cli.command()
 @config_options
 @clock_options
-@click.option("--send", is_flag=True, help="Then e-mail the briefing to the config's recipients.")
 @click.option(
-    "--force", is_flag=True, help="With --send: send again to recipients already sent today's."
+    "--send",
+    is_flag=True,
+    help="Then deliver the briefing to the config's recipients and webhooks.",
+)
+@click.option(
+    "--force", is_flag=True, help="With --send: send again to those already sent today's."
 )
 @wait_option
 @click.pass_context
@@ -270,8 +274,8 @@ def run(
     moment, span = _parse_now(now, config), _window(window, config)
     if force and not send:
         raise click.UsageError("--force only makes sense with --send")
-    if send and config.email is None:
-        raise click.UsageError(f"--send: {config_path} has no email: section")
+    if send and config.email is None and not config.webhooks:
+        raise click.UsageError(f"--send: {config_path} has no email: or webhooks: section")
     if send:
         check_secrets(config)
     with _locked(output, "run", lock_wait):
@@ -368,7 +372,7 @@ def _archived_dates(output: Path) -> list[str]:
     "to",
     multiple=True,
     metavar="ADDRESS",
-    help="Only this configured recipient (repeatable; default: all of them).",
+    help="Only this configured recipient or webhook name (repeatable; default: all of them).",
 )
 @click.option("--force", is_flag=True, help="Send even to recipients who already have it.")
 @wait_option
@@ -382,14 +386,15 @@ def send_command(
     force: bool,
     lock_wait: float,
 ) -> None:
-    """E-mail an archived briefing to its recipients, each once (rebuilt from the store)."""
+    """Deliver an archived briefing to its recipients and webhooks, each once (rebuilt from the
+    store)."""
     from briefing.deliver import DeliveryError
     from briefing.pipeline import composed
     from briefing.schedule import archived_until
 
     config = load_config(config_path)
-    if config.email is None:
-        raise click.UsageError(f"{config_path} has no email: section")
+    if config.email is None and not config.webhooks:
+        raise click.UsageError(f"{config_path} has no email: or webhooks: section")
     check_secrets(config)
     if day is None:
         dates = _archived_dates(output)
@@ -411,11 +416,13 @@ def send_command(
 @cli.command("serve")
 @config_options
 @click.option(
-    "--no-send", is_flag=True, help="Build on schedule but e-mail nobody (even with email:)."
+    "--no-send",
+    is_flag=True,
+    help="Build on schedule but deliver nothing (even with email: or webhooks:).",
 )
 @click.pass_context
 def serve_command(ctx: click.Context, config_path: Path, output: Path, no_send: bool) -> None:
-    """Run the schedule: poll every poll_every, build and e-mail at each build_at, until
+    """Run the schedule: poll every poll_every, build and deliver at each build_at, until
     SIGTERM or Ctrl-C (then exit 0)."""
     from briefing.schedule import Service, serve
 

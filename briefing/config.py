@@ -36,6 +36,14 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=value)
 
 
+def _is_http_url(value: str) -> bool:
+    try:
+        parts = urlsplit(value)
+        return parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return False
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -51,8 +59,7 @@ class FeedConfig(_Model):
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        if not _is_http_url(value):
             raise ValueError("must be an http:// or https:// URL")
         return value
 
@@ -278,6 +285,15 @@ class InterestsConfig(_Model):
         return not (self.actors or self.regions or self.sectors or self.keywords)
 
 
+def _env_name(value: str, holds: str) -> str:
+    if not _ENV_NAME.match(value):
+        raise ValueError(
+            f"{value!r} is not an environment variable name (the {holds} itself goes in "
+            "that variable, never in this file)"
+        )
+    return value
+
+
 def _address(value: str) -> str:
     value = value.strip()
     if not _ADDRESS.match(value):
@@ -319,12 +335,7 @@ class EmailConfig(_Model):
     @field_validator("password_env")
     @classmethod
     def _env_name(cls, value: str | None) -> str | None:
-        if value is not None and not _ENV_NAME.match(value):
-            raise ValueError(
-                f"{value!r} is not an environment variable name (the password itself goes in "
-                "that variable, never in this file)"
-            )
-        return value
+        return None if value is None else _env_name(value, "password")
 
     @field_validator("sender")
     @classmethod
@@ -342,8 +353,7 @@ class EmailConfig(_Model):
     def _archive_url(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        if not _is_http_url(value):
             raise ValueError("must be an http:// or https:// URL")
         return value if value.endswith("/") else value + "/"
 
@@ -380,6 +390,30 @@ class EmailConfig(_Model):
         return {"starttls": 587, "tls": 465, "none": 25}[self.security]
 
 
+class WebhookConfig(_Model):
+    """A chat channel or SOAR endpoint that gets the day's executive summary as one JSON POST.
+
+    Slack and Teams webhook URLs embed their token, so the URL is read from the variable
+    ``url_env`` names, never from this file.
+    """
+
+    # The delivery's recipient key in the store and a ``send --to`` value: no "@", so it can
+    # never be mistaken for (or collide with) an e-mail address.
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)]
+    url_env: str
+    format: Literal["slack", "teams", "json"] = "json"
+    interests: InterestsConfig | None = None  # none: the whole briefing
+    # Stories listed; none: ``top_stories``. Capped because Slack takes at most 50 blocks.
+    top: Annotated[int, Field(ge=0, le=20)] | None = None
+    timeout: Annotated[float, Field(gt=0, le=120)] = 15.0
+    retries: Annotated[int, Field(ge=0, le=10)] = 3
+
+    @field_validator("url_env")
+    @classmethod
+    def _env_name(cls, value: str) -> str:
+        return _env_name(value, "URL")
+
+
 class Config(_Model):
     """The whole configuration; only ``feeds`` is required."""
 
@@ -403,6 +437,7 @@ class Config(_Model):
     summarizer: SummarizerConfig = SummarizerConfig()
     schedule: ScheduleConfig = ScheduleConfig()
     email: EmailConfig | None = None  # none: no e-mail delivery
+    webhooks: tuple[WebhookConfig, ...] = ()
 
     # Set by ``load_config``: where the file was, to resolve relative paths against it.
     source: str = Field(default="", exclude=True)
@@ -420,6 +455,17 @@ class Config(_Model):
     @classmethod
     def _window(cls, value: str) -> str:
         parse_duration(value)
+        return value
+
+    @field_validator("webhooks")
+    @classmethod
+    def _unique_webhooks(cls, value: tuple[WebhookConfig, ...]) -> tuple[WebhookConfig, ...]:
+        seen: set[str] = set()
+        for webhook in value:
+            # The store keys deliveries case-insensitively.
+            if webhook.name.lower() in seen:
+                raise ValueError(f"webhook name {webhook.name!r} is used twice")
+            seen.add(webhook.name.lower())
         return value
 
     @model_validator(mode="after")
@@ -514,13 +560,27 @@ def config_problem(config: Config, loc: tuple[int | str, ...], message: str) -> 
 
 
 def check_secrets(config: Config) -> None:
-    """Fail early, before any work, when a secret the config names is not in the environment."""
+    """Fail early, before any work, when a secret the config names is not in the environment
+    (or a webhook's variable holds no http(s) URL: the URL itself is never printed)."""
     email = config.email
     if email is not None and email.password_env and not os.environ.get(email.password_env):
         raise config_problem(
             config,
             ("email", "password_env"),
             f"environment variable {email.password_env} is not set (it holds the SMTP password)",
+        )
+    for number, webhook in enumerate(config.webhooks):
+        url = os.environ.get(webhook.url_env, "").strip()
+        if not url:
+            problem = "is not set (it holds the webhook URL)"
+        elif not _is_http_url(url):
+            problem = "does not hold an http:// or https:// URL"
+        else:
+            continue
+        raise config_problem(
+            config,
+            ("webhooks", number, "url_env"),
+            f"environment variable {webhook.url_env} {problem}",
         )
 
 

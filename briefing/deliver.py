@@ -32,27 +32,26 @@ from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
 from typing import Literal, Protocol
 
+import httpx
 import jinja2.sandbox
 
-from briefing.config import Config, EmailConfig, InterestsConfig, RecipientConfig
-from briefing.errors import BriefingError
+from briefing.config import Config, EmailConfig, InterestsConfig, RecipientConfig, WebhookConfig
+from briefing.errors import BriefingError, PermanentFailure
 from briefing.interests import Filtered, filter_briefing
 from briefing.models import Briefing
 from briefing.render import environment, render_html, render_pdf
 from briefing.store import Store
+from briefing.webhook import WebhookSender, digest, encode, render
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "email"
+WEBHOOK = "webhook"
 _SUBJECT_MAX = 200
 
 
 class DeliveryError(BriefingError):
     """Delivery could not be attempted or did not succeed for every recipient (exit 1)."""
-
-
-class PermanentFailure(Exception):
-    """The server said no for good (5xx, refused login): retrying will not help."""
 
 
 class Channel(Protocol):
@@ -67,6 +66,7 @@ class Outcome:
     status: Literal["sent", "skipped", "already-sent", "failed"]
     stories: int
     detail: str = ""
+    channel: str = CHANNEL  # "email" or "webhook"
 
 
 # --- composing one message ----------------------------------------------------------------
@@ -309,39 +309,56 @@ def deliver(
     force: bool = False,
     only: Sequence[str] = (),
     channel: Channel | None = None,
+    sender: WebhookSender | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> list[Outcome]:
-    """Send ``briefing`` to every configured recipient (or those in ``only``) not yet sent it."""
+    """Send ``briefing`` to every configured recipient and webhook (or those ``only`` names:
+    addresses or webhook names) not yet sent it; e-mail first, then webhooks."""
     email = config.email
-    if email is None:
-        raise DeliveryError(f"{config.source or 'config'}: no email: section, nobody to send to")
-    wanted = {address.lower() for address in only}
-    known = {recipient.address.lower() for recipient in email.recipients}
-    if unknown := sorted(wanted - known):
-        raise DeliveryError(f"not a configured recipient: {', '.join(unknown)}")
-    recipients = [r for r in email.recipients if not wanted or r.address.lower() in wanted]
+    if email is None and not config.webhooks:
+        raise DeliveryError(
+            f"{config.source or 'config'}: no email: or webhooks: section, nobody to send to"
+        )
+    addresses = {r.address.lower(): r for r in (email.recipients if email else ())}
+    hooks = {w.name.lower(): w for w in config.webhooks}
+    wanted = {name.lower() for name in only}
+    if unknown := sorted(wanted - addresses.keys() - hooks.keys()):
+        raise DeliveryError(f"not a configured recipient or webhook: {', '.join(unknown)}")
+    if wanted:
+        addresses = {key: r for key, r in addresses.items() if key in wanted}
+        hooks = {key: w for key, w in hooks.items() if key in wanted}
     from briefing.pipeline import store_path
 
     outcomes: list[Outcome] = []
     with Store.open(store_path(config, output)) as store:
-        pending = []
-        for recipient in recipients:
-            done = store.delivery(briefing.date, recipient.address, CHANNEL)
-            if done is not None and not force:
-                outcomes.append(
-                    Outcome(recipient.address, "already-sent", done.stories, done.status)
-                )
-            else:
-                pending.append(recipient)
-        if pending and channel is None:
+
+        def pending(names: dict[str, str], kind: str) -> list[str]:
+            """The keys still to send to; the rest get an "already-sent" outcome."""
+            out = []
+            for key, name in names.items():
+                done = store.delivery(briefing.date, key, kind)
+                if done is not None and not force:
+                    outcomes.append(Outcome(name, "already-sent", done.stories, done.status, kind))
+                else:
+                    out.append(key)
+            return out
+
+        mail = pending({key: r.address for key, r in addresses.items()}, CHANNEL)
+        posts = pending({key: w.name for key, w in hooks.items()}, WEBHOOK)
+        if mail and channel is None:
+            assert email is not None
             channel = SmtpChannel.from_config(email)
         env = environment(config)
-        for recipient in pending:
+        for key in mail:
+            if should_stop is not None and should_stop():
+                return outcomes
+            outcomes.append(
+                _deliver_one(config, output, briefing, addresses[key], channel, env, store, now)
+            )
+        for key in posts:
             if should_stop is not None and should_stop():
                 break
-            outcomes.append(
-                _deliver_one(config, output, briefing, recipient, channel, env, store, now)
-            )
+            outcomes.append(_post_one(config, briefing, hooks[key], sender, store, now))
     return outcomes
 
 
@@ -386,12 +403,46 @@ def _deliver_one(
     return Outcome(recipient.address, "sent", count, f"{len(pdf)} byte PDF")
 
 
+def _post_one(
+    config: Config,
+    briefing: Briefing,
+    webhook: WebhookConfig,
+    sender: WebhookSender | None,
+    store: Store,
+    now: datetime,
+) -> Outcome:
+    archive_url = config.email.archive_url if config.email else None
+    day = digest(briefing, webhook, config.top_stories, archive_url)
+    count = day.stories
+    # check_secrets vouched for the variable before any work; it is read again here, as late as
+    # possible, so the token lives in this process no longer than one POST.
+    url = os.environ.get(webhook.url_env, "").strip()
+    try:
+        if not url:
+            raise PermanentFailure(f"environment variable {webhook.url_env} is not set")
+        status = (sender or WebhookSender()).send(webhook, url, encode(render(day, webhook.format)))
+    except (httpx.TransportError, PermanentFailure) as exc:
+        detail = str(exc) if isinstance(exc, PermanentFailure) else type(exc).__name__
+        log.error("webhook %s failed: %s", webhook.name, detail)
+        return Outcome(webhook.name, "failed", count, detail, WEBHOOK)
+    detail = f"{webhook.format}, HTTP {status}"
+    store.record_delivery(
+        briefing.date, webhook.name, WEBHOOK, status="sent", now=now, stories=count, detail=detail
+    )
+    return Outcome(webhook.name, "sent", count, detail, WEBHOOK)
+
+
 def all_delivered(config: Config, output: Path, date: str) -> bool:
-    """Whether every configured recipient has ``date``'s briefing (true when there is no email)."""
-    if config.email is None:
+    """Whether every configured recipient and webhook has ``date``'s briefing (true when there
+    are none)."""
+    wanted = {
+        (CHANNEL, r.address.lower()) for r in (config.email.recipients if config.email else ())
+    }
+    wanted |= {(WEBHOOK, w.name.lower()) for w in config.webhooks}
+    if not wanted:
         return True
     from briefing.pipeline import store_path
 
     with Store.open(store_path(config, output)) as store:
-        done = {d.recipient for d in store.deliveries(date) if d.channel == CHANNEL}
-    return all(r.address.lower() in done for r in config.email.recipients)
+        done = {(d.channel, d.recipient) for d in store.deliveries(date)}
+    return wanted <= done

@@ -4,6 +4,8 @@ BriefingError                 anything the library reports to a user
 ├── ConfigError               feeds.yaml is missing, unreadable or invalid   (exit 2)
 ├── StoreError                the SQLite store cannot be opened or migrated   (exit 1)
 └── NothingToBuild            no briefing could be produced                   (exit 1)
+
+PermanentFailure is internal to delivery: a server refused for good, so no retry.
 """
 
 from __future__ import annotations
@@ -27,3 +29,8 @@ class StoreError(BriefingError):
 
 class NothingToBuild(BriefingError):
     pass
+
+
+class PermanentFailure(Exception):
+    """A delivery the server refused for good (SMTP 5xx, a refused login, a webhook's 4xx):
+    retrying will not help. Caught in ``deliver`` and reported as a failed outcome."""

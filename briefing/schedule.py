@@ -1,8 +1,8 @@
 """Scheduler stage: the clock -> poll jobs all day, build + archive + deliver at ``build_at``.
 
-In: a ``Config`` (``schedule:``, ``timezone``, ``email:``), the output folder and a clock. Out:
-the same work as ``briefing run --send``, done on time by ``briefing serve``, one log line per
-job (its outcome and the next run time).
+In: a ``Config`` (``schedule:``, ``timezone``, ``email:``, ``webhooks:``), the output folder and
+a clock. Out: the same work as ``briefing run --send``, done on time by ``briefing serve``, one
+log line per job (its outcome and the next run time).
 
 * Triggers: ``build_at`` local times (or one crontab line) become APScheduler 3 ``CronTrigger``s
   in the configured zone, so 07:00 stays 07:00 across daylight-saving changes (a local time
@@ -12,8 +12,8 @@ job (its outcome and the next run time).
   ``misfire_grace_time``. A build the process never saw because the machine was off is caught
   up on start: the latest ``build_at`` slot within ``schedule.catch_up`` is built with the
   window ending at that slot (the briefing it would have been), unless the archive already holds
-  a briefing of that date reaching the slot and every recipient has it. The decision reads the
-  archive and the store, not APScheduler state, so it survives anything.
+  a briefing of that date reaching the slot and every recipient and webhook has it. The decision
+  reads the archive and the store, not APScheduler state, so it survives anything.
 * One job at a time (a one-thread executor), each holding the output folder's work lock, so a
   manual ``briefing run`` and a scheduled job never write at once.
 * Stopping: SIGTERM or SIGINT sets an event; the scheduler stops taking jobs; a running job
@@ -154,12 +154,9 @@ def catch_up_slot(config: Config, output: Path, now: datetime) -> datetime | Non
     built = archived_until(output, date)
     if built is None or built < slot:
         return slot
-    if config.email is not None:
-        from briefing.deliver import all_delivered
+    from briefing.deliver import all_delivered
 
-        if not all_delivered(config, output, date):
-            return slot
-    return None
+    return None if all_delivered(config, output, date) else slot
 
 
 # --- the jobs -------------------------------------------------------------------------------
@@ -179,13 +176,15 @@ class Service:
         clock: Clock = utc_now,
         send: bool = True,
         channel: Any = None,
+        sender: Any = None,
         lock_wait: float = JOB_LOCK_WAIT,
     ) -> None:
         self.config = config
         self.output = output
         self.clock = clock
-        self.send = send and config.email is not None
+        self.send = send and (config.email is not None or bool(config.webhooks))
         self.channel = channel  # None: SMTP from the config
+        self.sender = sender  # None: webhooks POSTed with the default retry waits
         self.lock_wait = lock_wait
         self.stop = threading.Event()
         self.idle = threading.Event()
@@ -257,6 +256,7 @@ class Service:
             result.briefing,
             now,
             channel=self.channel,
+            sender=self.sender,
             should_stop=self._stopping,
         )
         counts: dict[str, int] = {}
@@ -264,7 +264,7 @@ class Service:
             counts[outcome.status] = counts.get(outcome.status, 0) + 1
         summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
         failed = counts.get("failed", 0)
-        return f"{'failed' if failed else 'ok'}: {line[4:]}; e-mail: {summary or 'nobody'}"
+        return f"{'failed' if failed else 'ok'}: {line[4:]}; delivery: {summary or 'nobody'}"
 
 
 _FAILED = ("http-error", "timeout", "connection-error", "not-a-feed", "too-large")

@@ -1,0 +1,362 @@
+"""Webhook payloads and sending: a ``Briefing`` -> one JSON POST per configured webhook.
+
+In: the day's ``Briefing``, a ``WebhookConfig`` and ``email.archive_url`` (if any). Out:
+``payload()``, a pure function giving the same bytes for the same briefing, and
+``WebhookSender.send``, which POSTs them. ``deliver.deliver`` decides who gets what, once.
+
+The payload is the day's executive summary: date, title, TLP, how many stories matched, and per
+top story its title, rank in the day's briefing, number of sources, actors (canonical names),
+regions, exploited CVEs and one link — to the story in the published archive when there is an
+``archive_url``, else its first http(s) source. Indicators are never included. Formats:
+
+* ``slack``: an incoming-webhook message, ``text`` (the notification fallback) plus ``blocks``
+  of mrkdwn. Every feed-derived string has ``&``, ``<``, ``>`` escaped as Slack asks, so a
+  title cannot form a mention (``<!channel>``) or a link of its own.
+* ``teams``: a Workflows (Power Automate) message carrying an Adaptive Card 1.4. Text blocks
+  are markdown there: its control characters are backslash-escaped and ``&``/``<`` become
+  entities, so a title cannot form a link, an ``<at>`` mention or styling.
+* ``json``: a plain object for SOAR/SIEM tooling, ``{"version": 1, ...}`` (see README).
+
+Sending: httpx, no redirects followed (a webhook that moved is a configuration problem, and a
+redirect could carry the token elsewhere), ``timeout`` per attempt. Connection errors,
+timeouts, 429 and 5xx are retried ``retries`` times with doubling waits (a numeric
+``Retry-After`` is honoured up to ``MAX_WAIT``); any other answer outside 2xx is permanent. The
+URL holds a token, so it never appears in a log line or an error.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from briefing.config import WebhookConfig
+from briefing.errors import PermanentFailure
+from briefing.fetch import USER_AGENT
+from briefing.interests import filter_briefing
+from briefing.models import Briefing, Story
+from briefing.render import safe_url
+
+log = logging.getLogger(__name__)
+
+VERSION = 1  # of the ``json`` format; raised only when a field changes meaning or goes away
+RETRY_WAIT = 5.0  # seconds before the first retry, doubled after each
+MAX_WAIT = 60.0  # the longest wait, whatever Retry-After asks
+_TITLE_MAX = 200
+_LIST_MAX = 10
+
+
+@dataclass(frozen=True)
+class TopStory:
+    id: str
+    rank: int  # in the day's whole briefing, as the archive numbers it
+    title: str
+    sources: int
+    actors: tuple[str, ...]
+    regions: tuple[str, ...]
+    exploited: tuple[str, ...]
+    link: str | None
+
+
+@dataclass(frozen=True)
+class Digest:
+    """What every format says: the day in one line and its top stories."""
+
+    title: str
+    date: str
+    tlp: str
+    stories: int  # stories that matched the webhook's interests (all of them without)
+    total: int  # stories of the day
+    link: str | None  # the day's page in the archive
+    top: tuple[TopStory, ...]
+
+
+def digest(
+    briefing: Briefing, webhook: WebhookConfig, top_stories: int, archive_url: str | None
+) -> Digest:
+    filtered = filter_briefing(briefing, webhook.interests)
+    stories = {story.id: story for story in filtered.briefing.stories}
+    # The executive summary first (it holds one catalogue entry at most), then the rank order:
+    # a reader with interests may match none of the day's top stories.
+    order = dict.fromkeys([*filtered.briefing.executive, *stories])
+    count = webhook.top if webhook.top is not None else min(top_stories, 20)
+    rank = {story.id: number for number, story in enumerate(briefing.stories, 1)}
+    day = f"{archive_url}{briefing.date}/briefing.html" if archive_url else None
+    top = tuple(
+        _top_story(stories[sid], rank[sid], day) for sid in list(order)[:count] if sid in stories
+    )
+    return Digest(
+        title=briefing.title,
+        date=briefing.date,
+        tlp=briefing.tlp,
+        stories=len(stories),
+        total=filtered.total,
+        link=safe_url(day),
+        top=top,
+    )
+
+
+def _top_story(story: Story, rank: int, day: str | None) -> TopStory:
+    if day is not None:
+        link = safe_url(f"{day}#story-{quote(story.id, safe='')}")
+    else:
+        link = next((url for s in story.sources if (url := safe_url(s.url))), None)
+    entities = story.entities
+    return TopStory(
+        id=story.id,
+        rank=rank,
+        title=_one_line(story.title)[:_TITLE_MAX],
+        sources=len(story.sources),
+        actors=tuple(actor.name for actor in entities.actors[:_LIST_MAX]),
+        regions=tuple(region.name for region in entities.regions[:_LIST_MAX]),
+        exploited=story.exploited[:_LIST_MAX],
+        link=link,
+    )
+
+
+def _one_line(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+# --- the three formats ----------------------------------------------------------------------
+
+
+def _count(number: int, word: str) -> str:
+    return f"{number} {word}{'' if number == 1 else 's'}"
+
+
+def _facts(story: TopStory, escape: Callable[[str], str]) -> str:
+    parts = [_count(story.sources, "source")]
+    for label, values in (
+        ("Actors", story.actors),
+        ("Regions", story.regions),
+        ("Exploited", story.exploited),
+    ):
+        if values:
+            parts.append(f"{label}: {escape(', '.join(values))}")
+    return " · ".join(parts)
+
+
+def _headline(day: Digest, escape: Callable[[str], str]) -> str:
+    matched = _count(day.stories, "story")
+    if day.stories != day.total:
+        matched += f" of {day.total} matched"
+    return f"{escape(day.title)} — {day.date} · {day.tlp} · {matched}"
+
+
+def slack_escape(text: str) -> str:
+    """Slack's three control characters as entities: what makes ``<!channel>`` plain text."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _slack(day: Digest) -> dict[str, Any]:
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{_headline(day, slack_escape)}*"}}
+    ]
+    for story in day.top:
+        title = slack_escape(story.title)
+        if story.link:
+            # "|" ends the URL part of <url|label>; %7C is the same URL to any server.
+            title = f"<{slack_escape(story.link).replace('|', '%7C')}|{title}>"
+        text = f"*{story.rank}.* {title}\n{_facts(story, slack_escape)}"
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
+    if day.link:
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [
+                    {"type": "mrkdwn", "text": f"<{slack_escape(day.link)}|Full briefing>"}
+                ],
+            }
+        )
+    return {"text": _headline(day, slack_escape), "blocks": blocks}
+
+
+_MARKDOWN = re.compile(r"([\\`*_~\[\]()#|!])")
+
+
+def teams_escape(text: str) -> str:
+    """Plain text for Adaptive Card markdown: no styling, links, entities or ``<at>`` tags."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MARKDOWN.sub(r"\\\1", text)
+
+
+def _teams_url(url: str) -> str:
+    # Inside [label](url) a space or parenthesis would end the URL early.
+    return url.replace("(", "%28").replace(")", "%29").replace(" ", "%20")
+
+
+def _teams(day: Digest) -> dict[str, Any]:
+    body: list[dict[str, Any]] = [
+        {
+            "type": "TextBlock",
+            "text": teams_escape(day.title),
+            "weight": "Bolder",
+            "size": "Medium",
+            "wrap": True,
+        },
+        {
+            "type": "TextBlock",
+            "text": _headline(day, teams_escape).split(" — ", 1)[1],
+            "isSubtle": True,
+            "spacing": "None",
+            "wrap": True,
+        },
+    ]
+    for story in day.top:
+        title = teams_escape(story.title)
+        if story.link:
+            title = f"[{title}]({_teams_url(story.link)})"
+        body.append({"type": "TextBlock", "text": f"**{story.rank}.** {title}", "wrap": True})
+        body.append(
+            {
+                "type": "TextBlock",
+                "text": _facts(story, teams_escape),
+                "isSubtle": True,
+                "spacing": "None",
+                "wrap": True,
+            }
+        )
+    card: dict[str, Any] = {
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "type": "AdaptiveCard",
+        "version": "1.4",
+        "body": body,
+    }
+    if day.link:
+        card["actions"] = [{"type": "Action.OpenUrl", "title": "Full briefing", "url": day.link}]
+    return {
+        "type": "message",
+        "attachments": [
+            {
+                "contentType": "application/vnd.microsoft.card.adaptive",
+                "contentUrl": None,
+                "content": card,
+            }
+        ],
+    }
+
+
+def _json(day: Digest) -> dict[str, Any]:
+    return {
+        "version": VERSION,
+        "title": day.title,
+        "date": day.date,
+        "tlp": day.tlp,
+        "story_count": day.stories,
+        "total_stories": day.total,
+        "link": day.link,
+        "stories": [
+            {
+                "id": story.id,
+                "rank": story.rank,
+                "title": story.title,
+                "source_count": story.sources,
+                "actors": list(story.actors),
+                "regions": list(story.regions),
+                "exploited_cves": list(story.exploited),
+                "link": story.link,
+            }
+            for story in day.top
+        ],
+    }
+
+
+_FORMATS: Mapping[str, Callable[[Digest], dict[str, Any]]] = {
+    "slack": _slack,
+    "teams": _teams,
+    "json": _json,
+}
+
+
+def render(day: Digest, form: str) -> dict[str, Any]:
+    """``day`` as a ``slack``, ``teams`` or ``json`` payload."""
+    return _FORMATS[form](day)
+
+
+def payload(
+    briefing: Briefing, webhook: WebhookConfig, top_stories: int, archive_url: str | None
+) -> dict[str, Any]:
+    """The JSON object ``webhook`` is sent for ``briefing`` (pure: same briefing, same object)."""
+    return render(digest(briefing, webhook, top_stories, archive_url), webhook.format)
+
+
+def encode(body: Mapping[str, Any]) -> bytes:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+# --- sending --------------------------------------------------------------------------------
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After", "").strip()
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None  # an HTTP date: rare from webhook services; the doubling wait stands
+
+
+class WebhookSender:
+    """POSTs one payload to one URL with retries; ``sleep`` is injected so tests never wait."""
+
+    def __init__(
+        self,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._sleep = sleep
+        self._transport = transport
+
+    def send(self, webhook: WebhookConfig, url: str, body: bytes) -> int:
+        """The HTTP status of the accepted POST; ``PermanentFailure`` or ``httpx``'s
+        ``TransportError`` when it was not accepted."""
+        attempts = webhook.retries + 1
+        headers = {"User-Agent": USER_AGENT, "Content-Type": "application/json"}
+        with httpx.Client(
+            timeout=webhook.timeout,
+            follow_redirects=False,
+            transport=self._transport,
+            trust_env=False,  # as every client here: no proxy or .netrc picked up unasked
+        ) as client:
+            for attempt in range(attempts):
+                wait = RETRY_WAIT * 2**attempt
+                try:
+                    response = client.post(url, content=body, headers=headers)
+                except httpx.TransportError as exc:
+                    if attempt + 1 == attempts:
+                        raise
+                    problem = type(exc).__name__
+                else:
+                    status = response.status_code
+                    if 200 <= status < 300:
+                        return status
+                    problem = f"HTTP {status} {_snippet(response)}".rstrip()
+                    if status != 429 and status < 500:
+                        raise PermanentFailure(problem)
+                    if attempt + 1 == attempts:
+                        raise PermanentFailure(f"{problem} (after {attempts} attempts)")
+                    wait = max(wait, _retry_after(response) or 0.0)
+                wait = min(wait, MAX_WAIT)
+                log.warning(
+                    "webhook %s: %s; retry %d of %d in %gs",
+                    webhook.name,
+                    problem,
+                    attempt + 1,
+                    attempts - 1,
+                    wait,
+                )
+                self._sleep(wait)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def _snippet(response: httpx.Response) -> str:
+    """The start of an error body (Slack says e.g. ``invalid_payload``), on one line."""
+    return _one_line(response.text[:200])
