@@ -89,7 +89,6 @@ class _Work:
         # first round trips, at the cost of a process start even when every feed answers 304.
         # One core is left to the event loop: at ~1 ms a feed one worker keeps up with the
         # network, and a worker per core only took CPU from the loop (same poll times).
-        self.broken = False
         self.pool = (
             WarmPool(cpus - 1, ["briefing.intake"])
             if cpus > 1 and feeds >= POOL_MIN_FEEDS
@@ -100,14 +99,10 @@ class _Work:
         self, name: str, url: str, body: bytes, headers: dict[str, str], final: str, now: datetime
     ) -> Intake:
         args = (name, url, body, headers, final, now)
-        if self.pool is not None and self.pool.ready and not self.broken:
+        if self.pool is not None and self.pool.ready:
             try:
                 return await self.pool.run(intake, self.store.path, *args)
-            except BrokenProcessPool:
-                # The worker died (out of memory, a crash in a C parser on a hostile feed).
-                # The feeds it held fail this once; the rest are worked inline, so one feed
-                # cannot fail every other.
-                self.broken = True
+            except BrokenProcessPool:  # the rest go inline (see WarmPool.run)
                 raise RuntimeError(
                     "the parsing worker died while this feed was in it; polled again next time"
                 ) from None

@@ -23,6 +23,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import wait as wait_all
+from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -49,6 +50,7 @@ class WarmPool:
         self._closed = False
         self._lock = threading.Lock()
         self.error: BaseException | None = None
+        self.broken = False
         self._thread = threading.Thread(target=self._start, name="warm-pool", daemon=True)
         self._thread.start()
 
@@ -76,12 +78,21 @@ class WarmPool:
 
     @property
     def ready(self) -> bool:
-        return self._ready.is_set()
+        """Workers up and none has died: a caller works inline while this is false."""
+        return self._ready.is_set() and not self.broken
 
     async def run(self, func: Callable[..., T], *args: object) -> T:
-        """``func(*args)`` in a worker; only once ``ready``."""
+        """``func(*args)`` in a worker; only once ``ready``.
+
+        A worker that dies (out of memory, a crash in C code on hostile input) breaks the
+        pool: the calls it held raise ``BrokenProcessPool`` and ``ready`` turns false, so one
+        bad feed or page costs its own result, not every later one's."""
         assert self._executor is not None and self.ready
-        return await asyncio.get_running_loop().run_in_executor(self._executor, func, *args)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._executor, func, *args)
+        except BrokenProcessPool:
+            self.broken = True
+            raise
 
     def close(self) -> None:
         """Stop the workers (waiting for any running call); safe before the pool is ready."""

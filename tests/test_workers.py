@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from concurrent.futures.process import BrokenProcessPool
+
+import pytest
+
+from briefing.workers import WarmPool
+
+
+def test_a_pool_whose_worker_died_says_so_and_is_not_ready() -> None:
+    pool = WarmPool(1, ["os"])
+    try:
+        while not pool.ready:  # up in well under a second
+            assert pool.error is None
+            time.sleep(0.01)
+        assert asyncio.run(pool.run(os.getpid)) != os.getpid()
+        assert pool._executor is not None
+        for pid in list(pool._executor._processes):
+            os.kill(pid, signal.SIGKILL)
+        with pytest.raises(BrokenProcessPool):
+            asyncio.run(pool.run(os.getpid))
+        assert pool.broken and not pool.ready  # callers now work inline
+    finally:
+        pool.close()
