@@ -36,7 +36,8 @@ import httpx
 import jinja2.sandbox
 
 from briefing.config import Config, EmailConfig, InterestsConfig, RecipientConfig, WebhookConfig
-from briefing.errors import BriefingError, PermanentFailure
+from briefing.errors import BriefingError
+from briefing.errors import PermanentFailure as PermanentFailure  # re-exported for callers
 from briefing.interests import Filtered, filter_briefing
 from briefing.models import Briefing
 from briefing.render import environment, render_html, render_pdf

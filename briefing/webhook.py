@@ -128,12 +128,12 @@ def _one_line(text: str) -> str:
 # --- the three formats ----------------------------------------------------------------------
 
 
-def _count(number: int, word: str) -> str:
-    return f"{number} {word}{'' if number == 1 else 's'}"
+def _count(number: int, one: str, many: str) -> str:
+    return f"{number} {one if number == 1 else many}"
 
 
 def _facts(story: TopStory, escape: Callable[[str], str]) -> str:
-    parts = [_count(story.sources, "source")]
+    parts = [_count(story.sources, "source", "sources")]
     for label, values in (
         ("Actors", story.actors),
         ("Regions", story.regions),
@@ -145,7 +145,7 @@ def _facts(story: TopStory, escape: Callable[[str], str]) -> str:
 
 
 def _headline(day: Digest, escape: Callable[[str], str]) -> str:
-    matched = _count(day.stories, "story")
+    matched = _count(day.stories, "story", "stories")
     if day.stories != day.total:
         matched += f" of {day.total} matched"
     return f"{escape(day.title)} — {day.date} · {day.tlp} · {matched}"

@@ -80,6 +80,42 @@ CASES: list[tuple[str, int, str, str]] = [
     ),
     ("summarizer:\n  backend: chat\n" + FEED, 2, "summarizer", "needs url and model"),
     ("summarizer:\n  backend: gpt\n" + FEED, 2, "summarizer.backend", "extractive"),
+    (
+        FEED + "webhooks:\n  - name: soc\n    url_env: https://hooks.slack.com/services/T/B/x\n",
+        6,
+        "webhooks[0].url_env",
+        "environment variable name",
+    ),
+    (
+        FEED + "webhooks:\n  - name: soc\n    url_env: H\n    url: https://hooks.example/x\n",
+        7,
+        "webhooks[0].url",
+        "unknown field",
+    ),
+    (
+        FEED + "webhooks:\n  - name: soc\n    url_env: H\n    format: discord\n",
+        7,
+        "webhooks[0].format",
+        "slack",
+    ),
+    (
+        FEED + "webhooks:\n  - name: soc@example.org\n    url_env: H\n",
+        5,
+        "webhooks[0].name",
+        "pattern",
+    ),
+    (
+        FEED + "webhooks:\n  - name: soc\n    url_env: H\n    retries: 99\n",
+        7,
+        "webhooks[0].retries",
+        "less than",
+    ),
+    (
+        FEED + "webhooks:\n  - name: soc\n    url_env: A\n  - name: SOC\n    url_env: B\n",
+        5,
+        "webhooks",
+        "used twice",
+    ),
 ]
 
 
@@ -118,3 +154,22 @@ def test_missing_secret_is_a_config_error_before_any_work(
         "BRIEFING_TEST_SMTP_PASSWORD is not set (it holds the SMTP password)"
     )
     assert not (tmp_path / "o" / "briefing.sqlite3").exists()  # failed before any work
+
+
+def test_missing_webhook_url_is_a_config_error_before_any_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("BRIEFING_TEST_HOOK_URL", raising=False)
+    path = tmp_path / "feeds.yaml"
+    path.write_text(
+        FEED + "webhooks:\n  - name: soc\n    url_env: BRIEFING_TEST_HOOK_URL\n", encoding="utf-8"
+    )
+    for command in (["run", "--send"], ["serve"]):
+        args = [command[0], "-c", str(path), "-o", str(tmp_path / "o"), *command[1:]]
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 2, result.output
+        assert result.output.strip() == (
+            f"{path.resolve()}:6: webhooks[0].url_env: environment variable "
+            "BRIEFING_TEST_HOOK_URL is not set (it holds the webhook URL)"
+        )
+    assert not (tmp_path / "o").exists()  # failed before any work
