@@ -1,19 +1,24 @@
-"""Deliver stage: a built ``Briefing`` -> one e-mail per recipient, each sent exactly once.
+"""Deliver stage: a built ``Briefing`` -> one e-mail per recipient and one POST per webhook,
+each sent exactly once.
 
-In: the config (``email:``), the output folder (store and archive), the day's ``Briefing`` and
-the clock. Out: messages handed to the SMTP server and one ``deliveries`` row per (briefing
-date, recipient, channel) in the store; a list of ``Outcome``s for the caller to report.
+In: the config (``email:``, ``webhooks:``), the output folder (store and archive), the day's
+``Briefing`` and the clock. Out: messages handed to the SMTP server, JSON POSTed to each webhook
+(``briefing.webhook`` builds and sends those), and one ``deliveries`` row per (briefing date,
+recipient, channel) in the store, the channel being ``email`` (keyed by address) or ``webhook``
+(keyed by the webhook's ``name``); a list of ``Outcome``s for the caller to report.
 
 Each message is ``multipart/mixed``: a ``multipart/alternative`` (plain text, then HTML with
 inline CSS and table layout, autoescaped, http(s) links only, no scripts) and the PDF. A reader
 with ``interests`` gets a briefing filtered for them (``interests.filter_briefing``), PDF and
 body alike. A PDF over ``email.max_attachment`` is replaced by a link into the archive when
-``email.archive_url`` is set.
+``email.archive_url`` is set. A webhook gets the executive summary in its ``format``, filtered by
+its ``interests`` the same way, its links pointing into ``email.archive_url`` when there is one.
 
-Exactly once: a delivery is recorded the moment the server accepts the message, and a recorded
-(date, recipient) is not sent again unless ``force``. Transient failures (connection, timeout,
-4xx) are retried ``email.retries`` times with doubling waits; permanent ones (5xx, a refused
-login) are not. One recipient failing does not stop the others.
+Exactly once: a delivery is recorded the moment the server accepts it, and a recorded
+(date, recipient, channel) is not sent again unless ``force``. Transient failures are retried
+with doubling waits (SMTP: connection, timeout, 4xx, ``email.retries`` times; webhooks:
+connection, timeout, 429, 5xx); permanent ones (SMTP 5xx, a refused login, a webhook's other
+4xx or a redirect) are not. One recipient or webhook failing does not stop the others.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ import jinja2.sandbox
 from briefing.config import Config, EmailConfig, InterestsConfig, RecipientConfig, WebhookConfig
 from briefing.errors import BriefingError
 from briefing.errors import PermanentFailure as PermanentFailure  # re-exported for callers
-from briefing.interests import Filtered, filter_briefing
+from briefing.interests import Filtered, filter_briefing, labelled
 from briefing.models import Briefing
 from briefing.render import environment, render_html, render_pdf
 from briefing.store import Store
@@ -75,16 +80,15 @@ class Outcome:
 
 def describe_interests(interests: InterestsConfig) -> str:
     """``actors: APT39; keywords: ransomware`` — what the note in a filtered briefing names."""
-    parts = []
-    for label, values in (
-        ("actors", interests.actors),
-        ("regions", interests.regions),
-        ("sectors", interests.sectors),
-        ("keywords", interests.keywords),
-    ):
-        if values:
-            parts.append(f"{label}: {', '.join(values)}")
-    return "; ".join(parts)
+    return labelled(
+        (
+            ("actors", interests.actors),
+            ("regions", interests.regions),
+            ("sectors", interests.sectors),
+            ("keywords", interests.keywords),
+        ),
+        "; ",
+    )
 
 
 def subject_line(template: str, filtered: Filtered) -> str:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from briefing.config import InterestsConfig
@@ -40,6 +41,11 @@ class Filtered:
     briefing: Briefing
     others: int  # stories of the day that did not match
     total: int  # stories of the day
+
+
+def labelled(pairs: Iterable[tuple[str, Sequence[str]]], separator: str) -> str:
+    """``actors: APT39, Turla; regions: Europe``: each label with values, the rest left out."""
+    return separator.join(f"{label}: {', '.join(values)}" for label, values in pairs if values)
 
 
 def story_matches(story: Story, interests: InterestsConfig) -> bool:

@@ -40,7 +40,7 @@ import httpx
 from briefing.config import WebhookConfig
 from briefing.errors import PermanentFailure
 from briefing.fetch import USER_AGENT
-from briefing.interests import filter_briefing
+from briefing.interests import filter_briefing, labelled
 from briefing.models import Briefing, Story
 from briefing.render import safe_url
 
@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 VERSION = 1  # of the ``json`` format; raised only when a field changes meaning or goes away
 RETRY_WAIT = 5.0  # seconds before the first retry, doubled after each
 MAX_WAIT = 60.0  # the longest wait, whatever Retry-After asks
+MAX_TOP = 20  # stories listed at most (as ``WebhookConfig.top`` allows): Slack takes 50 blocks
 _TITLE_MAX = 200
 _LIST_MAX = 10
 
@@ -85,13 +86,13 @@ def digest(
     stories = {story.id: story for story in filtered.briefing.stories}
     # The executive summary first (it holds one catalogue entry at most), then the rank order:
     # a reader with interests may match none of the day's top stories.
-    order = dict.fromkeys([*filtered.briefing.executive, *stories])
-    count = webhook.top if webhook.top is not None else min(top_stories, 20)
+    order = [
+        sid for sid in dict.fromkeys([*filtered.briefing.executive, *stories]) if sid in stories
+    ]
+    count = webhook.top if webhook.top is not None else min(top_stories, MAX_TOP)
     rank = {story.id: number for number, story in enumerate(briefing.stories, 1)}
     day = f"{archive_url}{briefing.date}/briefing.html" if archive_url else None
-    top = tuple(
-        _top_story(stories[sid], rank[sid], day) for sid in list(order)[:count] if sid in stories
-    )
+    top = tuple(_top_story(stories[sid], rank[sid], day) for sid in order[:count])
     return Digest(
         title=briefing.title,
         date=briefing.date,
@@ -133,15 +134,14 @@ def _count(number: int, one: str, many: str) -> str:
 
 
 def _facts(story: TopStory, escape: Callable[[str], str]) -> str:
-    parts = [_count(story.sources, "source", "sources")]
-    for label, values in (
-        ("Actors", story.actors),
-        ("Regions", story.regions),
-        ("Exploited", story.exploited),
-    ):
-        if values:
-            parts.append(f"{label}: {escape(', '.join(values))}")
-    return " · ".join(parts)
+    # Labels, counts and separators hold no character either chat escapes: escaping the whole
+    # line escapes exactly the names.
+    entities = labelled(
+        (("Actors", story.actors), ("Regions", story.regions), ("Exploited", story.exploited)),
+        " · ",
+    )
+    count = _count(story.sources, "source", "sources")
+    return escape(f"{count} · {entities}" if entities else count)
 
 
 def _headline(day: Digest, escape: Callable[[str], str]) -> str:

@@ -138,38 +138,31 @@ def test_bad_config_is_one_clear_line(
     assert word.lower() in match.group(2).lower(), out
 
 
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            EMAIL + "  username: briefing\n  password_env: BRIEFING_TEST_SMTP_PASSWORD\n",
+            "10: email.password_env: environment variable BRIEFING_TEST_SMTP_PASSWORD is not set"
+            " (it holds the SMTP password)",
+        ),
+        (
+            "webhooks:\n  - name: soc\n    url_env: BRIEFING_TEST_HOOK_URL\n",
+            "6: webhooks[0].url_env: environment variable BRIEFING_TEST_HOOK_URL is not set"
+            " (it holds the webhook URL)",
+        ),
+    ],
+)
 def test_missing_secret_is_a_config_error_before_any_work(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, extra: str, message: str
 ) -> None:
     monkeypatch.delenv("BRIEFING_TEST_SMTP_PASSWORD", raising=False)
-    path = tmp_path / "feeds.yaml"
-    path.write_text(
-        FEED + EMAIL + "  username: briefing\n  password_env: BRIEFING_TEST_SMTP_PASSWORD\n",
-        encoding="utf-8",
-    )
-    result = CliRunner().invoke(cli, ["run", "-c", str(path), "-o", str(tmp_path / "o"), "--send"])
-    assert result.exit_code == 2, result.output
-    assert result.output.strip() == (
-        f"{path.resolve()}:10: email.password_env: environment variable "
-        "BRIEFING_TEST_SMTP_PASSWORD is not set (it holds the SMTP password)"
-    )
-    assert not (tmp_path / "o" / "briefing.sqlite3").exists()  # failed before any work
-
-
-def test_missing_webhook_url_is_a_config_error_before_any_work(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
     monkeypatch.delenv("BRIEFING_TEST_HOOK_URL", raising=False)
     path = tmp_path / "feeds.yaml"
-    path.write_text(
-        FEED + "webhooks:\n  - name: soc\n    url_env: BRIEFING_TEST_HOOK_URL\n", encoding="utf-8"
-    )
+    path.write_text(FEED + extra, encoding="utf-8")
     for command in (["run", "--send"], ["serve"]):
         args = [command[0], "-c", str(path), "-o", str(tmp_path / "o"), *command[1:]]
         result = CliRunner().invoke(cli, args)
         assert result.exit_code == 2, result.output
-        assert result.output.strip() == (
-            f"{path.resolve()}:6: webhooks[0].url_env: environment variable "
-            "BRIEFING_TEST_HOOK_URL is not set (it holds the webhook URL)"
-        )
+        assert result.output.strip() == f"{path.resolve()}:{message}"
     assert not (tmp_path / "o").exists()  # failed before any work
