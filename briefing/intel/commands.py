@@ -25,7 +25,6 @@ from briefing.intel.kb import (
     user_clusters_dir,
     validate_cluster,
 )
-from briefing.intel.tagger import get_tagger, reset_tagger
 
 MAX_DOWNLOAD = 64 * 1024 * 1024
 
@@ -49,6 +48,8 @@ def _html_to_text(html: str) -> str:
 def _result(doc_id: str, text: str) -> dict[str, Any]:
     if _looks_like_html(text):
         text = _html_to_text(text)
+    from briefing.intel.tagger import get_tagger  # ~50 ms: not for every ``briefing`` command
+
     ents = get_tagger().tag(text)
     out: dict[str, Any] = {"id": doc_id}
     out.update(ents.to_dict())
@@ -196,6 +197,8 @@ def kb_update(source: str | None) -> None:
             installed.append(f"{name} ({len(data['values'])} entries)")
     if not installed:
         raise click.ClickException(f"{source}: no cluster the KB uses was found")
+    from briefing.intel.tagger import reset_tagger
+
     reset_tagger()
     try:
         kb = load_kb()
