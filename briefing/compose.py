@@ -274,8 +274,12 @@ def executive_ids(stories: Sequence[Story], catalogue: set[str], top: int) -> tu
 def _sections(
     members: dict[str, list[str]], make: Callable[[str, tuple[str, ...]], Section]
 ) -> tuple[Section, ...]:
-    """Title -> story ids (in rank order) -> sections, the largest first."""
-    order = sorted(members, key=lambda name: (-len(members[name]), name.lower()))
+    """Title -> story ids (in rank order) -> sections, the largest first; among equals, the
+    one whose best story ranks higher (``members`` is filled in rank order, so that is the
+    order of first insertion), not the alphabet: with one story each, the day's top actor is
+    the top story's, which the e-mail subject names."""
+    first = {name: position for position, name in enumerate(members)}
+    order = sorted(members, key=lambda name: (-len(members[name]), first[name]))
     return tuple(make(name, tuple(members[name])) for name in order)
 
 

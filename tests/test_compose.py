@@ -5,6 +5,8 @@ from datetime import timedelta
 
 from briefing.compose import compose, exploited_cves, merge_entities
 from briefing.config import Config, FeedConfig
+from briefing.deliver import subject_line
+from briefing.interests import filter_briefing
 from briefing.models import ActorRef, Article, CountryRef, Entities, Entry, NamedRef
 from tests.conftest import NOW_DT
 
@@ -236,3 +238,26 @@ def test_kev_additions_rank_below_reported_attacks_and_take_one_executive_line()
     assert {row.id for row in briefing.cves if row.exploited} >= {
         f"CVE-2026-4100{n}" for n in range(4)
     }
+
+
+def test_sections_of_equal_size_follow_their_best_storys_rank() -> None:
+    volt = (
+        "The Chinese state-sponsored group Volt Typhoon kept access to water utilities in the "
+        "United States for months, living off the land on engineering workstations, officials "
+        "said in an advisory published on Tuesday."
+    )
+    config = Config(
+        feeds=(
+            FeedConfig(name="Wire", url="https://wire.example/feed"),
+            FeedConfig(name="Gov", url="https://gov.example/feed", weight=3.0),
+        )
+    )
+    pairs = [
+        pair("Wire", 1, "Iranian espionage group raids Gulf telecoms", APT39_A, 3),
+        pair("Gov", 2, "Volt Typhoon keeps access to US water utilities", volt, 3),
+    ]
+    briefing = compose(config, pairs, {}, NOW_DT - timedelta(hours=24), NOW_DT)
+    assert "Volt Typhoon" in briefing.stories[0].title  # the weighted feed ranks it first
+    # One story each: the order is the stories' rank, not the alphabet (APT39 < Volt Typhoon).
+    assert [s.title for s in briefing.by_actor] == ["Volt Typhoon", "APT39"]
+    assert subject_line("top: {{ top }}", filter_briefing(briefing, None)) == "top: Volt Typhoon"
