@@ -79,6 +79,16 @@ def test_known_weather_name_is_resolved() -> None:
     assert ents.actors[0].in_kb
 
 
+def test_a_vendor_scheme_name_spelled_apart_is_the_actor_not_the_malware() -> None:
+    """Malpedia lists "CozyBear" as a name of the CozyDuke malware; "Cozy Bear" in two words,
+    with no malware word after it, is CrowdStrike's name for APT29."""
+    assert actor_names("Researchers said Cozy Bear was behind the intrusions.") == ["APT29"]
+    assert actor_names("Cozy Bear and Fancy Bear both phished the party.") == ["APT29", "APT28"]
+    assert actor_names("The Cozy Bear implant beaconed home every hour.") == []
+    ents = tagger().tag("The CozyBear implant beaconed home every hour.")
+    assert ents.actors == () and [m.name for m in ents.malware] == ["COZYDUKE"]
+
+
 def test_ransomware_gang_needs_group_context() -> None:
     assert actor_names("The files were encrypted by LockBit ransomware.") == []
     assert actor_names("Affiliates of LockBit claimed the attack on the hospital.") == ["LockBit"]

@@ -27,8 +27,11 @@ mention counts only
       Leviathan actors" or "... by Patchwork in 2019" do).
 Without such a context a name that is also a malware family is reported as that malware
 ("Winnti" alone is the malware; "the Winnti group" is APT41), and "Cobalt Strike" never
-yields the Cobalt group. A ransomware gang known only from the ransomware cluster (kind
-"ransomware") is an actor unless every mention is directly followed by a malware word
+yields the Cobalt group -- except a vendor-scheme name (Bear, Panda, Kitten...) written in two
+words where the malware's name is one word, with no malware word after it: "Cozy Bear" is
+APT29, "CozyBear" and "Cozy Bear implant" are Malpedia's CozyDuke. A ransomware gang known
+only from the ransomware cluster (kind "ransomware") is an actor unless every mention is
+directly followed by a malware word
 ("LockBit ransomware", "LockBit 3.0" -> malware only; "LockBit claimed" -> actor and malware).
 
 Where a mention may stand (all kinds). URLs and markdown link targets are blanked before
@@ -473,8 +476,18 @@ class Tagger:
                 if actor.kind == "actor" and (
                     amb == _AMB_NONE
                     # An actor's own canonical name counts even if malware shares it
-                    # ("Kimsuky", "OilRig"); an alias that is malware needs context.
+                    # ("Kimsuky", "OilRig"); an alias that is malware needs context...
                     or (amb == _AMB_MALWARE and alias_key(actor.name) == alias_key(surface))
+                    # ...unless the text spells a vendor-scheme name as the actor's two
+                    # words where the malware is one, and no malware word follows: "Cozy
+                    # Bear" is APT29, "CozyBear" (or "Cozy Bear implant") Malpedia's CozyDuke.
+                    or (
+                        amb == _AMB_MALWARE
+                        and " " in surface
+                        and p[2].split()[-1].capitalize() in _SCHEME_ANIMALS
+                        and (mal is None or " " not in mal[2])
+                        and _MALWARE_AFTER.match(after) is None
+                    )
                 ):
                     if _TITLE_WORD_RE.fullmatch(surface) and _compound(full, start, end):
                         continue
