@@ -150,3 +150,22 @@ def test_the_kb_is_the_same_whatever_the_hash_seed(tmp_path: Path) -> None:
         )
         digests.add(out.stdout.strip())
     assert len(digests) == 1
+
+
+def test_actors_go_by_their_attack_name_except_apt_numbers() -> None:
+    """MISP names Salt Typhoon GhostEmperor and Transparent Tribe Operation C-Major; ATT&CK's
+    names are shown, the MISP ones stay aliases. APT<n> names stay (not ATT&CK's Magic Hound),
+    and an actor whose MISP name is an ATT&CK name too keeps it (Lazarus Group, not APT38)."""
+    kb = load_kb()
+    for alias, name in (
+        ("GhostEmperor", "Salt Typhoon"),
+        ("Operation C-Major", "Transparent Tribe"),
+        ("Quilted Tiger", "Patchwork"),
+        ("Energetic Bear", "Dragonfly"),
+        ("Charming Kitten", "APT35"),
+        ("APT38", "Lazarus Group"),
+        ("Remix Kitten", "APT39"),
+    ):
+        actor = kb.lookup(alias)
+        assert actor is not None and actor.name == name, alias
+        assert alias_key(alias) in {alias_key(a) for a in actor.aliases} | {alias_key(name)}

@@ -30,6 +30,13 @@ dropped.
 Losing actors still list the alias (so ``kb show`` tells the whole story) and
 ``KnowledgeBase.collisions`` records every contested key.
 
+Naming. The merge works on MISP's names; the name an actor is then shown under is MITRE
+ATT&CK's, where ATT&CK has the group (``_canonical``): reports and tools speak ATT&CK, and
+MISP's first name is sometimes a campaign or one vendor's label (GhostEmperor for Salt Typhoon,
+Operation C-Major for Transparent Tribe, Quilted Tiger for Patchwork). An APT<n> name stays
+(APT35, not ATT&CK's Magic Hound); 28 of ~1,280 actors change name, every old name stays an
+alias.
+
 Loading takes ~0.3 s (the JSON parse is ~0.05 s); the result is cached process-wide by
 ``load_kb``.
 """
@@ -279,6 +286,8 @@ class _Draft:
     description: str
     kind: ActorKind
     dead: bool = False  # absorbed into another draft by a MITRE merge
+    # Its ATT&CK groups: (name, how many names the ATT&CK entry gives), in the order met.
+    attack: list[tuple[str, int]] = field(default_factory=list)
 
 
 def _entry_names(entry: Mapping[str, Any], malware: bool = False) -> list[str]:
@@ -339,6 +348,8 @@ def build_kb(files: Mapping[str, Path]) -> KnowledgeBase:
                 )
                 drafts.append(target)
                 canon.setdefault(alias_key(target.name), []).append(target)
+            if cname in _MERGING_CLUSTERS and names[0] not in (n for n, _ in target.attack):
+                target.attack.append((names[0], len(names)))
             if cname not in target.sources:
                 target.sources.append(cname)
             if target.country is None:
@@ -370,12 +381,13 @@ def build_kb(files: Mapping[str, Path]) -> KnowledgeBase:
         collisions[key] = tuple(ids)
         actor_index[key] = _resolve_collision(key, ids, drafts)
 
+    shown = {d.id: _canonical(d, actor_index) for d in drafts}
     actors = tuple(
         Actor(
             id=d.id,
-            name=_display_name(d.name),
+            name=_display_name(shown[d.id]),
             aliases=tuple(
-                surface for key, (surface, _) in d.names.items() if key != alias_key(d.name)
+                surface for key, (surface, _) in d.names.items() if key != alias_key(shown[d.id])
             ),
             country_code=d.country,
             sources=tuple(d.sources),
@@ -394,6 +406,28 @@ def build_kb(files: Mapping[str, Path]) -> KnowledgeBase:
         common_words=_lexicon(clusters.values()) | EXTRA_COMMON_WORDS,
         source_files=tuple(str(p) for p in files.values()),
     )
+
+
+_APT_NUMBER = re.compile(r"APT\s?-?\d+", re.IGNORECASE)
+
+
+def _canonical(d: _Draft, actor_index: Mapping[str, int]) -> str:
+    """The name an actor goes by: MITRE ATT&CK's where ATT&CK has the group -- the names
+    reports use (Salt Typhoon, not GhostEmperor; Transparent Tribe, not Operation C-Major;
+    Patchwork, not Quilted Tiger) -- except over an APT<n> name, which every vendor reads (APT35,
+    not Magic Hound), or when the MISP name is an ATT&CK name too (Lazarus Group, with APT38
+    folded into it). Of several ATT&CK groups folded into one actor, the one whose entry lists
+    the most names is the main one (Patchwork, not its campaign MONSOON; Dragonfly, not
+    Dragonfly 2.0); a name that resolves to another actor is never taken. The merge itself
+    (which entries are one actor, who wins a contested alias) is decided as before."""
+    attack = [(name, size) for name, size in d.attack if actor_index.get(alias_key(name)) == d.id]
+    if (
+        not attack
+        or _APT_NUMBER.fullmatch(d.name)
+        or alias_key(d.name) in {alias_key(name) for name, _ in d.attack}
+    ):
+        return d.name
+    return max(attack, key=lambda group: group[1])[0]  # max keeps the first of equals
 
 
 def _match_draft(
@@ -447,6 +481,7 @@ def _merge_named(
                 target.sources.append(src)
         if target.country is None:
             target.country = d.country
+        target.attack.extend(group for group in d.attack if group not in target.attack)
         d.dead = True
     return target
 
