@@ -89,6 +89,13 @@ def test_a_vendor_scheme_name_spelled_apart_is_the_actor_not_the_malware() -> No
     assert ents.actors == () and [m.name for m in ents.malware] == ["COZYDUKE"]
 
 
+def test_attack_names_ending_in_team_are_mentions() -> None:
+    """ "Sandworm Team" is ATT&CK's name for Sandworm: "Team" does not start a longer name the
+    way "Alibaba Cloud" does; a lower-case "red team" is still no group."""
+    assert actor_names("Researchers said Sandworm Team was behind the intrusions.") == ["Sandworm"]
+    assert actor_names("The red team used Sliver against the test network.") == []
+
+
 def test_ransomware_gang_needs_group_context() -> None:
     assert actor_names("The files were encrypted by LockBit ransomware.") == []
     assert actor_names("Affiliates of LockBit claimed the attack on the hospital.") == ["LockBit"]

@@ -1047,6 +1047,8 @@ def _compound(text: str, start: int, end: int) -> bool:
         return not text[end + 1 : end + 2].islower()  # "Sofacy-linked" is no compound
     if nxt[:1] != " " or not nxt[1:2].isupper():
         return False
+    if re.match(r" Team\b", text[end : end + 6]):
+        return False  # "Sandworm Team" (ATT&CK's name); "red team" stays no group word
     return _GROUP_AFTER.match(scan_text(text[end : end + 40])) is None
 
 
