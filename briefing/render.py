@@ -33,6 +33,7 @@ from markupsafe import Markup
 from briefing.charts import Series, bar_chart, trend_chart
 from briefing.config import Config
 from briefing.files import write_atomic
+from briefing.intel import geo
 from briefing.intel.iocs import defang, refang
 from briefing.models import (
     ActorRef,
@@ -239,6 +240,28 @@ def charts(briefing: Briefing, trend: Trend | None) -> dict[str, Markup | None]:
     return out
 
 
+def region_groups(sections: Sequence[Section]) -> list[tuple[Section, tuple[Section, ...]]]:
+    """The day's regions for reading: each sub-region under the smallest region of the day
+    that contains it (Gulf under Middle East; East and Southeast Asia under Asia-Pacific), so
+    a story in Singapore is not four full entries. Regions come in their ranked order; a
+    region nothing contains stands on its own. ``briefing.json`` and the archive keep every
+    region as its own section."""
+    members = {s.title: geo.REGIONS[s.title].members for s in sections if s.title in geo.REGIONS}
+    # Only regions derived from countries hold others: "Asia", named in prose only, spans the
+    # Gulf too, and the Gulf read under Asia is not how an analyst files it.
+    derived = {title for title in members if geo.REGIONS[title].derive}
+    parent: dict[str, str] = {}
+    for title, inner in members.items():
+        holders = [other for other in derived if inner < members[other]]
+        if holders:
+            parent[title] = min(holders, key=lambda other: (len(members[other]), other))
+    return [
+        (section, tuple(sub for sub in sections if parent.get(sub.title) == section.title))
+        for section in sections
+        if section.title not in parent
+    ]
+
+
 def context(
     briefing: Briefing,
     config: Config,
@@ -276,6 +299,10 @@ def context(
         "executive": executive,
         "other_stories": other,
         "sectors": list(briefing.by_sector),
+        # By region, for reading: sub-regions nested under the day's smallest region holding
+        # them (every region keeps its own section in briefing.json and the archive).
+        "region_tops": [top for top, _subs in region_groups(briefing.by_region)],
+        "subregions": {top.key: subs for top, subs in region_groups(briefing.by_region) if subs},
         "cves": cves,
         "indicators": indicators,
         "charts": charts(briefing, trend),

@@ -217,3 +217,29 @@ def test_pdf_long_tail_is_one_line_each_and_loses_no_story() -> None:
         assert " ".join(story.title.split())[:40] in text
     # On screen every story keeps its card.
     assert render_html(briefing, config, env, "html").count('class="story"') == 12
+
+
+def test_sub_regions_read_under_the_smallest_region_of_the_day_holding_them() -> None:
+    from briefing.models import Section
+    from briefing.render import region_groups
+
+    def section(title: str, *ids: str) -> Section:
+        return Section(key=title.lower().replace(" ", "-"), title=title, detail="", story_ids=ids)
+
+    regions = [
+        section("Europe", "a", "b"),
+        section("Asia-Pacific", "c"),
+        section("Western Europe", "a"),
+        section("Gulf", "d"),  # its Middle East is not in the day: it stands alone
+        section("Asia", "c"),
+        section("East Asia", "c"),
+        section("Southeast Asia", "c"),
+    ]
+    grouped = [(top.title, [sub.title for sub in subs]) for top, subs in region_groups(regions)]
+    assert grouped == [
+        ("Europe", ["Western Europe"]),
+        # East Asia lies in Asia and in Asia-Pacific: the smaller one holds it.
+        ("Asia-Pacific", ["East Asia", "Southeast Asia"]),
+        ("Gulf", []),
+        ("Asia", []),
+    ]
