@@ -23,7 +23,7 @@ import math
 import os
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -32,6 +32,7 @@ from briefing import __version__
 from briefing.cluster import Doc, cluster
 from briefing.config import Config
 from briefing.intel import geo, get_tagger
+from briefing.intel.normalize import alias_key
 from briefing.models import (
     ActorRef,
     Article,
@@ -90,6 +91,30 @@ def _merge_named(lists: Iterable[Sequence[NamedRef]]) -> tuple[NamedRef, ...]:
         for ref in refs:
             merged.setdefault(ref.name, []).append(ref.mentions)
     return tuple(NamedRef(name, _union(mentions)) for name, mentions in merged.items())
+
+
+def actor_namer(names: Mapping[str, str]) -> Callable[[Entities], Entities]:
+    """``actor_names`` from the config as a function: an actor any of whose names (canonical
+    or alias, compared like the knowledge base compares them) the config lists goes by the name
+    it gives, its former name becoming an alias. Should several listed names be the same
+    actor's, its canonical name's entry wins, then its aliases' in their order."""
+    wanted = {alias_key(name): shown for name, shown in names.items() if alias_key(name)}
+
+    def rename(actor: ActorRef) -> ActorRef:
+        for name in (actor.name, *actor.aliases):
+            shown = wanted.get(alias_key(name))
+            if shown is not None and shown != actor.name:
+                key = alias_key(shown)
+                aliases = (actor.name, *(a for a in actor.aliases if alias_key(a) != key))
+                return replace(actor, name=shown, aliases=aliases)
+        return actor
+
+    def apply(entities: Entities) -> Entities:
+        if not wanted or not entities.actors:
+            return entities
+        return replace(entities, actors=tuple(rename(actor) for actor in entities.actors))
+
+    return apply
 
 
 def merge_entities(all_entities: Sequence[Entities]) -> Entities:
@@ -420,12 +445,17 @@ def compose(
 ) -> Briefing:
     tagger = get_tagger()
     pairs = _one_entry_per_link(pairs)
+    shown = actor_namer(config.actor_names)
     tagged = [
         (
             entry,
             article,
-            tagger.tag(
-                article.text, title=article.title, source_host=urlsplit(article.url or "").hostname
+            shown(
+                tagger.tag(
+                    article.text,
+                    title=article.title,
+                    source_host=urlsplit(article.url or "").hostname,
+                )
             ),
         )
         for entry, article in pairs

@@ -440,9 +440,23 @@ class Config(_Model):
     schedule: ScheduleConfig = ScheduleConfig()
     email: EmailConfig | None = None  # none: no e-mail delivery
     webhooks: tuple[WebhookConfig, ...] = ()
+    # Any name or alias of an actor -> the name the briefing shows it under (a team's own
+    # convention: "CURIUM: Tortoiseshell"); the shown name otherwise is ATT&CK's, else MISP's.
+    actor_names: dict[str, str] = {}
 
     # Set by ``load_config``: where the file was, to resolve relative paths against it.
     source: str = Field(default="", exclude=True)
+
+    @field_validator("actor_names")
+    @classmethod
+    def _actor_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, shown in value.items():
+            if not name.strip() or not shown.strip() or len(shown) > 100:
+                raise ValueError(
+                    f"{name!r}: {shown!r}: both names must be non-empty (the shown one at most "
+                    "100 characters)"
+                )
+        return {name.strip(): shown.strip() for name, shown in value.items()}
 
     @field_validator("timezone")
     @classmethod

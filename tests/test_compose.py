@@ -4,7 +4,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from briefing.compose import compose, exploited_cves, merge_entities
-from briefing.config import Config, FeedConfig
+from briefing.config import Config, FeedConfig, InterestsConfig
 from briefing.deliver import subject_line
 from briefing.interests import filter_briefing
 from briefing.models import ActorRef, Article, CountryRef, Entities, Entry, NamedRef
@@ -261,3 +261,18 @@ def test_sections_of_equal_size_follow_their_best_storys_rank() -> None:
     # One story each: the order is the stories' rank, not the alphabet (APT39 < Volt Typhoon).
     assert [s.title for s in briefing.by_actor] == ["Volt Typhoon", "APT39"]
     assert subject_line("top: {{ top }}", filter_briefing(briefing, None)) == "top: Volt Typhoon"
+
+
+def test_actor_names_from_the_config_rename_an_actor_everywhere() -> None:
+    """A team that says "Remix Kitten" for APT39: stories and sections use it, APT39 becomes
+    an alias, and interests by either name still match."""
+    config = CONFIG.model_copy(update={"actor_names": {"remix kitten": "Remix Kitten"}})
+    pairs = [pair("Wire", 1, "Iranian espionage group raids Gulf telecoms", APT39_A, 3)]
+    briefing = compose(config, pairs, {}, NOW_DT - timedelta(hours=24), NOW_DT)
+    actor = briefing.stories[0].entities.actors[0]
+    assert actor.name == "Remix Kitten" and "APT39" in actor.aliases
+    assert actor.country == "Iran"
+    assert [s.title for s in briefing.by_actor] == ["Remix Kitten"]
+    for name in ("APT39", "Remix Kitten"):
+        interests = InterestsConfig(actors=(name,))
+        assert len(filter_briefing(briefing, interests).briefing.stories) == 1

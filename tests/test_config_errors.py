@@ -80,6 +80,8 @@ CASES: list[tuple[str, int, str, str]] = [
     ),
     ("summarizer:\n  backend: chat\n" + FEED, 2, "summarizer", "needs url and model"),
     ("summarizer:\n  backend: gpt\n" + FEED, 2, "summarizer.backend", "extractive"),
+    (FEED + "actor_names:\n  CURIUM: ''\n", 5, "actor_names", "non-empty"),
+    (FEED + "actor_names: [CURIUM, Tortoiseshell]\n", 4, "actor_names", "dict"),
     (
         FEED + "webhooks:\n  - name: soc\n    url_env: https://hooks.slack.com/services/T/B/x\n",
         6,
