@@ -85,6 +85,8 @@ class _Work:
     def __init__(self, feeds: int, store: Store) -> None:
         cpus = os.cpu_count() or 1
         self.store = store
+        # Absolute: a worker opens the store itself, from the forkserver's working directory.
+        self.path = store.path.resolve()
         # Started with the poll, not at the first response: the workers come up during the
         # first round trips, at the cost of a process start even when every feed answers 304.
         # One core is left to the event loop: at ~1 ms a feed one worker keeps up with the
@@ -101,7 +103,7 @@ class _Work:
         args = (name, url, body, headers, final, now)
         if self.pool is not None and self.pool.ready:
             try:
-                return await self.pool.run(intake, self.store.path, *args)
+                return await self.pool.run(intake, self.path, *args)
             except BrokenProcessPool:  # the rest go inline (see WarmPool.run)
                 raise RuntimeError(
                     "the parsing worker died while this feed was in it; polled again next time"
