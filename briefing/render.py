@@ -110,6 +110,7 @@ def environment(config: Config) -> jinja2.Environment:
         moment, config.zone, fmt
     )
     env.filters["host"] = lambda url: (urlsplit(url).hostname or "") if url else ""
+    env.filters["broadest"] = broadest
     return env
 
 
@@ -240,26 +241,40 @@ def charts(briefing: Briefing, trend: Trend | None) -> dict[str, Markup | None]:
     return out
 
 
+def _holders(names: Iterable[str]) -> dict[str, str]:
+    """Region -> the smallest other region of ``names`` that contains it, for those that one
+    does. Only regions derived from countries hold others: "Asia", named in prose only, spans
+    the Gulf too, and the Gulf read under Asia is not how an analyst files it."""
+    members = {name: geo.REGIONS[name].members for name in names if name in geo.REGIONS}
+    derived = [name for name in members if geo.REGIONS[name].derive]
+    holders: dict[str, str] = {}
+    for name, inner in members.items():
+        outer = [other for other in derived if inner < members[other]]
+        if outer:
+            holders[name] = min(outer, key=lambda other: (len(members[other]), other))
+    return holders
+
+
 def region_groups(sections: Sequence[Section]) -> list[tuple[Section, tuple[Section, ...]]]:
     """The day's regions for reading: each sub-region under the smallest region of the day
     that contains it (Gulf under Middle East; East and Southeast Asia under Asia-Pacific), so
     a story in Singapore is not four full entries. Regions come in their ranked order; a
     region nothing contains stands on its own. ``briefing.json`` and the archive keep every
     region as its own section."""
-    members = {s.title: geo.REGIONS[s.title].members for s in sections if s.title in geo.REGIONS}
-    # Only regions derived from countries hold others: "Asia", named in prose only, spans the
-    # Gulf too, and the Gulf read under Asia is not how an analyst files it.
-    derived = {title for title in members if geo.REGIONS[title].derive}
-    parent: dict[str, str] = {}
-    for title, inner in members.items():
-        holders = [other for other in derived if inner < members[other]]
-        if holders:
-            parent[title] = min(holders, key=lambda other: (len(members[other]), other))
+    parent = _holders(section.title for section in sections)
     return [
         (section, tuple(sub for sub in sections if parent.get(sub.title) == section.title))
         for section in sections
         if section.title not in parent
     ]
+
+
+def broadest(names: Iterable[str]) -> list[str]:
+    """Region names without those another of them holds: "Middle East" for a story tagged
+    Middle East and Gulf (a one-line summary; the story's own tags keep both)."""
+    names = list(names)
+    held = _holders(names)
+    return [name for name in names if name not in held]
 
 
 def context(

@@ -243,3 +243,18 @@ def test_sub_regions_read_under_the_smallest_region_of_the_day_holding_them() ->
         ("Gulf", []),
         ("Asia", []),
     ]
+
+
+def test_broadest_drops_regions_another_one_holds() -> None:
+    from briefing.render import broadest
+
+    assert broadest(["Middle East", "Gulf", "Europe", "South Asia"]) == [
+        "Middle East",
+        "Europe",
+        "South Asia",
+    ]
+    assert broadest(["Asia", "Asia-Pacific", "East Asia", "Southeast Asia"]) == [
+        "Asia",
+        "Asia-Pacific",
+    ]
+    assert broadest(["Gulf"]) == ["Gulf"]
