@@ -194,3 +194,58 @@ def test_two_runs_at_once_are_serialised(tmp_path: Path, slow_site: SlowSite) ->
     finally:
         first.kill()
         first.wait(timeout=30)
+
+
+def test_kill_while_a_worker_writes_the_poll_loses_and_duplicates_nothing(
+    tmp_path: Path, slow_site: SlowSite
+) -> None:
+    """Past POOL_MIN_FEEDS a worker process parses and stores the feeds. Kill the run once
+    some of them are in the store (their answers staggered, so the worker is up by then): the
+    store stays sound, and the rerun stores every feed's items exactly once."""
+    from briefing.poll import POOL_MIN_FEEDS
+
+    site = slow_site.site
+    body = (
+        (FIXTURE_SITE / "a" / "feed.xml").read_bytes().replace(b"{{BASE}}", site.base_url.encode())
+    )
+    count = POOL_MIN_FEEDS + 8
+    delays = {i: 0.4 + 0.08 * i for i in range(count)}
+    for i in range(count):
+
+        def handler(_request: RecordedRequest, i: int = i) -> Response:
+            return Response(
+                body=body,
+                headers={"Content-Type": "application/rss+xml"},
+                delay=delays[i] if slow_site.slow else 0.0,
+            )
+
+        site.route(f"/copy/{i}.xml", handler)
+    feeds = "".join(
+        f"  - name: F{i}\n    url: {site.base_url}/copy/{i}.xml\n" for i in range(count)
+    )
+    config, output = write_config(tmp_path, site.base_url, feeds=feeds), tmp_path / "out"
+    store = output / "briefing.sqlite3"
+
+    def some_feeds_stored() -> bool:
+        try:
+            with sqlite3.connect(f"file:{store}?mode=ro", uri=True, timeout=0.1) as db:
+                return db.execute("SELECT COUNT(DISTINCT feed) FROM entries").fetchone()[0] >= 8
+        except sqlite3.Error:
+            return False
+
+    kill_when(config, output, some_feeds_stored, "eight feeds in the store")
+    slow_site.slow = False
+    run_to_completion(config, output)
+    with sqlite3.connect(store) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        per_feed = db.execute(
+            "SELECT feed, COUNT(*) FROM entries WHERE guid IS NOT NULL GROUP BY feed"
+        ).fetchall()
+        rows = db.execute("SELECT feed, COALESCE(guid, link) FROM entries").fetchall()
+        unguided = db.execute("SELECT COUNT(*) FROM entries WHERE guid IS NULL").fetchone()[0]
+    assert len(rows) == len(set(rows))
+    # Items with a GUID are each feed's own; one without is known by its link, so the copies
+    # of the feed share it: stored once (fixtures/site/MANIFEST.md: one such item in a/).
+    items = {n for _feed, n in per_feed}
+    assert len(per_feed) == count and len(items) == 1 and items.pop() > 0
+    assert unguided == 1
