@@ -9,6 +9,7 @@ used when the CLI imports; until then the same stages are driven through ``brief
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import sqlite3
@@ -196,6 +197,15 @@ def test_two_runs_at_once_are_serialised(tmp_path: Path, slow_site: SlowSite) ->
         first.wait(timeout=30)
 
 
+def _pool_processes() -> int:
+    """Worker pool processes (forkservers and their workers) on this machine."""
+    found = 0
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        with contextlib.suppress(OSError):  # gone meanwhile
+            found += b"multiprocessing.forkserver" in cmdline.read_bytes()
+    return found
+
+
 def test_kill_while_a_worker_writes_the_poll_loses_and_duplicates_nothing(
     tmp_path: Path, slow_site: SlowSite
 ) -> None:
@@ -233,7 +243,13 @@ def test_kill_while_a_worker_writes_the_poll_loses_and_duplicates_nothing(
         except sqlite3.Error:
             return False
 
+    before = _pool_processes()
     kill_when(config, output, some_feeds_stored, "eight feeds in the store")
+    # The killed run's worker and forkserver end too (they would otherwise wait forever).
+    deadline = time.monotonic() + 10
+    while _pool_processes() > before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _pool_processes() <= before
     slow_site.slow = False
     run_to_completion(config, output)
     with sqlite3.connect(store) as db:
