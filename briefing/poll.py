@@ -5,9 +5,10 @@ themselves go straight into the store, one transaction per feed (``intake``, in 
 for a large poll), so a crash mid-poll keeps every feed finished before it.
 
 Feeds are fetched with ``fetch.Fetcher`` (bounded, conditional GET with the stored ETag and
-Last-Modified; a 304 skips parsing) and parsed by feedparser from the bytes — never from a URL or
-a path, since feedparser's own fetching has no timeout and reads local files. One feed's failure
-is recorded in its health row and never stops the others.
+Last-Modified; a 304 skips parsing) and parsed from the bytes (``feedparse``: a fast reader for
+plain feeds, feedparser for the rest) — never from a URL or a path, since feedparser's own
+fetching has no timeout and reads local files. One feed's failure is recorded in its health row
+and never stops the others.
 """
 
 from __future__ import annotations
@@ -68,8 +69,8 @@ async def _poll_one(
     )
 
 
-# Below this many feeds a poll works inline: a pool's start (a forkserver importing feedparser
-# and the store, ~0.3 s of CPU) costs more than it saves at ~1 ms of work a feed.
+# Below this many feeds a poll works inline: a pool's start (a forkserver importing the feed
+# reader and the store, a few hundred ms of CPU) costs more than it saves at ~1 ms a feed.
 POOL_MIN_FEEDS = 24
 
 
@@ -78,8 +79,8 @@ class _Work:
     in them.
 
     Inline, the work holds the event loop, and every response waiting behind it is late; in a
-    thread it fights the loop for the GIL (measured slower); in worker processes it runs on
-    every core while the loop does nothing but HTTP.
+    thread it fights the loop for the GIL (measured slower); in a worker process it runs on
+    another core while the loop does nothing but HTTP.
     """
 
     def __init__(self, feeds: int, store: Store) -> None:
