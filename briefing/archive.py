@@ -31,6 +31,7 @@ from typing import Any
 
 from briefing.config import Config
 from briefing.files import write_atomic
+from briefing.intel.normalize import alias_key
 from briefing.models import slug
 from briefing.render import environment, safe_url, stylesheet, templates_dir
 
@@ -92,6 +93,7 @@ class Topic:
     countries: set[str] = field(default_factory=set)  # region: member countries seen
     country: str | None = None  # actor: attributed state (the latest seen)
     stories: list[StoryRef] = field(default_factory=list)
+    folded: set[str] = field(default_factory=set)  # actor: slugs of its former names' pages
 
     @property
     def days(self) -> int:
@@ -147,6 +149,7 @@ def archived_window_ends(output: Path) -> list[datetime]:
 def scan(output: Path) -> Site:
     """Read every stored day into the site model (newest first)."""
     site = Site(days=[], stories=[], actors={}, regions={})
+    listed: dict[str, list[Topic]] = {}  # alias key -> actor pages listing it as an alias
     for folder in day_folders(output):
         data = load_day(folder)
         if data is None:
@@ -178,10 +181,11 @@ def scan(output: Path) -> Site:
             for actor in story.get("actors", []):
                 if not isinstance(actor, dict) or "name" not in actor:
                     continue
-                topic = site.actors.setdefault(
-                    slug(actor["name"]), Topic("actor", slug(actor["name"]), actor["name"])
-                )
-                topic.aliases.update(str(a) for a in actor.get("aliases", []))
+                aliases = {str(a) for a in actor.get("aliases", [])}
+                topic = _actor_topic(site.actors, listed, str(actor["name"]), aliases)
+                for alias in aliases - topic.aliases:
+                    listed.setdefault(alias_key(alias), []).append(topic)
+                topic.aliases.update(aliases)
                 topic.country = topic.country or actor.get("country")  # newest day wins
                 topic.stories.append(ref)
             for region in ref.regions:
@@ -208,6 +212,24 @@ def scan(output: Path) -> Site:
             )
         )
     return site
+
+
+def _actor_topic(
+    topics: dict[str, Topic], listed: dict[str, list[Topic]], name: str, aliases: set[str]
+) -> Topic:
+    """The page an actor's stories go on. Days are read newest first, so an actor renamed since
+    (ATT&CK's name over MISP's, or ``actor_names``) already has its page under the new name: an
+    older day's actor joins it when each lists the other's name among its aliases (both ways,
+    so two actors merely sharing a contested alias never merge)."""
+    key = slug(name)
+    if key in topics:
+        return topics[key]
+    own = {alias_key(alias) for alias in aliases}
+    for topic in listed.get(alias_key(name), ()):  # pages listing this name as an alias
+        if alias_key(topic.name) in own:
+            topic.folded.add(key)
+            return topic
+    return topics.setdefault(key, Topic("actor", key, name))
 
 
 def _touched(data: dict[str, Any] | None) -> tuple[set[str], set[str]]:
@@ -337,6 +359,8 @@ def update_archive(
                 )
                 write_atomic(path, html_page)
                 written.append(path)
+                for former in topics[key].folded - topics.keys():  # now on this page
+                    (output / f"{kind}s" / f"{former}.html").unlink(missing_ok=True)
             else:
                 path.unlink(missing_ok=True)  # no briefing names it any more
 

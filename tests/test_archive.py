@@ -118,3 +118,30 @@ def test_archive_rebuild_command_regenerates_everything(tmp_path: Path) -> None:
     assert (out / "index.html").is_file() and (out / "feed.xml").is_file()
     assert (out / "actors" / "apt39.html").is_file()
     assert "Contents" in (out / "2026-03-09" / "briefing.html").read_text(encoding="utf-8")
+
+
+def test_an_actor_renamed_since_an_older_day_keeps_one_page(tmp_path: Path) -> None:
+    """The older day called it GhostEmperor (aliases: Salt Typhoon...), the newer one Salt
+    Typhoon (aliases: GhostEmperor...): one page, both days. An actor that merely lists a
+    name among its aliases, without being listed back, keeps its own page."""
+    from briefing.models import ActorRef
+
+    config = _config()
+    old = ActorRef("GhostEmperor", ("Salt Typhoon", "FamousSparrow"), "China", "CN", True, ())
+    new = ActorRef("Salt Typhoon", ("GhostEmperor", "FamousSparrow"), "China", "CN", True, ())
+    other = ActorRef("Earth Estries", ("FamousSparrow",), "China", "CN", True, ())
+    for seed, end, actors in (
+        (1, END - timedelta(days=1), (old, other)),
+        (2, END, (new,)),
+    ):
+        briefing = synthetic_briefing(3, seed=seed, end=end)
+        first = replace(
+            briefing.stories[0], entities=replace(briefing.stories[0].entities, actors=actors)
+        )
+        briefing = replace(briefing, stories=(first, *briefing.stories[1:]))
+        write_briefing(briefing, config, tmp_path)
+        update_archive(config, tmp_path, [briefing.date])
+    page = (tmp_path / "actors" / "salt-typhoon.html").read_text(encoding="utf-8")
+    assert "../2026-03-09/briefing.html#story-" in page and "../2026-03-10/" in page
+    assert not (tmp_path / "actors" / "ghostemperor.html").exists()
+    assert (tmp_path / "actors" / "earth-estries.html").is_file()
