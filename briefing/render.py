@@ -307,6 +307,7 @@ def context(
     cves = _cve_rows(briefing)
     indicators = _indicator_rows(briefing)
     failing = [feed for feed in briefing.feeds if feed.status not in ("ok", "not-modified")]
+    regions = region_groups(briefing.by_region)
     return {
         "briefing": briefing,
         "stories": stories,
@@ -316,8 +317,8 @@ def context(
         "sectors": list(briefing.by_sector),
         # By region, for reading: sub-regions nested under the day's smallest region holding
         # them (every region keeps its own section in briefing.json and the archive).
-        "region_tops": [top for top, _subs in region_groups(briefing.by_region)],
-        "subregions": {top.key: subs for top, subs in region_groups(briefing.by_region) if subs},
+        "region_tops": [top for top, _subs in regions],
+        "subregions": {top.key: subs for top, subs in regions if subs},
         "cves": cves,
         "indicators": indicators,
         "charts": charts(briefing, trend),
