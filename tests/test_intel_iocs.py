@@ -79,3 +79,19 @@ def test_vulnerability_citations_are_not_indicators() -> None:
         "Payload served from hxxp://update-check[.]net/dl.bin"
     )
     assert kinds(text) == {"url": ("http://update-check.net/dl.bin",)}
+
+
+def test_glued_sentences_and_commit_ids_are_not_indicators() -> None:
+    """Seen in real feeds: a missing space after a full stop ("problem.As ever") and a GitHub
+    advisory's fix commit. A written host, a defanged one, or a file hash stays."""
+    commit = "62bb185b70785ded49c79c26f8c9781f1e6fe370"
+    text = (
+        "Someone else had the same problem.As ever, back up first. It was.Here is why.\n"
+        f"https://github.com/ijl/orjson/commit/{commit}\nFixed in commit {commit}.\n"
+        "The loader called update-check.net and dropped a file with SHA-1 "
+        "7f39d97258217ee2c21a1f5031d4a6d7343eb30d. Also seen: Payload[.]As."
+    )
+    assert kinds(text) == {
+        "domain": ("update-check.net", "payload.as"),
+        "sha1": ("7f39d97258217ee2c21a1f5031d4a6d7343eb30d",),
+    }

@@ -10,11 +10,13 @@ Decisions:
 * A domain needs a real top-level domain (``tlds.txt``, generated from the Public Suffix List by
   ``gen_tlds.py``: no network at run time). Rejected as domains: two-label names whose TLD is
   also a common file extension (report.zip, setup.py, install.sh) unless they were written
-  defanged; AV detection names (Trojan.Win32.Agent); names under the article's own host
-  (``source_host``); example/test/localhost/invalid names.
+  defanged; AV detection names (Trojan.Win32.Agent); dotted identifiers (System.Net) and
+  sentences glued by a missing space ("a problem.As ever"), unless written defanged; names
+  under the article's own host (``source_host``); example/test/localhost/invalid names.
 * IP addresses must be global (no private, loopback, link-local, multicast, reserved or
   documentation ranges); "version 1.2.3.4"-style numbers are rejected.
-* A hash is a 32/40/64 hex run with both letters and digits, not part of a longer hex run.
+* A hash is a 32/40/64 hex run with both letters and digits, not part of a longer hex run;
+  a 40-hex git commit id (after "/commit/" or the word "commit") is none.
 * URLs under ``source_host`` and to a small set of reference sites (MITRE, NVD, GitHub,
   social networks...) are dropped unless written defanged: they are citations, not
   indicators. Domains inside URLs and e-mail addresses are not reported again as domains.
@@ -172,6 +174,7 @@ _REFERENCE_HOSTS = frozenset(
 _RESERVED_DOMAINS = frozenset({"example.com", "example.org", "example.net", "localhost"})
 _RESERVED_TLDS = frozenset({"example", "test", "invalid", "localhost", "local"})
 
+_COMMIT_BEFORE = re.compile(r"(?:/commits?/|\bcommit[\s:#]+)$", re.IGNORECASE)
 _VERSION_BEFORE = re.compile(
     r"(?:\bv|version|ver\.?|build|release|firmware|update)\s*$", re.IGNORECASE
 )
@@ -492,12 +495,21 @@ def extract_indicators(
             continue
         if end < len(clean) and clean[end].isalnum():
             continue
+        if len(h) == 40 and _COMMIT_BEFORE.search(clean, max(0, hstart - 12), hstart):
+            continue  # a git commit id (".../commit/62bb18...", "fixed in commit 62bb18...")
         kind = {32: "md5", 40: "sha1", 64: "sha256"}[len(h)]
         found[kind].setdefault(h.lower(), None)
     return tuple((k, tuple(v)) for k, v in found.items() if v)
 
 
 def _looks_like_prose(dom: str) -> bool:
-    """Dotted identifiers in code or prose ("System.Net", "Foo.Bar.Baz") are not hosts."""
+    """Dotted identifiers in code or prose ("System.Net", "Foo.Bar.Baz") are not hosts, nor
+    two sentences glued by a missing space ("a problem.As ever", "it was.Here is"): a host is
+    written in lower case or in capitals, never with a Title-case top-level label."""
     labels = dom.split(".")
-    return all(lbl[:1].isupper() and not lbl.isupper() for lbl in labels) and len(labels) >= 2
+    if len(labels) < 2:
+        return False
+    last = labels[-1]
+    if last[:1].isupper() and last[1:].islower():
+        return True
+    return all(lbl[:1].isupper() and not lbl.isupper() for lbl in labels)
