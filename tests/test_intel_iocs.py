@@ -88,6 +88,8 @@ def test_glued_sentences_and_commit_ids_are_not_indicators() -> None:
     text = (
         "Someone else had the same problem.As ever, back up first. It was.Here is why.\n"
         f"https://github.com/ijl/orjson/commit/{commit}\nFixed in commit {commit}.\n"
+        f"https://github.com/python/cpython/blob/{commit}/Lib/platform.py\n"
+        'sig = hmac.new(b"secret", body)\n'
         "The loader called update-check.net and dropped a file with SHA-1 "
         "7f39d97258217ee2c21a1f5031d4a6d7343eb30d. Also seen: Payload[.]As."
     )

@@ -11,12 +11,14 @@ Decisions:
   ``gen_tlds.py``: no network at run time). Rejected as domains: two-label names whose TLD is
   also a common file extension (report.zip, setup.py, install.sh) unless they were written
   defanged; AV detection names (Trojan.Win32.Agent); dotted identifiers (System.Net) and
-  sentences glued by a missing space ("a problem.As ever"), unless written defanged; names
-  under the article's own host (``source_host``); example/test/localhost/invalid names.
+  sentences glued by a missing space ("a problem.As ever"), unless written defanged; calls in
+  quoted code ("hmac.new("); names under the article's own host (``source_host``);
+  example/test/localhost/invalid names.
 * IP addresses must be global (no private, loopback, link-local, multicast, reserved or
   documentation ranges); "version 1.2.3.4"-style numbers are rejected.
 * A hash is a 32/40/64 hex run with both letters and digits, not part of a longer hex run;
-  a 40-hex git commit id (after "/commit/" or the word "commit") is none.
+  a 40-hex git commit id (in a ".../commit/", "/blob/" or "/tree/" path, or after the word
+  "commit") is none.
 * URLs under ``source_host`` and to a small set of reference sites (MITRE, NVD, GitHub,
   social networks...) are dropped unless written defanged: they are citations, not
   indicators. Domains inside URLs and e-mail addresses are not reported again as domains.
@@ -174,7 +176,7 @@ _REFERENCE_HOSTS = frozenset(
 _RESERVED_DOMAINS = frozenset({"example.com", "example.org", "example.net", "localhost"})
 _RESERVED_TLDS = frozenset({"example", "test", "invalid", "localhost", "local"})
 
-_COMMIT_BEFORE = re.compile(r"(?:/commits?/|\bcommit[\s:#]+)$", re.IGNORECASE)
+_COMMIT_BEFORE = re.compile(r"(?:/(?:commits?|blob|tree)/|\bcommit[\s:#]+)$", re.IGNORECASE)
 _VERSION_BEFORE = re.compile(
     r"(?:\bv|version|ver\.?|build|release|firmware|update)\s*$", re.IGNORECASE
 )
@@ -452,7 +454,8 @@ def extract_indicators(
         if not token or "." not in token:
             continue
         prev = clean[start - 1 : start] if start else ""
-        if prev in ("@", "/", "\\", "_") or clean[end : end + 1] in ("@", "_"):
+        # "hmac.new(": a call in quoted code, not a host.
+        if prev in ("@", "/", "\\", "_") or clean[end : end + 1] in ("@", "_", "("):
             continue
         if token[0].isdigit() and _IPV4_FULL.fullmatch(token):
             if _VERSION_BEFORE.search(clean, max(0, start - 12), start):
