@@ -114,8 +114,8 @@ def _stage_modules() -> None:
     """Import the stages before any timing, as each baseline imports its library first:
     ``pipeline`` imports a stage's modules when it first runs it (for a fast CLI start), and
     that would put ~0.1 s of imports inside our side of a case."""
-    import briefing.extract
-    import briefing.poll  # noqa: F401
+    import briefing.ingest.extract
+    import briefing.ingest.poll  # noqa: F401
 
 
 def bench_poll(sizes: Sizes, work: Path) -> dict[str, Any]:
@@ -331,7 +331,7 @@ def bench_build(sizes: Sizes, work: Path) -> dict[str, Any]:
 def _fill(store_file: Path, count: int, batch: int) -> None:
     """Put ``count`` old articles (feed text only) into the store, in feed-sized batches."""
     from briefing.config import Config
-    from briefing.extract import extract_pending
+    from briefing.ingest.extract import extract_pending
     from briefing.models import FeedItem
     from briefing.store import Store
 

@@ -24,9 +24,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from briefing.charts import Series
 from briefing.config import Config, FeedConfig
-from briefing.render import Trend, environment, render_html, render_pdf
+from briefing.publish.charts import Series
+from briefing.publish.render import Trend, environment, render_html, render_pdf
 from briefing.samples import synthetic_briefing
 
 BUDGET_SECONDS = 5.0

@@ -137,7 +137,7 @@ def _do_send(
     force: bool,
     to: tuple[str, ...] = (),
 ) -> None:
-    from briefing.deliver import DeliveryError, deliver
+    from briefing.deliver.send import DeliveryError, deliver
 
     outcomes = deliver(config, output, briefing, now, force=force, only=to)
     for outcome in outcomes:
@@ -354,7 +354,7 @@ def build_command(
 
 
 def _archived_dates(output: Path) -> list[str]:
-    from briefing.archive import day_folders
+    from briefing.publish.archive import day_folders
 
     return sorted(folder.name for folder in day_folders(output))
 
@@ -388,7 +388,7 @@ def send_command(
 ) -> None:
     """Deliver an archived briefing to its recipients and webhooks, each once (rebuilt from the
     store)."""
-    from briefing.deliver import DeliveryError
+    from briefing.deliver.send import DeliveryError
     from briefing.pipeline import composed
     from briefing.schedule import archived_until
 
@@ -450,7 +450,7 @@ def archive() -> None:
 @click.pass_context
 def archive_rebuild(ctx: click.Context, config_path: Path, output: Path, no_pdf: bool) -> None:
     """Regenerate every page of the archive from the stored briefings and the store."""
-    from briefing.archive import rebuild_archive
+    from briefing.publish.archive import rebuild_archive
 
     config = load_config(config_path)
     try:
@@ -471,7 +471,7 @@ def feeds_check(config_path: Path) -> None:
     """Validate the config and probe every feed once (nothing is stored); exit 1 if any fails."""
     import asyncio
 
-    from briefing.probe import probe_feeds
+    from briefing.ingest.probe import probe_feeds
 
     config = load_config(config_path)
     click.echo(f"{config_path}: valid, {len(config.feeds)} feeds")

@@ -20,8 +20,8 @@ from briefing.models import Article, Briefing
 from briefing.store import Store
 
 if TYPE_CHECKING:
-    from briefing.extract import ExtractStats
-    from briefing.poll import PollOutcome
+    from briefing.ingest.extract import ExtractStats
+    from briefing.ingest.poll import PollOutcome
 
 # Each stage's modules are imported by the function that runs it: ``briefing poll`` (every
 # half hour under cron) then starts without Jinja, the archive and the tagger (~0.15 s).
@@ -43,7 +43,7 @@ def poll(
     now: datetime,
     on_feed: Callable[[PollOutcome], None] | None = None,
 ) -> list[PollOutcome]:
-    from briefing.poll import poll_feeds
+    from briefing.ingest.poll import poll_feeds
 
     with Store.open(store_path(config, output)) as store:
         return asyncio.run(poll_feeds(config, store, now, on_feed))
@@ -55,7 +55,7 @@ def extract(
     now: datetime,
     on_article: Callable[[Article], None] | None = None,
 ) -> ExtractStats:
-    from briefing.extract import extract_pending
+    from briefing.ingest.extract import extract_pending
 
     with Store.open(store_path(config, output)) as store:
         return asyncio.run(extract_pending(config, store, now, on_article))
@@ -65,7 +65,7 @@ def window_start(config: Config, output: Path, now: datetime) -> datetime:
     """The configured window before ``now`` — or, when the last briefing in the archive ended
     longer ago than that (a missed day, a machine that was off), everything since it, up to
     ``max_window``: nothing published between two briefings is left out of both."""
-    from briefing.archive import archived_window_ends
+    from briefing.publish.archive import archived_window_ends
 
     start = now - config.window_delta
     if not config.window_since_last:
@@ -82,8 +82,8 @@ def composed(
     """The briefing of the window ending at ``now``, from the store, without writing anything
     (``briefing send`` rebuilds an archived day this way: same store and clock, same briefing).
     ``window`` None means the configured one (see ``window_start``)."""
-    from briefing.compose import compose
-    from briefing.extract import choose
+    from briefing.ingest.extract import choose
+    from briefing.stories.compose import compose
 
     start = now - window if window is not None else window_start(config, output, now)
     with Store.open(store_path(config, output)) as store:
@@ -98,8 +98,8 @@ def composed(
 def build(
     config: Config, output: Path, now: datetime, window: timedelta | None = None
 ) -> BuildResult:
-    from briefing.archive import touched_topics, update_archive
-    from briefing.render import actor_trend, write_briefing
+    from briefing.publish.archive import touched_topics, update_archive
+    from briefing.publish.render import actor_trend, write_briefing
 
     briefing = composed(config, output, now, window)
     # The trend chart counts the top actors in the store's last seven days of articles.

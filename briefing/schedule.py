@@ -41,10 +41,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from briefing.archive import window_end
 from briefing.config import Config, ScheduleConfig, cron_fields, parse_clock
 from briefing.errors import BriefingError
 from briefing.lock import Lock, serve_lock, work_lock
+from briefing.publish.archive import window_end
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +154,7 @@ def catch_up_slot(config: Config, output: Path, now: datetime) -> datetime | Non
     built = archived_until(output, date)
     if built is None or built < slot:
         return slot
-    from briefing.deliver import all_delivered
+    from briefing.deliver.send import all_delivered
 
     return None if all_delivered(config, output, date) else slot
 
@@ -248,7 +248,7 @@ class Service:
         line = f"ok: briefing {result.briefing.date}, {len(result.briefing.stories)} stories"
         if not self.send or self._stopping():
             return line
-        from briefing.deliver import deliver
+        from briefing.deliver.send import deliver
 
         outcomes = deliver(
             self.config,

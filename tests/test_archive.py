@@ -12,10 +12,10 @@ from typing import Any
 import feedparser
 from click.testing import CliRunner
 
-from briefing.archive import update_archive
 from briefing.config import Config, FeedConfig
 from briefing.models import Entities
-from briefing.render import write_briefing
+from briefing.publish.archive import update_archive
+from briefing.publish.render import write_briefing
 from briefing.samples import END, synthetic_briefing
 
 

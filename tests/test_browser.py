@@ -21,9 +21,9 @@ from urllib.request import urlopen
 
 import pytest
 
-from briefing.archive import update_archive
 from briefing.config import Config, FeedConfig
-from briefing.render import write_briefing
+from briefing.publish.archive import update_archive
+from briefing.publish.render import write_briefing
 from briefing.samples import END, synthetic_briefing
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -6,9 +6,9 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from briefing.cluster import Doc, cluster, evidence, same_story
 from briefing.intel import get_tagger
 from briefing.models import ActorRef, Entities
+from briefing.stories.cluster import Doc, cluster, evidence, same_story
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "feeds"
 PAIRS = Path(__file__).parent / "data" / "cluster_pairs.tsv"
@@ -97,7 +97,7 @@ def _corpus_docs(name: str) -> dict[str, Doc]:
     docs = {}
     for entry in parsed.entries:
         content = entry.get("content", [{}])[0].get("value", "") if entry.get("content") else ""
-        from briefing.extract import feed_text
+        from briefing.ingest.extract import feed_text
         from briefing.models import Entry
         from tests.conftest import NOW_DT
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from briefing.compose import compose, exploited_cves, merge_entities
 from briefing.config import Config, FeedConfig, InterestsConfig
-from briefing.deliver import subject_line
-from briefing.interests import filter_briefing
+from briefing.deliver.interests import filter_briefing
+from briefing.deliver.send import subject_line
 from briefing.models import ActorRef, Article, CountryRef, Entities, Entry, NamedRef
+from briefing.stories.compose import compose, exploited_cves, merge_entities
 from tests.conftest import NOW_DT
 
 CONFIG = Config(

@@ -212,7 +212,7 @@ def test_kill_while_a_worker_writes_the_poll_loses_and_duplicates_nothing(
     """Past POOL_MIN_FEEDS a worker process parses and stores the feeds. Kill the run once
     some of them are in the store (their answers staggered, so the worker is up by then): the
     store stays sound, and the rerun stores every feed's items exactly once."""
-    from briefing.poll import POOL_MIN_FEEDS
+    from briefing.ingest.poll import POOL_MIN_FEEDS
 
     site = slow_site.site
     body = (

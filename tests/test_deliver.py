@@ -26,7 +26,8 @@ from aiosmtpd.controller import Controller
 from pypdf import PdfReader
 
 from briefing.config import Config, EmailConfig, InterestsConfig, load_config
-from briefing.deliver import (
+from briefing.deliver.interests import filter_briefing
+from briefing.deliver.send import (
     DeliveryError,
     PermanentFailure,
     SmtpChannel,
@@ -34,7 +35,6 @@ from briefing.deliver import (
     deliver,
     subject_line,
 )
-from briefing.interests import filter_briefing
 from briefing.models import (
     ActorRef,
     Briefing,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from briefing.extract import MIN_ARTICLE_CHARS, choose, extract_html, feed_text
+from briefing.ingest.extract import MIN_ARTICLE_CHARS, choose, extract_html, feed_text
 from briefing.models import Entry
 from briefing.store import PageResult
 
@@ -78,7 +78,7 @@ def test_extract_html_drops_boilerplate_and_comments() -> None:
 
 
 def test_page_metadata_from_meta_tags_json_ld_and_lang() -> None:
-    from briefing.extract import page_metadata
+    from briefing.ingest.extract import page_metadata
 
     html = (
         "<html lang='de'><head><title>Site | Fallback title</title>"

@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 
 from briefing.config import PollConfig, load_config
-from briefing.fetch import Fetcher, FetchError, _BodyDecoder
+from briefing.ingest.fetch import Fetcher, FetchError, _BodyDecoder
 from briefing.localsite import LocalSite
 from briefing.pipeline import build, extract, poll, store_path
 from briefing.store import Store

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from briefing import feedparse
+from briefing.ingest import feedparse
 from tests.conftest import NOW_DT
 
 FIXTURES = Path(__file__).parent / "fixtures" / "site"

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from briefing.config import PollConfig
-from briefing.fetch import USER_AGENT, Fetcher, FetchError
+from briefing.ingest.fetch import USER_AGENT, Fetcher, FetchError
 from briefing.localsite import LocalSite, RecordedRequest, Response
 
 LIMITS = PollConfig(

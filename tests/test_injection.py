@@ -19,7 +19,7 @@ from lxml import html as lxml_html
 
 from briefing.config import load_config
 from briefing.pipeline import build, extract, poll
-from briefing.render import render_pdf
+from briefing.publish.render import render_pdf
 from tests.conftest import NOW_DT
 from tests.faults import FaultServer, answer, rss
 

@@ -4,9 +4,9 @@ import asyncio
 from pathlib import Path
 
 from briefing.config import load_config
-from briefing.intake import Intake
+from briefing.ingest.intake import Intake
+from briefing.ingest.poll import parse_feed, plain_text, poll_feeds
 from briefing.localsite import LocalSite, Response
-from briefing.poll import parse_feed, plain_text, poll_feeds
 from briefing.store import Store
 from tests.conftest import FIXTURE_SITE, NOW_DT, write_config
 
@@ -81,7 +81,7 @@ def test_failing_feed_does_not_stop_the_others(tmp_path: Path, site: LocalSite) 
 
 def test_many_feeds_parse_in_the_pool_like_inline(tmp_path: Path, site: LocalSite) -> None:
     """Past POOL_MIN_FEEDS the parsing moves to worker processes: same items as inline."""
-    from briefing import poll as poll_module
+    from briefing.ingest import poll as poll_module
 
     feeds = "".join(
         f"  - name: F{i}\n    url: {site.base_url}/a/feed.xml?copy={i}\n"
@@ -131,7 +131,7 @@ def test_a_dead_parsing_worker_fails_its_feed_only(tmp_path: Path, site: LocalSi
     import signal
     import time
 
-    from briefing import poll as poll_module
+    from briefing.ingest import poll as poll_module
 
     body = (
         (FIXTURE_SITE / "a" / "feed.xml").read_bytes().replace(b"{{BASE}}", site.base_url.encode())

@@ -17,7 +17,7 @@ from pypdf.generic import DictionaryObject
 
 from briefing.config import Config, FeedConfig
 from briefing.models import Source
-from briefing.render import (
+from briefing.publish.render import (
     Trend,
     actor_trend,
     briefing_from_json,
@@ -221,7 +221,7 @@ def test_pdf_long_tail_is_one_line_each_and_loses_no_story() -> None:
 
 def test_sub_regions_read_under_the_smallest_region_of_the_day_holding_them() -> None:
     from briefing.models import Section
-    from briefing.render import region_groups
+    from briefing.publish.render import region_groups
 
     def section(title: str, *ids: str) -> Section:
         return Section(key=title.lower().replace(" ", "-"), title=title, detail="", story_ids=ids)
@@ -246,7 +246,7 @@ def test_sub_regions_read_under_the_smallest_region_of_the_day_holding_them() ->
 
 
 def test_broadest_drops_regions_another_one_holds() -> None:
-    from briefing.render import broadest
+    from briefing.publish.render import broadest
 
     assert broadest(["Middle East", "Gulf", "Europe", "South Asia"]) == [
         "Middle East",

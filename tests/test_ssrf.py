@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from briefing.config import PollConfig, load_config
-from briefing.fetch import Fetched, Fetcher, FetchError
-from briefing.netguard import IPAddress, Reach, normalise_host, parse_ip, why_not_public
+from briefing.ingest.fetch import Fetched, Fetcher, FetchError
+from briefing.ingest.netguard import IPAddress, Reach, normalise_host, parse_ip, why_not_public
 from briefing.pipeline import extract, poll, store_path
 from briefing.store import Store
 from tests.conftest import NOW_DT
@@ -224,7 +224,7 @@ def test_connection_goes_to_the_checked_address(
         # A rebinding server would answer differently next time; there is no next time.
         return [ipaddress.ip_address("127.0.0.1")]
 
-    monkeypatch.setattr("briefing.netguard.resolve", fake_resolve)
+    monkeypatch.setattr("briefing.ingest.netguard.resolve", fake_resolve)
     url = f"http://rebind.invalid:{feed_host.port}/page"
     blocked = fetch(url, Reach())
     assert isinstance(blocked, FetchError) and blocked.kind == "blocked"
@@ -239,7 +239,7 @@ def test_a_name_with_any_private_address_is_refused(
     async def mixed(host: str, port: int) -> list[IPAddress]:
         return [ipaddress.ip_address("127.0.0.3"), ipaddress.ip_address("127.0.0.1")]
 
-    monkeypatch.setattr("briefing.netguard.resolve", mixed)
+    monkeypatch.setattr("briefing.ingest.netguard.resolve", mixed)
     reach = Reach.for_feeds([], ["127.0.0.1/32"])  # one of the two is allowed: not enough
     result = fetch(f"http://mixed.invalid:{feed_host.port}/page", reach)
     assert isinstance(result, FetchError) and result.kind == "blocked"

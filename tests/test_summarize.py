@@ -9,7 +9,12 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from briefing.localsite import LocalSite, RecordedRequest, Response
-from briefing.summarize import ChatSummarizer, ExtractiveSummarizer, is_prose, split_sentences
+from briefing.stories.summarize import (
+    ChatSummarizer,
+    ExtractiveSummarizer,
+    is_prose,
+    split_sentences,
+)
 
 ARTICLE = """Register now to get the most from our site. Select the topics which interest you.
 By Jane Reporter
@@ -159,8 +164,8 @@ def test_a_failing_server_falls_back(llm: LocalSite) -> None:
 def test_compose_asks_the_chat_backend_for_the_top_stories_only(llm: LocalSite) -> None:
     from datetime import timedelta
 
-    from briefing.compose import compose
     from briefing.config import Config
+    from briefing.stories.compose import compose
     from tests.conftest import NOW_DT
     from tests.test_compose import APT39_A, PATCH, VPN, pair
 
@@ -194,7 +199,7 @@ def test_compose_asks_the_chat_backend_for_the_top_stories_only(llm: LocalSite) 
 
 
 def test_fallback_is_whole_sentences_or_nothing() -> None:
-    from briefing.summarize import fallback_summary
+    from briefing.stories.summarize import fallback_summary
 
     # "Patch now." says too little to stand alone; the whole sentence after it does.
     assert fallback_summary("Patch now. The flaw is exploited. [...]") == "The flaw is exploited."

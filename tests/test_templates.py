@@ -11,9 +11,9 @@ from typing import Any
 import jinja2.meta
 import pytest
 
-from briefing import archive
 from briefing.config import Config, FeedConfig
-from briefing.render import context, environment, render_html, templates_dir
+from briefing.publish import archive
+from briefing.publish.render import context, environment, render_html, templates_dir
 from briefing.samples import synthetic_briefing
 
 DOCS = templates_dir() / "README.md"
@@ -39,7 +39,7 @@ def documented() -> dict[str, set[str]]:
 
 def _site(tmp_path: Path) -> archive.Site:
     config = _config()
-    from briefing.render import write_briefing
+    from briefing.publish.render import write_briefing
 
     write_briefing(synthetic_briefing(6), config, tmp_path)
     return archive.scan(tmp_path)
@@ -110,7 +110,7 @@ def test_config_folder_overrides_and_extends_the_defaults(tmp_path: Path) -> Non
     assert '<p class="house-banner">ACME SOC</p>' in html
     assert '<h2 id="h-contents">Contents</h2>' in html  # the rest of the default is still there
     out = tmp_path / "out"
-    from briefing.render import write_briefing
+    from briefing.publish.render import write_briefing
 
     write_briefing(synthetic_briefing(3), config, out)
     archive.update_archive(config, out, ["2026-03-10"])

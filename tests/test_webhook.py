@@ -22,11 +22,11 @@ from click.testing import CliRunner
 
 from briefing.cli import cli
 from briefing.config import Config, WebhookConfig, load_config
-from briefing.deliver import all_delivered, deliver
+from briefing.deliver.send import all_delivered, deliver
+from briefing.deliver.webhook import WebhookSender, encode, payload
 from briefing.models import Briefing, Entities
 from briefing.schedule import catch_up_slot
 from briefing.store import Store
-from briefing.webhook import WebhookSender, encode, payload
 from tests.faults import refused_port
 from tests.test_deliver import NOW, STORIES, _story, make_briefing
 

@@ -8,7 +8,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 import pytest
 
-from briefing.workers import WarmPool
+from briefing.ingest.workers import WarmPool
 
 
 def test_a_pool_whose_worker_died_says_so_and_is_not_ready() -> None:

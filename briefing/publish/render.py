@@ -30,7 +30,6 @@ from urllib.parse import urlsplit
 import jinja2
 from markupsafe import Markup
 
-from briefing.charts import Series, bar_chart, trend_chart
 from briefing.config import Config
 from briefing.files import write_atomic
 from briefing.intel import geo
@@ -52,6 +51,7 @@ from briefing.models import (
     SummarySentence,
     slug,
 )
+from briefing.publish.charts import Series, bar_chart, trend_chart
 
 ASSET_PREFIX = "briefing-asset:/"
 EXECUTIVE_FALLBACK = 5  # top stories shown when compose gave no executive summary
@@ -61,7 +61,7 @@ TREND_ACTORS = 5
 
 def templates_dir() -> Path:
     """The default templates, in a source checkout or an installed package alike."""
-    checkout = Path(__file__).resolve().parent.parent / "templates"
+    checkout = Path(__file__).resolve().parents[2] / "templates"
     if (checkout / "briefing.html").is_file():
         return checkout
     return Path(str(resources.files("briefing.templates")))

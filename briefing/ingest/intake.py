@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from briefing.feedparse import parse_feed
+from briefing.ingest.feedparse import parse_feed
 from briefing.models import FeedStatus
 from briefing.store import Store
 

@@ -38,11 +38,11 @@ from urllib.parse import quote
 import httpx
 
 from briefing.config import WebhookConfig
+from briefing.deliver.interests import filter_briefing, labelled
 from briefing.errors import PermanentFailure
-from briefing.fetch import USER_AGENT
-from briefing.interests import filter_briefing, labelled
+from briefing.ingest.fetch import USER_AGENT
 from briefing.models import Briefing, Story
-from briefing.render import safe_url
+from briefing.publish.render import safe_url
 
 log = logging.getLogger(__name__)
 

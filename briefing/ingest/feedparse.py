@@ -1,6 +1,6 @@
 """Feed bytes -> ``FeedItem``s: a fast lxml reader for plain well-formed feeds, feedparser for
 everything else. Nothing heavier is imported, so a worker process that parses feeds starts in
-~0.1 s (importing ``briefing.poll`` would pull in pydantic, httpx and the store).
+~0.1 s (importing ``briefing.ingest.poll`` would pull in pydantic, httpx and the store).
 
 In: a feed's body, its response headers and final URL, and the clock. Out: items, a status
 (ok / degraded / not-a-feed) and the parser's complaint. Used by ``poll`` and ``feeds check``.

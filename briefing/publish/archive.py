@@ -33,7 +33,7 @@ from briefing.config import Config
 from briefing.files import write_atomic
 from briefing.intel.normalize import alias_key
 from briefing.models import slug
-from briefing.render import environment, safe_url, stylesheet, templates_dir
+from briefing.publish.render import environment, safe_url, stylesheet, templates_dir
 
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 FEED_ENTRIES = 60  # briefings in the Atom feed (the newest)
@@ -400,7 +400,7 @@ def rebuild_archive(config: Config, output: Path, *, pdf: bool = True) -> list[s
     its ``briefing.json`` with the current templates; then every archive page. Returns the days
     rebuilt.
     """
-    from briefing.render import rerender_day
+    from briefing.publish.render import rerender_day
 
     days = []
     for folder in sorted(day_folders(output)):

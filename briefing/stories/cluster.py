@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from briefing.models import Entities
-from briefing.summarize import words
+from briefing.stories.summarize import words
 
 DUPLICATE = 0.5
 SAME_EVENT = 0.55

@@ -5,9 +5,9 @@ and the window's bounds. Out: a ``Briefing`` holding everything the renderers sh
 template computes anything:
 
 1. tag every article (``briefing.intel``);
-2. fold articles about one event into one story (``briefing.cluster``), its entities the union
+2. fold articles about one event into one story (``stories.cluster``), its entities the union
    of its sources';
-3. summarize each story from all its sources (``briefing.summarize``), each sentence traced;
+3. summarize each story from all its sources (``stories.summarize``), each sentence traced;
 4. score and rank: coverage (distinct outlets), actors (state-attributed weigh more),
    exploited or named CVEs, recency in the window, and the best source's feed weight;
 5. cut the day by actor, by region and by sector; list the CVEs (exploited or not), the
@@ -29,7 +29,6 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from briefing import __version__
-from briefing.cluster import Doc, cluster
 from briefing.config import Config
 from briefing.intel import geo, get_tagger
 from briefing.intel.normalize import alias_key
@@ -51,7 +50,8 @@ from briefing.models import (
     slug,
 )
 from briefing.store import FeedState, canonical_url
-from briefing.summarize import (
+from briefing.stories.cluster import Doc, cluster
+from briefing.stories.summarize import (
     ChatSummarizer,
     ExtractiveSummarizer,
     Summarizer,

@@ -27,11 +27,11 @@ from html import unescape
 from typing import Any
 
 from briefing.config import Config, parse_duration
-from briefing.fetch import Fetcher, FetchError
+from briefing.ingest.fetch import Fetcher, FetchError
+from briefing.ingest.netguard import Reach
+from briefing.ingest.workers import WarmPool
 from briefing.models import Article, Entry, Quality
-from briefing.netguard import Reach
 from briefing.store import PageResult, Store, canonical_url
-from briefing.workers import WarmPool
 
 # Page text shorter than this is a teaser, a paywall or a cookie wall, not an article.
 MIN_ARTICLE_CHARS = 300
@@ -266,7 +266,7 @@ async def extract_pending(
     # Started before the first fetch: the workers come up while the first pages are on the way,
     # and until they answer, pages are extracted inline.
     pool = (
-        WarmPool(workers, ["trafilatura", "briefing.extract"], warm_worker)
+        WarmPool(workers, ["trafilatura", "briefing.ingest.extract"], warm_worker)
         if workers > 1 and len(to_fetch) >= POOL_MIN_PAGES
         else None
     )

@@ -10,8 +10,8 @@ import asyncio
 from datetime import UTC, datetime
 
 from briefing.config import Config, FeedConfig
-from briefing.fetch import Fetcher, FetchError
-from briefing.poll import PollOutcome, parse_feed
+from briefing.ingest.fetch import Fetcher, FetchError
+from briefing.ingest.poll import PollOutcome, parse_feed
 
 
 async def probe_feeds(config: Config) -> list[PollOutcome]:

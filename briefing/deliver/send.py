@@ -3,7 +3,7 @@ each sent exactly once.
 
 In: the config (``email:``, ``webhooks:``), the output folder (store and archive), the day's
 ``Briefing`` and the clock. Out: messages handed to the SMTP server, JSON POSTed to each webhook
-(``briefing.webhook`` builds and sends those), and one ``deliveries`` row per (briefing date,
+(``deliver.webhook`` builds and sends those), and one ``deliveries`` row per (briefing date,
 recipient, channel) in the store, the channel being ``email`` (keyed by address) or ``webhook``
 (keyed by the webhook's ``name``); a list of ``Outcome``s for the caller to report.
 
@@ -41,13 +41,13 @@ import httpx
 import jinja2.sandbox
 
 from briefing.config import Config, EmailConfig, InterestsConfig, RecipientConfig, WebhookConfig
+from briefing.deliver.interests import Filtered, filter_briefing, labelled
+from briefing.deliver.webhook import WebhookSender, digest, encode, render
 from briefing.errors import BriefingError
 from briefing.errors import PermanentFailure as PermanentFailure  # re-exported for callers
-from briefing.interests import Filtered, filter_briefing, labelled
 from briefing.models import Briefing
-from briefing.render import environment, render_html, render_pdf
+from briefing.publish.render import environment, render_html, render_pdf
 from briefing.store import Store
-from briefing.webhook import WebhookSender, digest, encode, render
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ def recipient_pdf(
         if archived.is_file():
             return archived.read_bytes()
         return render_pdf(render_html(briefing, config, env, "pdf"))
-    from briefing.render import context
+    from briefing.publish.render import context
 
     html = env.get_template("briefing-recipient.html").render(
         {

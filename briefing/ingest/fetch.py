@@ -28,7 +28,7 @@ import httpx
 
 from briefing import __version__
 from briefing.config import PollConfig
-from briefing.netguard import AddressBlocked, GuardedBackend, Reach, current_reach
+from briefing.ingest.netguard import AddressBlocked, GuardedBackend, Reach, current_reach
 
 USER_AGENT = f"briefing/{__version__} (+https://github.com/briefing-cti/briefing; threat briefing)"
 

@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from briefing.config import Config, FeedConfig
-from briefing.feedparse import parse_feed, plain_text
-from briefing.fetch import Fetcher, FetchError
-from briefing.intake import Intake, intake
+from briefing.ingest.feedparse import parse_feed, plain_text
+from briefing.ingest.fetch import Fetcher, FetchError
+from briefing.ingest.intake import Intake, intake
+from briefing.ingest.workers import WarmPool
 from briefing.models import FeedStatus
 from briefing.store import Store
-from briefing.workers import WarmPool
 
 __all__ = ["PollOutcome", "parse_feed", "plain_text", "poll_feeds"]
 
@@ -93,7 +93,7 @@ class _Work:
         # One core is left to the event loop: at ~1 ms a feed one worker keeps up with the
         # network, and a worker per core only took CPU from the loop (same poll times).
         self.pool = (
-            WarmPool(cpus - 1, ["briefing.intake"])
+            WarmPool(cpus - 1, ["briefing.ingest.intake"])
             if cpus > 1 and feeds >= POOL_MIN_FEEDS
             else None
         )
