@@ -447,14 +447,22 @@ def archive() -> None:
 @click.option(
     "--no-pdf", is_flag=True, help="Re-render the days' HTML only; keep their existing PDFs."
 )
+@click.option(
+    "--retag",
+    is_flag=True,
+    help="Tag every archived day's articles again with the current tagger and compose the days"
+    " anew from the store (after a tagger or knowledge-base update).",
+)
 @click.pass_context
-def archive_rebuild(ctx: click.Context, config_path: Path, output: Path, no_pdf: bool) -> None:
+def archive_rebuild(
+    ctx: click.Context, config_path: Path, output: Path, no_pdf: bool, retag: bool
+) -> None:
     """Regenerate every page of the archive from the stored briefings and the store."""
-    from briefing.publish.archive import rebuild_archive
+    from briefing.pipeline import rebuild
 
     config = load_config(config_path)
     try:
-        days = rebuild_archive(config, output, pdf=not no_pdf)
+        days = rebuild(config, output, pdf=not no_pdf, retag=retag)
     except OSError as exc:
         raise NothingToBuild(f"cannot write the archive: {exc}") from None
     _say(ctx, f"rebuilt {len(days)} days and the archive in {output}")

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from briefing.localsite import LocalSite
+
+if TYPE_CHECKING:
+    from briefing.config import Config
+    from briefing.models import Article, Briefing, Entry
+    from briefing.store import FeedState
+    from briefing.stories.summarize import Summarizer
 
 FIXTURE_SITE = Path(__file__).parent / "fixtures" / "site"
 # The fixture site's items are dated around this moment (see fixtures/site/MANIFEST.md).
@@ -59,3 +66,19 @@ def write_config(folder: Path, base_url: str, extra: str = "", feeds: str | None
 @pytest.fixture
 def config_file(tmp_path: Path, site: LocalSite) -> Path:
     return write_config(tmp_path, site.base_url)
+
+
+def compose_pairs(
+    config: Config,
+    pairs: Sequence[tuple[Entry, Article]],
+    states: dict[str, FeedState],
+    start: datetime,
+    end: datetime,
+    summarizer: Summarizer | None = None,
+) -> Briefing:
+    """The briefing of ``pairs`` through every build stage after the store: tag (in memory),
+    cluster, summarize, compose."""
+    from briefing.intel.stage import tag_articles
+    from briefing.pipeline import brief
+
+    return brief(config, tag_articles(pairs).items, states, start, end, summarizer)

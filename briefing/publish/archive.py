@@ -13,9 +13,9 @@ In: the ``DIR/YYYY-MM-DD/briefing.json`` files already written (the day pages th
 
 Links are relative only, so the folder can be copied or served anywhere. Every file is written
 atomically. ``update_archive`` is incremental: it rewrites the site-wide pages (index, feed,
-search index) and only the actor and region pages the changed day touches; ``rebuild_archive``
-regenerates everything, day pages included, from the stored ``briefing.json`` files plus the
-store (for the seven-day trend chart).
+search index) and only the actor and region pages the changed day touches;
+``pipeline.rebuild`` regenerates everything, day pages included, from the stored
+``briefing.json`` files plus the store (for the seven-day trend chart).
 """
 
 from __future__ import annotations
@@ -391,23 +391,3 @@ def update_archive(
 
 def _topic_order(topic: Topic) -> tuple[int, str]:
     return (-len(topic.stories), topic.name.lower())
-
-
-def rebuild_archive(config: Config, output: Path, *, pdf: bool = True) -> list[str]:
-    """Regenerate everything under ``output`` from the stored briefings and the store.
-
-    Each day's ``briefing.html`` (and ``.pdf`` unless ``pdf`` is False) is rendered again from
-    its ``briefing.json`` with the current templates; then every archive page. Returns the days
-    rebuilt.
-    """
-    from briefing.publish.render import rerender_day
-
-    days = []
-    for folder in sorted(day_folders(output)):
-        data = load_day(folder)
-        if data is None:
-            continue
-        rerender_day(data, config, output, pdf=pdf)
-        days.append(folder.name)
-    update_archive(config, output, everything=True)
-    return days

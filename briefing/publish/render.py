@@ -17,10 +17,9 @@ folder and refuses everything else, so a hostile page can make it fetch nothing.
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
@@ -35,16 +34,12 @@ from briefing.files import write_atomic
 from briefing.intel import geo
 from briefing.intel.iocs import defang, refang
 from briefing.models import (
-    ActorRef,
-    Article,
     Briefing,
-    CountryRef,
     CveRow,
     Entities,
     Entry,
     FeedHealth,
     IndicatorRow,
-    NamedRef,
     Section,
     Source,
     Story,
@@ -132,7 +127,7 @@ class Trend:
 
 def actor_trend(
     briefing: Briefing,
-    pairs: Sequence[tuple[Entry, Article]],
+    tagged: Sequence[tuple[Entry, Entities]],
     zone: Any,
     *,
     days: int = TREND_DAYS,
@@ -140,41 +135,20 @@ def actor_trend(
 ) -> Trend:
     """Count, per day, the stored articles naming each of the briefing's top actors.
 
-    ``pairs`` are the store's articles of the ``days`` days up to the briefing's end. Matching
-    is by canonical name and aliases as whole words (case-sensitive: "Charming Kitten", not
-    "charming kitten"), which is what the tagger matched on the day itself; re-tagging a week
-    of text at every build would cost seconds for the same numbers.
+    ``tagged`` are the store's entities of the ``days`` days up to the briefing's end, actors
+    under the names the briefing shows them by: an article counts for an actor when the tagger
+    found that actor in it, exactly as on the day itself ("Winnti malware" is no APT41).
     """
     end_day = briefing.window_end.astimezone(zone).date()
     day_list = [end_day - timedelta(days=offset) for offset in range(days - 1, -1, -1)]
     index = {day: number for number, day in enumerate(day_list)}
-    names: dict[str, set[str]] = {}
-    for section in briefing.by_actor[:actors]:
-        forms = {section.title}
-        for story_id in section.story_ids:
-            for story in briefing.stories:
-                if story.id == story_id:
-                    for actor in story.entities.actors:
-                        if actor.name == section.title:
-                            forms.update(actor.aliases)
-                            forms.update(actor.mentions)
-        names[section.title] = {form for form in forms if len(form) >= 3}
-    patterns = {
-        name: re.compile(
-            r"(?<![\w-])(?:"
-            + "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
-            + r")(?![\w-])"
-        )
-        for name, forms in names.items()
-    }
-    counts = {name: [0] * days for name in names}
-    for entry, article in pairs:
+    counts = {section.title: [0] * days for section in briefing.by_actor[:actors]}
+    for entry, entities in tagged:
         number = index.get(entry.published.astimezone(zone).date())
         if number is None:
             continue
-        text = f"{entry.title}\n{article.text or entry.summary}"
-        for name, pattern in patterns.items():
-            if pattern.search(text):
+        for name in {actor.name for actor in entities.actors}:
+            if name in counts:
                 counts[name][number] += 1
     return Trend(
         days=tuple(day.strftime("%m-%d") for day in day_list),
@@ -485,10 +459,6 @@ def _dt(text: Any) -> datetime:
     return datetime.fromisoformat(str(text))
 
 
-def _named(items: Any) -> tuple[NamedRef, ...]:
-    return tuple(NamedRef(str(i["name"]), tuple(i.get("mentions", ()))) for i in items or ())
-
-
 def _sections(items: Any) -> tuple[Section, ...]:
     return tuple(
         Section(
@@ -509,37 +479,14 @@ def briefing_from_json(data: dict[str, Any]) -> Briefing:
     stored day can be rendered anew with today's templates."""
     stories = []
     for item in data.get("stories", []):
-        indicators = tuple(
-            (kind, tuple(refang(value) for value in values))
-            for kind, values in (item.get("indicators") or {}).items()
-        )
-        entities = Entities(
-            actors=tuple(
-                ActorRef(
-                    name=str(a["name"]),
-                    aliases=tuple(a.get("aliases", ())),
-                    country=a.get("country"),
-                    country_code=a.get("country_code"),
-                    in_kb=bool(a.get("in_kb", True)),
-                    mentions=tuple(a.get("mentions", ())),
-                )
-                for a in item.get("actors", ())
+        entities = Entities.from_dict(item)
+        # briefing.json shows indicators defanged; the model holds them refanged.
+        entities = replace(
+            entities,
+            indicators=tuple(
+                (kind, tuple(refang(value) for value in values))
+                for kind, values in entities.indicators
             ),
-            countries=tuple(
-                CountryRef(
-                    str(c["code"]),
-                    str(c["name"]),
-                    c.get("role", "mentioned"),
-                    tuple(c.get("mentions", ())),
-                )
-                for c in item.get("countries", ())
-            ),
-            regions=_named(item.get("regions")),
-            sectors=_named(item.get("sectors")),
-            malware=_named(item.get("malware")),
-            cves=tuple(item.get("cves", ())),
-            techniques=tuple(item.get("techniques", ())),
-            indicators=indicators,
         )
         stories.append(
             Story(
@@ -617,28 +564,10 @@ def briefing_from_json(data: dict[str, Any]) -> Briefing:
     )
 
 
-def store_file(config: Config, output: Path) -> Path:
-    """Where the store lives (the config's ``store``, else ``OUTPUT/briefing.sqlite3``)."""
-    return config.resolve(config.store) if config.store else output / "briefing.sqlite3"
-
-
-def trend_from_store(briefing: Briefing, config: Config, output: Path) -> Trend | None:
-    """The seven-day actor trend of ``briefing`` read from the store (None without a store)."""
-    path = store_file(config, output)
-    if not path.is_file():
-        return None
-    from briefing.store import Store
-
-    with Store.open(path) as store:
-        start = briefing.window_end - timedelta(days=TREND_DAYS)
-        pairs = store.articles_between(start, briefing.window_end)
-    return actor_trend(briefing, pairs, config.zone)
-
-
-def rerender_day(data: dict[str, Any], config: Config, output: Path, *, pdf: bool = True) -> Path:
-    """Render a stored day's HTML (and PDF) again from its ``briefing.json``; the JSON stays."""
-    briefing = briefing_from_json(data)
-    trend = trend_from_store(briefing, config, output)
+def rerender_day(
+    briefing: Briefing, config: Config, output: Path, trend: Trend | None, *, pdf: bool = True
+) -> Path:
+    """Render a stored day's HTML (and PDF) again (from its ``briefing.json``); the JSON stays."""
     env = environment(config)
     folder = output / briefing.date
     write_atomic(folder / "briefing.html", render_html(briefing, config, env, "html", trend))
