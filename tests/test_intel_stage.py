@@ -11,7 +11,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from briefing.cli import cli
-from briefing.intel import get_tagger, tagger_version
+from briefing.intel import _code_digest, get_tagger, tagger_version
 from briefing.intel.stage import tag_articles
 from briefing.localsite import LocalSite
 from briefing.models import Article, Entities, Entry
@@ -97,7 +97,7 @@ def test_a_new_tagger_version_tags_again(tmp_path: Path) -> None:
 def test_tagger_version_follows_the_package_files() -> None:
     version = tagger_version()
     assert version == tagger_version() and len(version) == 16
-    tagger_version.cache_clear()
+    _code_digest.cache_clear()
     assert tagger_version() == version  # content, not the moment it was computed
 
 

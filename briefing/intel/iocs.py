@@ -423,9 +423,9 @@ def extract_indicators(
         host = _host_of(url)
         if not host or "." not in host or _under(host, own):
             continue
-        if (
-            _under_set(host, _REFERENCE_HOSTS) or _under_set(host, _RESERVED_DOMAINS)
-        ) and not (was_defanged(url) or was_defanged(host)):
+        if (_under_set(host, _REFERENCE_HOSTS) or _under_set(host, _RESERVED_DOMAINS)) and not (
+            was_defanged(url) or was_defanged(host)
+        ):
             continue
         found["url"].setdefault(url, None)
 

@@ -55,6 +55,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
+from briefing.errors import BriefingError
 from briefing.intel.geo import country_code_for_name, country_name
 from briefing.intel.normalize import alias_key
 
@@ -171,7 +172,7 @@ class KnowledgeBase:
         return tuple(self.actors[i] for i in ids)
 
 
-class KnowledgeBaseError(Exception):
+class KnowledgeBaseError(BriefingError):
     """A cluster file is missing, unreadable or not a MISP galaxy cluster."""
 
 
