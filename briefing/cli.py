@@ -24,11 +24,10 @@ from briefing.config import Config, check_secrets, load_config, parse_duration
 from briefing.errors import BriefingError, NothingToBuild
 from briefing.intel.commands import kb_group, tag_command
 from briefing.lock import work_lock
+from briefing.models import is_failing
 
 log = logging.getLogger("briefing")
 F = TypeVar("F", bound=Callable[..., Any])
-
-_FAILED = ("http-error", "timeout", "connection-error", "not-a-feed", "too-large")
 
 
 class _Group(click.Group):
@@ -206,7 +205,7 @@ def _do_poll(ctx: click.Context, config: Config, output: Path, now: datetime) ->
         outcomes = poll(config, output, now, advance)
     new = sum(o.new for o in outcomes)
     revised = sum(o.revised for o in outcomes)
-    failed = [o for o in outcomes if o.status in _FAILED]
+    failed = [o for o in outcomes if is_failing(o.status)]
     _say(
         ctx,
         f"polled {len(outcomes)} feeds: {new} new items, {revised} revised, {len(failed)} failing",
@@ -488,7 +487,7 @@ def feeds_check(config_path: Path) -> None:
     for result in results:
         detail = result.error or f"{result.items} items"
         click.echo(f"{result.feed:<{width}}  {result.status:<16}  {detail}")
-    if any(result.status in _FAILED for result in results):
+    if any(is_failing(result.status) for result in results):
         sys.exit(1)
 
 

@@ -25,7 +25,19 @@ FeedStatus = Literal[
     "not-a-feed",
     "too-large",
     "never-polled",
+    "internal-error",  # a bug of ours while polling the feed, not the feed's fault
 ]
+# The one definition of a failing feed: its last poll gave nothing. A "degraded" feed was
+# parsed in part and gave items; a "never-polled" one has not failed yet.
+FAILING: frozenset[str] = frozenset(
+    {"http-error", "timeout", "connection-error", "not-a-feed", "too-large", "internal-error"}
+)
+
+
+def is_failing(status: str) -> bool:
+    return status in FAILING
+
+
 CountryRole = Literal["attributed", "target", "mentioned"]
 
 

@@ -32,7 +32,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from briefing.errors import StoreError
-from briefing.models import Article, Entities, Entry, FeedItem, Quality
+from briefing.models import Article, Entities, Entry, FeedItem, Quality, is_failing
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: the first schema.
@@ -331,7 +331,7 @@ class Store:
         items: Sequence[FeedItem] = (),
     ) -> SaveCounts:
         """Save a feed's outcome and its items in one transaction."""
-        succeeded = status in ("ok", "not-modified", "degraded")
+        succeeded = not is_failing(status)
         with self._tx() as db:
             previous = db.execute(
                 "SELECT url, etag, last_modified, failures FROM feeds WHERE name = ?", (name,)

@@ -44,6 +44,7 @@ from briefing.models import (
     Source,
     Story,
     SummarySentence,
+    is_failing,
     slug,
 )
 from briefing.publish.charts import Series, bar_chart, trend_chart
@@ -106,6 +107,7 @@ def environment(config: Config) -> jinja2.Environment:
     )
     env.filters["host"] = lambda url: (urlsplit(url).hostname or "") if url else ""
     env.filters["broadest"] = broadest
+    env.tests["failing"] = is_failing
     return env
 
 
@@ -280,7 +282,7 @@ def context(
         executive = list(briefing.stories[:EXECUTIVE_FALLBACK])
     cves = _cve_rows(briefing)
     indicators = _indicator_rows(briefing)
-    failing = [feed for feed in briefing.feeds if feed.status not in ("ok", "not-modified")]
+    failing = [feed for feed in briefing.feeds if is_failing(feed.status)]
     regions = region_groups(briefing.by_region)
     return {
         "briefing": briefing,
