@@ -7,7 +7,6 @@ is reported inside; 2 bad usage or bad config, one line naming the file, line an
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 import tempfile
@@ -389,7 +388,7 @@ def send_command(
     store)."""
     from briefing.deliver.send import DeliveryError
     from briefing.pipeline import composed
-    from briefing.schedule import archived_until
+    from briefing.serialize import read as read_briefing
 
     config = load_config(config_path)
     if config.email is None and not config.webhooks:
@@ -401,13 +400,12 @@ def send_command(
             raise DeliveryError(f"{output}: no briefing in the archive; run 'briefing build'")
         day = dates[-1]
     with _locked(output, "send", lock_wait):
-        end = archived_until(output, day)
-        if end is None:
+        archived = read_briefing(output / day / "briefing.json")
+        if archived is None:
             raise DeliveryError(
                 f"{output}/{day}/briefing.json: no such briefing; run 'briefing build --date {day}'"
             )
-        start = json.loads((output / day / "briefing.json").read_text(encoding="utf-8"))
-        begin = datetime.fromisoformat(start["window"]["start"])
+        end, begin = archived.window_end, archived.window_start
         briefing = composed(config, output, end, end - begin)
         _do_send(ctx, config, output, briefing, datetime.now(UTC), force, to)
 

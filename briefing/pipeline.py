@@ -176,15 +176,14 @@ def rebuild(config: Config, output: Path, *, pdf: bool = True, retag: bool = Fal
     composed anew from the store (a day whose articles the store no longer holds keeps its
     ``briefing.json``)."""
     from briefing.publish.archive import day_folders, load_day, update_archive
-    from briefing.publish.render import briefing_from_json, rerender_day, write_briefing
+    from briefing.publish.render import rerender_day, write_briefing
 
     has_store = store_path(config, output).is_file()
     days = []
     for folder in sorted(day_folders(output)):
-        data = load_day(folder)
-        if data is None:
+        briefing = load_day(folder)
+        if briefing is None:
             continue
-        briefing = briefing_from_json(data)
         if retag and has_store:
             start, end = briefing.window_start, briefing.window_end
             tagged = tag(config, output, start, end, retag=True).items

@@ -100,6 +100,9 @@ def test_exploited_cves_reads_the_sentence() -> None:
         "CVE-2026-3333",
     )
     assert exploited_cves(["Nothing to see."], ("CVE-2026-3333",)) == ()
+    # Written as the tagger still reads it ("CVE 2026–1111"): the same CVE, the same pattern.
+    text = "CVE 2026\u20131111 is exploited in the wild. CVE-2026-2222 was also fixed."
+    assert exploited_cves([text], ("CVE-2026-1111", "CVE-2026-2222")) == ("CVE-2026-1111",)
 
 
 def test_merge_entities_keeps_strongest_role_and_all_mentions() -> None:

@@ -4,7 +4,6 @@ charts, cards, tables) and a self-contained HTML page; hostile input stays inert
 from __future__ import annotations
 
 import io
-import json
 import re
 from dataclasses import replace
 from itertools import pairwise
@@ -20,8 +19,6 @@ from briefing.models import Source
 from briefing.publish.render import (
     Trend,
     actor_trend,
-    briefing_from_json,
-    briefing_json,
     environment,
     render_html,
     render_pdf,
@@ -131,13 +128,6 @@ def test_hostile_story_stays_inert() -> None:
     # WeasyPrint never fetches: a remote image in the markup is refused, not loaded.
     pdf = render_pdf('<img src="http://127.0.0.1:9/x.png"><p>ok</p>')
     assert pdf.startswith(b"%PDF")
-
-
-def test_json_round_trips_through_briefing_from_json() -> None:
-    briefing = synthetic_briefing(10)
-    data = json.loads(json.dumps(briefing_json(briefing)))
-    again = briefing_json(briefing_from_json(data))
-    assert again == data
 
 
 def test_actor_trend_counts_stored_entities_per_day() -> None:

@@ -42,7 +42,7 @@ from briefing.deliver.interests import filter_briefing, labelled
 from briefing.errors import PermanentFailure
 from briefing.ingest.fetch import USER_AGENT
 from briefing.models import Briefing, Story
-from briefing.publish.render import safe_url
+from briefing.serialize import safe_url
 
 log = logging.getLogger(__name__)
 

@@ -31,6 +31,7 @@ from datetime import datetime
 from briefing import __version__
 from briefing.config import Config
 from briefing.intel import geo
+from briefing.intel.iocs import find_cves
 from briefing.intel.normalize import alias_key
 from briefing.intel.stage import Tagged
 from briefing.models import (
@@ -68,7 +69,6 @@ _EXPLOITED = re.compile(
     r"being exploited|exploitation attempts",
     re.IGNORECASE,
 )
-_CVE = re.compile(r"CVE-\d{4}-\d{4,7}", re.IGNORECASE)
 
 
 # Feeds tagged so in feeds.yaml list only vulnerabilities exploited in the wild.
@@ -177,7 +177,7 @@ def exploited_cves(texts: Iterable[str], cves: Sequence[str]) -> tuple[str, ...]
             if not _EXPLOITED.search(sentence):
                 continue
             said_exploited = True
-            found.update(match.upper() for match in _CVE.findall(sentence))
+            found.update(find_cves(sentence))
     if said_exploited and len(cves) == 1:
         found.add(cves[0])
     return tuple(sorted(found & set(cves)))
