@@ -13,10 +13,8 @@ dropped as soon as it passes the cap), a bounded number of redirects followed on
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import functools
 import ssl
-import time
 import zlib
 from collections import defaultdict
 from dataclasses import dataclass
@@ -29,6 +27,7 @@ import httpx
 from briefing import __version__
 from briefing.config import PollConfig
 from briefing.ingest.netguard import AddressBlocked, GuardedBackend, Reach, current_reach
+from briefing.retry import Backoff, TryAgain, WaitTooLong, acall, retry_after
 
 USER_AGENT = f"briefing/{__version__} (+https://github.com/briefing-cti/briefing; threat briefing)"
 
@@ -167,19 +166,6 @@ def _connect_problem(exc: BaseException, url: str) -> str:
     return message
 
 
-def _retry_after(value: str | None, now: float) -> float | None:
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, moment.timestamp() - now)
-
-
 @functools.cache
 def _tls() -> ssl.SSLContext:
     """One verifying TLS context a process, shared by every client: loading the CA bundle costs
@@ -281,20 +267,20 @@ class Fetcher:
             current_reach.reset(token)
 
     async def _get_with_retries(self, url: str, headers: dict[str, str]) -> Fetched:
-        attempt = 0
-        while True:
+        async def attempt() -> Fetched:
             try:
                 return await self._follow(url, headers)
             except FetchError as exc:
-                if exc.status not in _RETRY_STATUSES or attempt >= self.limits.retries:
-                    raise
-                wait = exc.retry_after if exc.retry_after is not None else 0.5 * 2**attempt
-                if wait > self.limits.max_retry_wait:
-                    raise FetchError(
-                        "http-error", f"{exc} (asked to retry after {wait:.0f} s)", exc.status
-                    ) from None
-                attempt += 1
-                await asyncio.sleep(wait)
+                if exc.status in _RETRY_STATUSES:
+                    raise TryAgain(exc, exc.retry_after) from None
+                raise
+
+        backoff = Backoff(self.limits.retries, 0.5, self.limits.max_retry_wait)
+        try:
+            return await acall(attempt, backoff)
+        except WaitTooLong as exc:
+            status = exc.error.status if isinstance(exc.error, FetchError) else None
+            raise FetchError("http-error", str(exc), status) from None
 
     async def _follow(self, url: str, headers: dict[str, str]) -> Fetched:
         for _hop in range(self.limits.max_redirects + 1):
@@ -325,7 +311,7 @@ class Fetcher:
                         "http-error",
                         f"HTTP {status} {response.reason_phrase}",
                         status,
-                        _retry_after(names.get("retry-after"), time.time()),
+                        retry_after(names.get("retry-after")),
                     )
                 declared = names.get("content-length", "")
                 if (
