@@ -17,11 +17,13 @@ import functools
 import ssl
 import zlib
 from collections import defaultdict
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Literal, Protocol
 from urllib.parse import urljoin, urlsplit
 
+import httpcore
 import httpx
 
 from briefing import __version__
@@ -173,6 +175,76 @@ def _tls() -> ssl.SSLContext:
     return httpx.create_ssl_context(trust_env=False)
 
 
+def _httpx_error(exc: Exception) -> httpx.TransportError:
+    """httpcore's exception as httpx's of the same name (httpx names them alike)."""
+    kind = getattr(httpx, type(exc).__name__, None)
+    if isinstance(kind, type) and issubclass(kind, httpx.TransportError):
+        return kind(str(exc))
+    return httpx.TransportError(str(exc))
+
+
+_CORE_ERRORS = (
+    httpcore.TimeoutException,
+    httpcore.NetworkError,
+    httpcore.ProtocolError,
+    httpcore.UnsupportedProtocol,
+)
+
+
+class _CoreBody(httpx.AsyncByteStream):
+    def __init__(self, stream: AsyncIterable[bytes], close: Callable[[], Awaitable[None]]) -> None:
+        self._stream = stream
+        self._close = close
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._stream:
+                yield chunk
+        except _CORE_ERRORS as exc:
+            raise _httpx_error(exc) from exc
+
+    async def aclose(self) -> None:
+        await self._close()
+
+
+class _PoolTransport(httpx.AsyncBaseTransport):
+    """httpx over an httpcore pool made with the public constructor, which takes the network
+    backend (``httpx.AsyncHTTPTransport`` takes none): the guard sees every connection."""
+
+    def __init__(self, pool: httpcore.AsyncConnectionPool) -> None:
+        self._pool = pool
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        assert isinstance(request.stream, httpx.AsyncByteStream)
+        core = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(
+                scheme=request.url.raw_scheme,
+                host=request.url.raw_host,
+                port=request.url.port,
+                target=request.url.raw_path,
+            ),
+            headers=request.headers.raw,
+            content=request.stream,
+            extensions=request.extensions,
+        )
+        try:
+            response = await self._pool.handle_async_request(core)
+        except _CORE_ERRORS as exc:
+            raise _httpx_error(exc) from exc
+        body = response.stream
+        assert isinstance(body, AsyncIterable)
+        return httpx.Response(
+            status_code=response.status,
+            headers=response.headers,
+            stream=_CoreBody(body, response.aclose),
+            extensions=response.extensions,
+        )
+
+    async def aclose(self) -> None:
+        await self._pool.aclose()
+
+
 class Fetcher:
     """An async HTTP client with the project's limits. Use as ``async with Fetcher(limits)``.
 
@@ -216,21 +288,15 @@ class Fetcher:
             transport=self._guarded_transport() if guarded else None,
         )
 
-    def _guarded_transport(self) -> httpx.AsyncHTTPTransport:
-        transport = httpx.AsyncHTTPTransport(
-            limits=httpx.Limits(
-                max_connections=self.limits.concurrency, max_keepalive_connections=0
-            ),
-            verify=_tls(),
-            trust_env=False,
+    def _guarded_transport(self) -> httpx.AsyncBaseTransport:
+        self.backend = GuardedBackend(httpcore.AnyIOBackend())
+        pool = httpcore.AsyncConnectionPool(
+            ssl_context=_tls(),
+            max_connections=self.limits.concurrency,
+            max_keepalive_connections=0,
+            network_backend=self.backend,
         )
-        pool = transport._pool
-        # httpx has no public hook for the network backend; httpcore's pool has one.
-        if not hasattr(pool, "_network_backend"):  # pragma: no cover - httpcore changed
-            raise RuntimeError("httpcore without _network_backend: cannot guard page fetches")
-        self.backend = GuardedBackend(pool._network_backend)
-        pool._network_backend = self.backend
-        return transport
+        return _PoolTransport(pool)
 
     async def __aenter__(self) -> Fetcher:
         return self
