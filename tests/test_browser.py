@@ -146,7 +146,7 @@ def server(archive_dir: Path) -> Iterator[str]:
     yield f"http://127.0.0.1:{httpd.server_address[1]}/"
     httpd.shutdown()
     httpd.server_close()
-    thread.join()
+    thread.join(timeout=10)
 
 
 def _walk(browser: Browser, start: str) -> None:

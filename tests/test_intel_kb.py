@@ -148,7 +148,12 @@ def test_the_kb_is_the_same_whatever_the_hash_seed(tmp_path: Path) -> None:
     for seed in ("1", "2"):
         env = dict(os.environ, PYTHONHASHSEED=seed, BRIEFING_DATA_DIR=str(tmp_path / seed))
         out = subprocess.run(
-            [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+            [sys.executable, "-c", script],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
         )
         digests.add(out.stdout.strip())
     assert len(digests) == 1

@@ -11,7 +11,7 @@ from briefing.ingest.intake import Intake
 from briefing.ingest.poll import parse_feed, plain_text, poll_feeds
 from briefing.localsite import LocalSite, Response
 from briefing.store import Store
-from tests.conftest import FIXTURE_SITE, NOW_DT, write_config
+from tests.conftest import FIXTURE_SITE, NOW_DT, wait_until, write_config
 
 RSS = b"""<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel><title>T</title><link>http://x.example/</link><description>d</description>
@@ -132,7 +132,6 @@ def test_a_dead_parsing_worker_fails_its_feed_only(tmp_path: Path, site: LocalSi
     with a reason, and the feeds after it are parsed inline and stored."""
     import os
     import signal
-    import time
 
     from briefing.ingest import poll as poll_module
 
@@ -145,8 +144,7 @@ def test_a_dead_parsing_worker_fails_its_feed_only(tmp_path: Path, site: LocalSi
         try:
             pool = work.pool
             assert pool is not None
-            while not pool.ready:  # a worker comes up in well under a second
-                time.sleep(0.01)
+            wait_until(lambda: pool.ready, "a parsing worker up")  # well under a second
             assert pool._executor is not None
             for pid in list(pool._executor._processes):
                 os.kill(pid, signal.SIGKILL)
