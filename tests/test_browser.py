@@ -21,10 +21,10 @@ from urllib.request import urlopen
 
 import pytest
 
+from benchmarks.samples import END, synthetic_briefing
 from briefing.config import Config, FeedConfig
 from briefing.publish.archive import update_archive
 from briefing.publish.render import write_briefing
-from briefing.samples import END, synthetic_briefing
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(

@@ -14,6 +14,7 @@ import pytest
 from pypdf import PdfReader
 from pypdf.generic import DictionaryObject
 
+from benchmarks.samples import synthetic_briefing
 from briefing.config import Config, FeedConfig
 from briefing.models import Source
 from briefing.publish.render import (
@@ -24,7 +25,6 @@ from briefing.publish.render import (
     render_pdf,
     write_briefing,
 )
-from briefing.samples import synthetic_briefing
 
 
 def _config(**extra: Any) -> Config:

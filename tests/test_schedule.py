@@ -100,7 +100,7 @@ def _archive(out: Path, date: str, end: datetime) -> None:
     """A briefing of ``date`` whose window ended at ``end`` in the archive."""
     from dataclasses import replace
 
-    from briefing.samples import synthetic_briefing
+    from benchmarks.samples import synthetic_briefing
     from briefing.serialize import dumps
 
     briefing = replace(

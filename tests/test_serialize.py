@@ -6,7 +6,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from briefing.samples import synthetic_briefing
+from benchmarks.samples import synthetic_briefing
 from briefing.serialize import dumps, from_json, read, safe_url, to_json
 
 

@@ -190,10 +190,6 @@ def exact_form_ok(text: str, start: int, end: int, form: str) -> bool:
 _EXACT_BARE = frozenset(f.replace(".", "") for f in EXACT_FORMS)
 
 
-def capitalised(surface: str) -> bool:
-    return surface[:1].isupper()
-
-
 # --- roles ------------------------------------------------------------------------------------
 
 _ACTOR_NOUN = (

@@ -35,7 +35,6 @@ from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
 
-IndicatorKind = str  # one of INDICATOR_KINDS
 INDICATOR_KINDS: tuple[str, ...] = (
     "ipv4",
     "ipv6",
