@@ -1,9 +1,21 @@
-"""The stages strung together: what ``briefing run``, ``poll`` and ``build`` (and later the
-scheduler) call.
+"""The stages strung together: what ``briefing run``, ``poll``, ``build``, ``send``,
+``archive rebuild`` and the scheduler call. The flow, one call a stage::
 
-In: a ``Config``, the output folder and the clock. Out: the store updated (poll, extract) and
-the briefing files written (build). Each function opens the store itself, so a caller needs
-nothing but a config.
+    stage      function                            in -> out                        called by
+    poll       ingest.poll.poll_feeds              feeds -> entries (store)         poll
+    extract    ingest.extract.extract_pending      entries -> articles (store)      extract
+    tag        intel.stage.tag_articles            articles -> entities (store)     tag
+    cluster    stories.compose.story_groups        tagged articles -> groups        brief
+    summarize  stories.compose.summarize_stories   groups -> scored stories         brief
+    compose    stories.compose.compose             stories -> Briefing              brief
+    render     publish.render.write_briefing       Briefing -> HTML, PDF, JSON      build
+    archive    publish.archive.update_archive      days on disk -> static site      build
+    deliver    deliver.send.deliver                Briefing -> e-mail, webhooks     cli, schedule
+
+In: a ``Config``, the output folder and the clock. Out: the store updated (poll, extract,
+tag) and the briefing files written (build). Each function opens the store itself, so a
+caller needs nothing but a config. Nothing after ``tag`` tags, and nothing after ``extract``
+touches the network but an optional chat summarizer and delivery.
 """
 
 from __future__ import annotations
