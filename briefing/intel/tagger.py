@@ -77,7 +77,7 @@ from typing import Any
 
 import ahocorasick
 
-from briefing.intel import geo
+from briefing.intel import decide, geo
 from briefing.intel.iocs import extract_indicators, find_cves, find_techniques
 from briefing.intel.kb import Actor, KnowledgeBase, cluster_files, load_kb, read_cluster
 from briefing.intel.normalize import alias_key, scan_text, scan_text_lowered, scan_variants
@@ -266,6 +266,22 @@ class _Acc:
         self.hits.append((pos, surface))
 
 
+@dataclass
+class _Candidates:
+    """What part 1 found in one text, before the decider and assembly."""
+
+    text: str
+    low: str
+    source_host: str | None
+    actors: dict[int, _Acc]
+    unknown: dict[str, tuple[str | None, _Acc]]
+    malware: dict[int, _Acc]
+    countries: dict[str, _Acc]
+    roles: dict[str, int]
+    regions: dict[str, _Acc]
+    sectors: dict[str, _Acc]
+
+
 PASSING_MAX = 1
 PASSING_MIN_CHARS = 6000
 PASSING_DEPTH = 0.4
@@ -274,8 +290,15 @@ PASSING_DEPTH = 0.4
 class Tagger:
     """Finds threat-intel entities in text. Build once (``get_tagger``), call ``tag`` often."""
 
-    def __init__(self, kb: KnowledgeBase, misp_sectors: list[tuple[str, list[str]]] | None = None):
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        misp_sectors: list[tuple[str, list[str]]] | None = None,
+        decider: bool = True,
+    ):
         self.kb = kb
+        # False: every candidate is kept (``benchmarks.train_tagger`` learns from them).
+        self.decider = decider
         self._automaton = ahocorasick.Automaton()
         self._build(misp_sectors or [])
 
@@ -369,7 +392,20 @@ class Tagger:
     # --- tagging --------------------------------------------------------------------------
 
     def tag(self, text: str, title: str = "", source_host: str | None = None) -> Entities:
-        """Entities found in ``title`` and ``text`` (see module docstring for the rules)."""
+        """Entities found in ``title`` and ``text`` (see module docstring for the rules):
+        candidates -> decider -> assembly."""
+        return self._assemble(self._candidates(text, title, source_host))
+
+    def sector_candidates(
+        self, text: str, title: str = ""
+    ) -> dict[str, list[tuple[str, list[float]]]]:
+        """Every mention of every sector candidate with its decider features (training)."""
+        c = self._candidates(text, title, None)
+        return sector_features(c.text, c.low, c.sectors)
+
+    def _candidates(self, text: str, title: str, source_host: str | None) -> _Candidates:
+        """Part 1: every name the KB and gazetteers find, with the checks that need only the
+        words around one hit (case, word ends, actor context)."""
         full = f"{title}\n\n{text}" if title else text
         low = full.lower()
         scan = _mask_urls(full, " " + scan_text_lowered(full, low))
@@ -545,7 +581,7 @@ class Tagger:
             self._apply_introduced(full, introduced, actors, unknown)
         if unknown:
             _link_aliases(full, actors, unknown)
-        return self._assemble(
+        return _Candidates(
             full, low, source_host, actors, unknown, malware, countries, roles, regions, sectors
         )
 
@@ -778,19 +814,12 @@ class Tagger:
 
     # --- output ---------------------------------------------------------------------------
 
-    def _assemble(
-        self,
-        text: str,
-        low: str,
-        source_host: str | None,
-        actors: dict[int, _Acc],
-        unknown: dict[str, tuple[str | None, _Acc]],
-        malware: dict[int, _Acc],
-        countries: dict[str, _Acc],
-        roles: dict[str, int],
-        regions: dict[str, _Acc],
-        sectors: dict[str, _Acc],
-    ) -> Entities:
+    def _assemble(self, found: _Candidates) -> Entities:
+        """Part 3: the decided candidates as ``Entities`` (roles, derived regions, order)."""
+        text, low, source_host = found.text, found.low, found.source_host
+        actors, unknown, malware = found.actors, found.unknown, found.malware
+        countries, roles = found.countries, found.roles
+        regions, sectors = found.regions, found.sectors
         role_names = ("attributed", "target", "mentioned")
         actor_refs: list[tuple[int, ActorRef]] = []
         actors = {aid: acc for aid, acc in actors.items() if not _passing(acc, len(text))}
@@ -864,6 +893,14 @@ class Tagger:
             ((acc.first, NamedRef(name, tuple(acc.mentions))) for name, acc in region_accs.items()),
             key=lambda t: (t[0], t[1].name),
         )
+        if self.decider and sectors:
+            model = decide.models()["sector"]
+            feats = sector_features(text, low, sectors)
+            sectors = {
+                k: acc
+                for k, acc in sectors.items()
+                if any(model.accepts(x) for _sf, x in feats.get(k, ()))
+            }
         sector_refs = _named(sectors, lambda k: k)
         malware_refs = _named(malware, lambda k: self.kb.malware[k].name)
         return Entities(
@@ -876,6 +913,24 @@ class Tagger:
             techniques=tuple(find_techniques(text)),
             indicators=extract_indicators(text, source_host, low),
         )
+
+
+def sector_features(
+    text: str, low: str, sectors: dict[str, _Acc]
+) -> dict[str, list[tuple[str, list[float]]]]:
+    """The decider's features of every mention of every sector candidate that can name a
+    victim at all (``decide.sector_features``, ``decide.harm_in``)."""
+    if not sectors or not decide.harm_in(low):
+        return {}
+    starts = {k: [p for p, _ in acc.hits] for k, acc in sectors.items()}
+    out: dict[str, list[tuple[str, list[float]]]] = {}
+    for k, acc in sectors.items():
+        others = [p for o, ps in starts.items() if o != k for p in ps]
+        for pos, surface in acc.hits:
+            x = decide.sector_features(text, pos, surface, others)
+            if x is not None:
+                out.setdefault(k, []).append((surface, x))
+    return out
 
 
 def _passing(acc: _Acc, length: int) -> bool:
