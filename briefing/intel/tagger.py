@@ -14,7 +14,7 @@ ATT&CK / indicators and for unknown vendor-scheme actor names.
 
 Ambiguity rule for actor aliases. An alias is *ambiguous* when it is a single word that is
 also an ordinary word (it occurs in lower case in the KB's own prose, or is in
-``kb.EXTRA_COMMON_WORDS``), a malware family's name, a place or sector name, or has at most 3
+``intel/data/common_words.txt``), a malware family's name, a place or sector name, or has at most 3
 characters. Every actor mention must contain a capital letter or a digit. An ambiguous
 mention counts only
   (a) in an actor context: followed by "group", "gang", "team", "crew", "actor(s)", "APT",
@@ -104,6 +104,11 @@ _MALWARE_WORDS = (  # noqa: SIM905
     "plugin plugins"
 ).split()
 _MALWARE_AFTER = re.compile(r" +(?:" + "|".join(_MALWARE_WORDS) + r"|v?\d+(?: \d+)*)(?= |$)")
+_MALWARE_AFTER_STRONG = re.compile(
+    r" +(?:malware|ransomware|backdoor|backdoors|trojan|trojans|rat|loader|stealer"
+    r"|infostealer|implant|botnet|dropper|downloader|wiper|worm|spyware|rootkit|keylogger"
+    r"|miner|cryptominer|webshell|variant|variants|strain|payload|samples?|family)(?= |$)"
+)
 _MALWARE_CUE = re.compile(
     r" (?:malware|ransomware|backdoor|trojan|rat|loader|stealer|infostealer|implant|botnet"
     r"|dropper|downloader|wiper|worm|spyware|rootkit|keylogger|payload|c2|infection|infected"
@@ -111,7 +116,10 @@ _MALWARE_CUE = re.compile(
     r"|executable|dll|persistence) "
 )
 _GROUP_AFTER = re.compile(
-    r" +(?:(?:and|or) +[a-z0-9]+ +(?=(?:apt |threat )?(?:groups|actors|gangs)(?= |$)))?"
+    # an apposition: "EncryptHub, a notorious threat actor", "X, the ransomware gang"
+    r" +(?:(?:a|an|the) +(?:[a-z]+ +){0,2}(?=(?:threat |hacking |ransomware |apt )?"
+    r"(?:actor|group|gang|crew|collective)(?= |$)))?"
+    r"(?:(?:and|or) +[a-z0-9]+ +(?=(?:apt |threat )?(?:groups|actors|gangs)(?= |$)))?"
     r"(?:apt |threat |hacking |hacker |cyber ?espionage |espionage |ransomware |cybercrime "
     r"|criminal |state sponsored |nation state |affiliated )?"
     r"(?:group|groups|gang|crew|actor|actors|apt|hackers|operators|adversary|intrusion set"
@@ -127,6 +135,13 @@ _GROUP_BEFORE = re.compile(
     r"|(?:operators?|affiliates?|members?|developers?|administrators?|operations?) of"
     r"|(?:apt|threat|hacking|espionage|ransomware|cybercrime|criminal) group)"
     r" +(?:the +)?$"
+)
+# What a ransomware gang does that its ransomware cannot: "LockBit claimed the attack".
+_GANG_ACTS = re.compile(
+    r" +(?:(?:ransomware|extortion) +(?:gang|group|crew|operators?) +)?"
+    r"(?:claim(?:s|ed|ing)?|took responsibility|listed|lists|leaked|leaks|posted|published"
+    r"|demand(?:s|ed|ing)?|threaten(?:s|ed|ing)?|added|says|said|announced|extorted"
+    r"|negotiat(?:ed|es|ing))(?= |$)"
 )
 # Microsoft's old element names and other aliases that are product or tech words in
 # Title case ("Chromium" the browser, "Electrum" the wallet): as actors only in capitals
@@ -146,6 +161,8 @@ _ELEMENT_WORDS = frozenset(
     bohrium hassium meitnerium darmstadtium roentgenium copernicium nihonium flerovium
     moscovium livermorium tennessine oganesson electrum whois shell""".split()  # noqa: SIM905
 )
+# Capitals inside a word after a lower-case run that CamelCase does not explain: "AnDROid".
+_ODD_CASE_RE = re.compile(r"[a-z][A-Z]{2,}[a-z]|^[a-z]+[A-Z]")
 _SENTENCE_END = frozenset(".!?:;\n\"“”'(")
 
 # Vendor naming schemes for actors not in the KB: suffix word -> attributed country (or None).
@@ -232,10 +249,15 @@ _INTRO_RE = re.compile(
 )
 _INTRO_NOUN_RE = re.compile(
     r"(?:actor|actors|group|gang|crew|adversary|apt|attackers|hackers|operators|cluster"
-    r"|intrusion set|collective|syndicate)"
+    r"|intrusion set|collective|syndicate"
+    # "a ransomware-as-a-service (RaaS) operation called X": the gang, not a campaign
+    r"|(?:ransomware|raas|extortion|cybercrime)(?: +[a-z]+){0,5} +operation)"
     r"(?: (?:is|are|was|were|has been|have been|now|also|commonly|publicly|internally))* $"
 )
 _CAMEL_RE = re.compile(r"[A-Z][a-z]+[A-Z0-9][\w-]*")
+# An unquoted introduced name of one or two Title-case words ("a group named Weaver Ant");
+# a third capitalised word means the name runs on into something else.
+_TITLE_NAME_RE = re.compile(r"[A-Z][a-z0-9]+(?:-[A-Za-z0-9]+)?(?: [A-Z][a-z0-9]+)?")
 _AKA = r"(?:also known as|aka|a\.k\.a\.?|also tracked as|also referred to as|also called)"
 _AKA_AFTER_RE = re.compile(r"[ \xa0]*[,(]?[ \xa0]*" + _AKA + r"[ \xa0]+(?:the[ \xa0]+)?")
 _AKA_BEFORE_RE = re.compile(r"[ \xa0]*[,(][ \xa0]*" + _AKA + r"[ \xa0]+$")
@@ -351,8 +373,16 @@ class Tagger:
                 if len(key) < 3 or key.isdigit():
                     continue
                 risky = self._malware_risky(name, key, place_keys)
+                # A ransomware's spelling is also its gang's ("Black Basta" / BlackBasta):
+                # the gang may be named in every way its ransomware is.
+                gang = kb.actor_index.get(key)
+                if gang is not None and kb.actors[gang].kind != "ransomware":
+                    gang = None
                 for v in scan_variants(name, drop_optional=False):
                     add(v, (_MALWARE, fam.id, name, risky))
+                    if gang is not None:
+                        amb = self._actor_ambiguity(name, key, malware_keys, place_keys)
+                        add(v, (_ACTOR, gang, name, amb))
         for word, sub in _SCHEME_KEYS.items():
             add(word, (_SCHEME, sub, word, 0))
         for word in _INTRO_KEYS:
@@ -462,6 +492,12 @@ class Tagger:
                 ):
                     if ctx is None:
                         ctx = _actor_context(after, before, scan[max(0, start - 200) : start + 1])
+                    if (
+                        not ctx
+                        and self.kb.actors[p[1]].kind == "ransomware"
+                        and _GANG_ACTS.match(after)
+                    ):
+                        ctx = 2  # "LockBit claimed the attack": the gang acts
                     if not ctx or (ctx == 1 and p[3] == _AMB_PLACE):
                         continue
                     ref = _in_link_title(full, start, end)
@@ -471,10 +507,11 @@ class Tagger:
                     break
             if done:
                 continue
-            # 2. Malware with a malware word after it.
+            # 2. Malware with a malware word after it (a name that is also an ordinary or
+            # short word needs a word that only malware takes: "CRM tools" is no malware).
             if (
                 mal is not None
-                and _MALWARE_AFTER.match(after) is not None
+                and (_MALWARE_AFTER_STRONG if mal[3] else _MALWARE_AFTER).match(after) is not None
                 and self._malware_surface_ok(surface, mal)
             ):
                 malware.setdefault(mal[1], _Acc(start)).add(start, surface)
@@ -593,6 +630,11 @@ class Tagger:
 
     @staticmethod
     def _malware_surface_ok(surface: str, payload: tuple[int, Any, str, int]) -> bool:
+        name = payload[2]
+        if _ODD_CASE_RE.search(name) and surface != name:
+            # A name written in odd capitals ("AnDROid", "iSpy") is that name only so
+            # written: "Android" is the platform.
+            return False
         if payload[3]:
             return surface.replace(" ", "") == payload[2].replace(" ", "") or surface[:1].isupper()
         return any(ch.isupper() or ch.isdigit() for ch in surface) or payload[2].islower()
@@ -754,10 +796,12 @@ class Tagger:
             return
         name = m.group("name").replace("\xa0", " ")
         quoted = m.group("q") is not None and m.group("close") is not None
-        if not quoted and not (" " not in name and _CAMEL_RE.fullmatch(name)):
+        if not quoted and not (
+            (" " not in name and _CAMEL_RE.fullmatch(name)) or _TITLE_NAME_RE.fullmatch(name)
+        ):
             return
         if not text.startswith("naming", start) and not _INTRO_NOUN_RE.search(
-            scan, max(0, start - 50), start + 1
+            scan, max(0, start - 70), start + 1
         ):
             return
         if name.split()[0] in _SCHEME_STOP or name.lower() in self.kb.common_words:
@@ -866,7 +910,10 @@ class Tagger:
 
         country_refs: list[tuple[int, CountryRef]] = []
         for code, acc in countries.items():
-            role = role_names[roles.get(code, 2)]
+            rank = roles.get(code, 2)
+            if rank >= len(role_names):
+                continue  # only where the reporter or a person is from (geo: "home")
+            role = role_names[rank]
             country_refs.append(
                 (
                     acc.first,
