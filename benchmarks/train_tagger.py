@@ -1,9 +1,11 @@
 """Train the tagger's decider: ``python -m benchmarks.train_tagger [ANNOCTR] [--write]``.
 
-In: AnnoCTR (``train/`` to learn from, ``dev/`` to choose the threshold and regularisation;
-default ``../shared/corpus/annoctr``). Out: the weights, printed, and with ``--write`` saved
-to ``briefing/intel/data/decider.json``; then ``python -m benchmarks.tag_eval --news ...``
-says whether they beat what was there.
+In: AnnoCTR (``train/`` to learn from, default ``../shared/corpus/annoctr``) and the
+development sets that choose the threshold and regularisation: AnnoCTR ``dev/`` and the
+labelled news (``--news``, default ``../shared/corpus/news``; a news mention is positive
+when its sector is among the item's gold victim sectors). Out: the weights, printed, and with
+``--write`` saved to ``briefing/intel/data/decider.json``; then ``python -m
+benchmarks.tag_eval --news ...`` says whether they beat what was there.
 
 Labels: every mention of a sector the matcher finds (before the decider) is an example; it
 is positive when AnnoCTR's annotators marked that surface form as a sector mention of the
@@ -25,7 +27,7 @@ import math
 import sys
 from pathlib import Path
 
-from benchmarks.tag_eval import DEFAULT, _clean_gold, load_docs
+from benchmarks.tag_eval import CORPUS, DEFAULT, _clean_gold, load_docs, load_news, news_text
 from briefing.intel.decide import SECTOR_FEATURES
 from briefing.intel.kb import load_kb
 from briefing.intel.tagger import Tagger, _misp_sectors
@@ -48,6 +50,15 @@ def examples(tagger: Tagger, root: Path, split: str) -> list[Example]:
             for surface, feats in mentions:
                 low = surface.lower()
                 out.append((feats, int(any(low in w for w in wanted))))
+    return out
+
+
+def news_examples(tagger: Tagger, root: Path) -> list[Example]:
+    out: list[Example] = []
+    for item, gold in load_news(root):
+        wanted = set(gold.get("sectors", []))
+        for sector, mentions in sorted(tagger.sector_candidates(news_text(item)).items()):
+            out.extend((feats, int(sector in wanted)) for _surface, feats in mentions)
     return out
 
 
@@ -88,6 +99,9 @@ def scores(w: list[float], b: float, data: list[Example], th: float) -> tuple[fl
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.train_tagger")
     ap.add_argument("path", nargs="?", type=Path, default=DEFAULT, help="AnnoCTR folder")
+    ap.add_argument(
+        "--news", type=Path, default=CORPUS / "news", help="labelled news folder (choosing)"
+    )
     ap.add_argument("--write", action="store_true", help=f"save the weights to {OUT}")
     args = ap.parse_args(argv)
     if not (args.path / "train" / "gold.jsonl").is_file():
@@ -96,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     tagger = Tagger(load_kb(), _misp_sectors(), decider=False)
     train = examples(tagger, args.path, "train")
     dev = examples(tagger, args.path, "dev")
+    if (args.news / "gold.jsonl").is_file():
+        dev += news_examples(tagger, args.news)
     print(
         f"sector mentions: train {len(train)} ({sum(y for _, y in train)} victims), "
         f"dev {len(dev)} ({sum(y for _, y in dev)} victims)"
@@ -111,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     f, l2, th, w, b = best
     tp, tr, _ = scores(w, b, train, th)
     dp, dr, _ = scores(w, b, dev, th)
-    print(f"chosen on dev: l2 {l2}, threshold {th:.2f}")
+    print(f"chosen on dev (AnnoCTR dev + news): l2 {l2}, threshold {th:.2f}")
     print(f"train: precision {tp:.3f} recall {tr:.3f}")
     print(f"dev:   precision {dp:.3f} recall {dr:.3f}  (F0.5 {f:.3f})")
     for name, wi in zip(SECTOR_FEATURES, w, strict=True):
@@ -119,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  {'bias':<14} {b:+.3f}")
     model = {
         "comment": "Written by `python -m benchmarks.train_tagger --write` (AnnoCTR train; "
-        "threshold and l2 chosen on dev). Do not edit by hand.",
+        "threshold and l2 chosen on AnnoCTR dev + labelled news). Do not edit by hand.",
         "models": {
             "sector": {
                 "features": list(SECTOR_FEATURES),

@@ -33,7 +33,6 @@ SECTOR_FEATURES = (
     "early",
     "harm_near",
     "agent_after",
-    "pitch_near",
     "org_after",
     "plural",
     "abstract",
@@ -141,14 +140,13 @@ def sector_features(
     low = surface.lower()
     words = low.split() or [low]
     abstract = low in c.phrases["abstract"] or c.has("abstract", low)
-    if after[:1] and (c.has("malware", after[0]) or any(c.has("agent", w) for w in after[:2])):
+    if after[:1] and (c.has("malware", after[0]) or any(c.has("agent", w) for w in after[:3])):
         return None
     return [
         float(pos < title_end(text)),
         float(pos < 600 or pos < 0.15 * len(text)),
         float(any(c.has("harm", w) for w in (*before, *after))),
-        float(any(c.has("agent", w) for w in after[:3])),
-        float(any(c.has("pitch", w) for w in (*before, *after))),
+        float(any(c.has("agent", w) for w in after[:5])),
         float(
             bool(after[:1] and c.has("org", after[0]))
             or (len(words) > 1 and c.has("org", words[-1]))
