@@ -176,3 +176,19 @@ def test_news_scoring(tmp_path: object) -> None:
     assert (scores["countries"].tp, scores["countries"].gold) == (1, 1)
     assert (scores["actors"].tp, scores["actors"].gold) == (0, 1)
     assert scores["actors"].fn and "APT28" in scores["actors"].fn[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("The FBI warned that fake file converters push malware.", "US"),
+        ("CERT-UA said the attacks used phishing e-mails.", "UA"),
+    ],
+)
+def test_national_agency_names_its_jurisdiction(text: str, code: str) -> None:
+    assert code in {c.code for c in tag(text).countries}
+
+
+def test_english_word_actor_at_sentence_start_needs_an_attackers_verb() -> None:
+    assert "Patchwork" in [a.name for a in tag("Patchwork targeted defense organizations.").actors]
+    assert tag("Patchwork quilts were on sale at the fair.").actors == ()

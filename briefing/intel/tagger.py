@@ -136,6 +136,13 @@ _GROUP_BEFORE = re.compile(
     r"|(?:apt|threat|hacking|espionage|ransomware|cybercrime|criminal) group)"
     r" +(?:the +)?$"
 )
+# What a group does to its victims, right after its name ("Patchwork targeted ...").
+_ATTACK_VERB_RE = re.compile(
+    r" (?:has |have |had |was |is )?(?:target(?:s|ed|ing)|attack(?:s|ed)|compromis(?:es|ed)"
+    r"|breach(?:es|ed)|hack(?:s|ed)|spied|spies|stole|steals|deploy(?:s|ed)|exploit(?:s|ed)"
+    r"|abus(?:es|ed)|launch(?:es|ed)|phish(?:es|ed)|impersonat(?:es|ed)|infiltrat(?:es|ed)"
+    r"|return(?:s|ed)|resurfac(?:es|ed))\b"
+)
 # What a ransomware gang does that its ransomware cannot: "LockBit claimed the attack".
 _GANG_ACTS = re.compile(
     r" +(?:(?:ransomware|extortion) +(?:gang|group|crew|operators?) +)?"
@@ -648,7 +655,9 @@ class Tagger:
         while i >= 0 and text[i] in " \t":
             i -= 1
         if i < 0 or text[i] in _SENTENCE_END:
-            return False
+            # At a sentence start capitals say nothing; an attacker's verb right after
+            # does ("Patchwork targeted ...").
+            return _ATTACK_VERB_RE.match(text, end) is not None
         # Part of a hyphenated compound ("Alibaba-Cloud", "Kaspersky-Leviathan"): not alone.
         if text[end : end + 1] == "-" or text[start - 1 : start] == "-":
             return False
