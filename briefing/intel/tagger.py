@@ -14,7 +14,7 @@ ATT&CK / indicators and for unknown vendor-scheme actor names.
 
 Ambiguity rule for actor aliases. An alias is *ambiguous* when it is a single word that is
 also an ordinary word (it occurs in lower case in the KB's own prose, or is in
-``kb.EXTRA_COMMON_WORDS``), a malware family's name, a place or sector name, or has at most 3
+``intel/data/common_words.txt``), a malware family's name, a place or sector name, or has at most 3
 characters. Every actor mention must contain a capital letter or a digit. An ambiguous
 mention counts only
   (a) in an actor context: followed by "group", "gang", "team", "crew", "actor(s)", "APT",
@@ -77,7 +77,7 @@ from typing import Any
 
 import ahocorasick
 
-from briefing.intel import geo
+from briefing.intel import decide, geo
 from briefing.intel.iocs import extract_indicators, find_cves, find_techniques
 from briefing.intel.kb import Actor, KnowledgeBase, cluster_files, load_kb, read_cluster
 from briefing.intel.normalize import alias_key, scan_text, scan_text_lowered, scan_variants
@@ -104,6 +104,11 @@ _MALWARE_WORDS = (  # noqa: SIM905
     "plugin plugins"
 ).split()
 _MALWARE_AFTER = re.compile(r" +(?:" + "|".join(_MALWARE_WORDS) + r"|v?\d+(?: \d+)*)(?= |$)")
+_MALWARE_AFTER_STRONG = re.compile(
+    r" +(?:malware|ransomware|backdoor|backdoors|trojan|trojans|rat|loader|stealer"
+    r"|infostealer|implant|botnet|dropper|downloader|wiper|worm|spyware|rootkit|keylogger"
+    r"|miner|cryptominer|webshell|variant|variants|strain|payload|samples?|family)(?= |$)"
+)
 _MALWARE_CUE = re.compile(
     r" (?:malware|ransomware|backdoor|trojan|rat|loader|stealer|infostealer|implant|botnet"
     r"|dropper|downloader|wiper|worm|spyware|rootkit|keylogger|payload|c2|infection|infected"
@@ -111,7 +116,10 @@ _MALWARE_CUE = re.compile(
     r"|executable|dll|persistence) "
 )
 _GROUP_AFTER = re.compile(
-    r" +(?:(?:and|or) +[a-z0-9]+ +(?=(?:apt |threat )?(?:groups|actors|gangs)(?= |$)))?"
+    # an apposition: "EncryptHub, a notorious threat actor", "X, the ransomware gang"
+    r" +(?:(?:a|an|the) +(?:[a-z]+ +){0,2}(?=(?:threat |hacking |ransomware |apt )?"
+    r"(?:actor|group|gang|crew|collective)(?= |$)))?"
+    r"(?:(?:and|or) +[a-z0-9]+ +(?=(?:apt |threat )?(?:groups|actors|gangs)(?= |$)))?"
     r"(?:apt |threat |hacking |hacker |cyber ?espionage |espionage |ransomware |cybercrime "
     r"|criminal |state sponsored |nation state |affiliated )?"
     r"(?:group|groups|gang|crew|actor|actors|apt|hackers|operators|adversary|intrusion set"
@@ -127,6 +135,20 @@ _GROUP_BEFORE = re.compile(
     r"|(?:operators?|affiliates?|members?|developers?|administrators?|operations?) of"
     r"|(?:apt|threat|hacking|espionage|ransomware|cybercrime|criminal) group)"
     r" +(?:the +)?$"
+)
+# What a group does to its victims, right after its name ("Patchwork targeted ...").
+_ATTACK_VERB_RE = re.compile(
+    r" (?:has |have |had |was |is )?(?:target(?:s|ed|ing)|attack(?:s|ed)|compromis(?:es|ed)"
+    r"|breach(?:es|ed)|hack(?:s|ed)|spied|spies|stole|steals|deploy(?:s|ed)|exploit(?:s|ed)"
+    r"|abus(?:es|ed)|launch(?:es|ed)|phish(?:es|ed)|impersonat(?:es|ed)|infiltrat(?:es|ed)"
+    r"|return(?:s|ed)|resurfac(?:es|ed))\b"
+)
+# What a ransomware gang does that its ransomware cannot: "LockBit claimed the attack".
+_GANG_ACTS = re.compile(
+    r" +(?:(?:ransomware|extortion) +(?:gang|group|crew|operators?) +)?"
+    r"(?:claim(?:s|ed|ing)?|took responsibility|listed|lists|leaked|leaks|posted|published"
+    r"|demand(?:s|ed|ing)?|threaten(?:s|ed|ing)?|added|says|said|announced|extorted"
+    r"|negotiat(?:ed|es|ing))(?= |$)"
 )
 # Microsoft's old element names and other aliases that are product or tech words in
 # Title case ("Chromium" the browser, "Electrum" the wallet): as actors only in capitals
@@ -146,6 +168,8 @@ _ELEMENT_WORDS = frozenset(
     bohrium hassium meitnerium darmstadtium roentgenium copernicium nihonium flerovium
     moscovium livermorium tennessine oganesson electrum whois shell""".split()  # noqa: SIM905
 )
+# Capitals inside a word after a lower-case run that CamelCase does not explain: "AnDROid".
+_ODD_CASE_RE = re.compile(r"[a-z][A-Z]{2,}[a-z]|^[a-z]+[A-Z]")
 _SENTENCE_END = frozenset(".!?:;\n\"“”'(")
 
 # Vendor naming schemes for actors not in the KB: suffix word -> attributed country (or None).
@@ -232,10 +256,15 @@ _INTRO_RE = re.compile(
 )
 _INTRO_NOUN_RE = re.compile(
     r"(?:actor|actors|group|gang|crew|adversary|apt|attackers|hackers|operators|cluster"
-    r"|intrusion set|collective|syndicate)"
+    r"|intrusion set|collective|syndicate"
+    # "a ransomware-as-a-service (RaaS) operation called X": the gang, not a campaign
+    r"|(?:ransomware|raas|extortion|cybercrime)(?: +[a-z]+){0,5} +operation)"
     r"(?: (?:is|are|was|were|has been|have been|now|also|commonly|publicly|internally))* $"
 )
 _CAMEL_RE = re.compile(r"[A-Z][a-z]+[A-Z0-9][\w-]*")
+# An unquoted introduced name of one or two Title-case words ("a group named Weaver Ant");
+# a third capitalised word means the name runs on into something else.
+_TITLE_NAME_RE = re.compile(r"[A-Z][a-z0-9]+(?:-[A-Za-z0-9]+)?(?: [A-Z][a-z0-9]+)?")
 _AKA = r"(?:also known as|aka|a\.k\.a\.?|also tracked as|also referred to as|also called)"
 _AKA_AFTER_RE = re.compile(r"[ \xa0]*[,(]?[ \xa0]*" + _AKA + r"[ \xa0]+(?:the[ \xa0]+)?")
 _AKA_BEFORE_RE = re.compile(r"[ \xa0]*[,(][ \xa0]*" + _AKA + r"[ \xa0]+$")
@@ -266,6 +295,22 @@ class _Acc:
         self.hits.append((pos, surface))
 
 
+@dataclass
+class _Candidates:
+    """What part 1 found in one text, before the decider and assembly."""
+
+    text: str
+    low: str
+    source_host: str | None
+    actors: dict[int, _Acc]
+    unknown: dict[str, tuple[str | None, _Acc]]
+    malware: dict[int, _Acc]
+    countries: dict[str, _Acc]
+    roles: dict[str, int]
+    regions: dict[str, _Acc]
+    sectors: dict[str, _Acc]
+
+
 PASSING_MAX = 1
 PASSING_MIN_CHARS = 6000
 PASSING_DEPTH = 0.4
@@ -274,8 +319,15 @@ PASSING_DEPTH = 0.4
 class Tagger:
     """Finds threat-intel entities in text. Build once (``get_tagger``), call ``tag`` often."""
 
-    def __init__(self, kb: KnowledgeBase, misp_sectors: list[tuple[str, list[str]]] | None = None):
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        misp_sectors: list[tuple[str, list[str]]] | None = None,
+        decider: bool = True,
+    ):
         self.kb = kb
+        # False: every candidate is kept (``benchmarks.train_tagger`` learns from them).
+        self.decider = decider
         self._automaton = ahocorasick.Automaton()
         self._build(misp_sectors or [])
 
@@ -328,8 +380,16 @@ class Tagger:
                 if len(key) < 3 or key.isdigit():
                     continue
                 risky = self._malware_risky(name, key, place_keys)
+                # A ransomware's spelling is also its gang's ("Black Basta" / BlackBasta):
+                # the gang may be named in every way its ransomware is.
+                gang = kb.actor_index.get(key)
+                if gang is not None and kb.actors[gang].kind != "ransomware":
+                    gang = None
                 for v in scan_variants(name, drop_optional=False):
                     add(v, (_MALWARE, fam.id, name, risky))
+                    if gang is not None:
+                        amb = self._actor_ambiguity(name, key, malware_keys, place_keys)
+                        add(v, (_ACTOR, gang, name, amb))
         for word, sub in _SCHEME_KEYS.items():
             add(word, (_SCHEME, sub, word, 0))
         for word in _INTRO_KEYS:
@@ -369,7 +429,20 @@ class Tagger:
     # --- tagging --------------------------------------------------------------------------
 
     def tag(self, text: str, title: str = "", source_host: str | None = None) -> Entities:
-        """Entities found in ``title`` and ``text`` (see module docstring for the rules)."""
+        """Entities found in ``title`` and ``text`` (see module docstring for the rules):
+        candidates -> decider -> assembly."""
+        return self._assemble(self._candidates(text, title, source_host))
+
+    def sector_candidates(
+        self, text: str, title: str = ""
+    ) -> dict[str, list[tuple[str, list[float]]]]:
+        """Every mention of every sector candidate with its decider features (training)."""
+        c = self._candidates(text, title, None)
+        return sector_features(c.text, c.low, c.sectors)
+
+    def _candidates(self, text: str, title: str, source_host: str | None) -> _Candidates:
+        """Part 1: every name the KB and gazetteers find, with the checks that need only the
+        words around one hit (case, word ends, actor context)."""
         full = f"{title}\n\n{text}" if title else text
         low = full.lower()
         scan = _mask_urls(full, " " + scan_text_lowered(full, low))
@@ -426,6 +499,12 @@ class Tagger:
                 ):
                     if ctx is None:
                         ctx = _actor_context(after, before, scan[max(0, start - 200) : start + 1])
+                    if (
+                        not ctx
+                        and self.kb.actors[p[1]].kind == "ransomware"
+                        and _GANG_ACTS.match(after)
+                    ):
+                        ctx = 2  # "LockBit claimed the attack": the gang acts
                     if not ctx or (ctx == 1 and p[3] == _AMB_PLACE):
                         continue
                     ref = _in_link_title(full, start, end)
@@ -435,10 +514,11 @@ class Tagger:
                     break
             if done:
                 continue
-            # 2. Malware with a malware word after it.
+            # 2. Malware with a malware word after it (a name that is also an ordinary or
+            # short word needs a word that only malware takes: "CRM tools" is no malware).
             if (
                 mal is not None
-                and _MALWARE_AFTER.match(after) is not None
+                and (_MALWARE_AFTER_STRONG if mal[3] else _MALWARE_AFTER).match(after) is not None
                 and self._malware_surface_ok(surface, mal)
             ):
                 malware.setdefault(mal[1], _Acc(start)).add(start, surface)
@@ -545,7 +625,7 @@ class Tagger:
             self._apply_introduced(full, introduced, actors, unknown)
         if unknown:
             _link_aliases(full, actors, unknown)
-        return self._assemble(
+        return _Candidates(
             full, low, source_host, actors, unknown, malware, countries, roles, regions, sectors
         )
 
@@ -557,6 +637,11 @@ class Tagger:
 
     @staticmethod
     def _malware_surface_ok(surface: str, payload: tuple[int, Any, str, int]) -> bool:
+        name = payload[2]
+        if _ODD_CASE_RE.search(name) and surface != name:
+            # A name written in odd capitals ("AnDROid", "iSpy") is that name only so
+            # written: "Android" is the platform.
+            return False
         if payload[3]:
             return surface.replace(" ", "") == payload[2].replace(" ", "") or surface[:1].isupper()
         return any(ch.isupper() or ch.isdigit() for ch in surface) or payload[2].islower()
@@ -570,7 +655,9 @@ class Tagger:
         while i >= 0 and text[i] in " \t":
             i -= 1
         if i < 0 or text[i] in _SENTENCE_END:
-            return False
+            # At a sentence start capitals say nothing; an attacker's verb right after
+            # does ("Patchwork targeted ...").
+            return _ATTACK_VERB_RE.match(text, end) is not None
         # Part of a hyphenated compound ("Alibaba-Cloud", "Kaspersky-Leviathan"): not alone.
         if text[end : end + 1] == "-" or text[start - 1 : start] == "-":
             return False
@@ -718,10 +805,12 @@ class Tagger:
             return
         name = m.group("name").replace("\xa0", " ")
         quoted = m.group("q") is not None and m.group("close") is not None
-        if not quoted and not (" " not in name and _CAMEL_RE.fullmatch(name)):
+        if not quoted and not (
+            (" " not in name and _CAMEL_RE.fullmatch(name)) or _TITLE_NAME_RE.fullmatch(name)
+        ):
             return
         if not text.startswith("naming", start) and not _INTRO_NOUN_RE.search(
-            scan, max(0, start - 50), start + 1
+            scan, max(0, start - 70), start + 1
         ):
             return
         if name.split()[0] in _SCHEME_STOP or name.lower() in self.kb.common_words:
@@ -778,19 +867,12 @@ class Tagger:
 
     # --- output ---------------------------------------------------------------------------
 
-    def _assemble(
-        self,
-        text: str,
-        low: str,
-        source_host: str | None,
-        actors: dict[int, _Acc],
-        unknown: dict[str, tuple[str | None, _Acc]],
-        malware: dict[int, _Acc],
-        countries: dict[str, _Acc],
-        roles: dict[str, int],
-        regions: dict[str, _Acc],
-        sectors: dict[str, _Acc],
-    ) -> Entities:
+    def _assemble(self, found: _Candidates) -> Entities:
+        """Part 3: the decided candidates as ``Entities`` (roles, derived regions, order)."""
+        text, low, source_host = found.text, found.low, found.source_host
+        actors, unknown, malware = found.actors, found.unknown, found.malware
+        countries, roles = found.countries, found.roles
+        regions, sectors = found.regions, found.sectors
         role_names = ("attributed", "target", "mentioned")
         actor_refs: list[tuple[int, ActorRef]] = []
         actors = {aid: acc for aid, acc in actors.items() if not _passing(acc, len(text))}
@@ -837,7 +919,10 @@ class Tagger:
 
         country_refs: list[tuple[int, CountryRef]] = []
         for code, acc in countries.items():
-            role = role_names[roles.get(code, 2)]
+            rank = roles.get(code, 2)
+            if rank >= len(role_names):
+                continue  # only where the reporter or a person is from (geo: "home")
+            role = role_names[rank]
             country_refs.append(
                 (
                     acc.first,
@@ -864,6 +949,14 @@ class Tagger:
             ((acc.first, NamedRef(name, tuple(acc.mentions))) for name, acc in region_accs.items()),
             key=lambda t: (t[0], t[1].name),
         )
+        if self.decider and sectors:
+            model = decide.models()["sector"]
+            feats = sector_features(text, low, sectors)
+            sectors = {
+                k: acc
+                for k, acc in sectors.items()
+                if any(model.accepts(x) for _sf, x in feats.get(k, ()))
+            }
         sector_refs = _named(sectors, lambda k: k)
         malware_refs = _named(malware, lambda k: self.kb.malware[k].name)
         return Entities(
@@ -876,6 +969,24 @@ class Tagger:
             techniques=tuple(find_techniques(text)),
             indicators=extract_indicators(text, source_host, low),
         )
+
+
+def sector_features(
+    text: str, low: str, sectors: dict[str, _Acc]
+) -> dict[str, list[tuple[str, list[float]]]]:
+    """The decider's features of every mention of every sector candidate that can name a
+    victim at all (``decide.sector_features``, ``decide.harm_in``)."""
+    if not sectors or not decide.harm_in(low):
+        return {}
+    starts = {k: [p for p, _ in acc.hits] for k, acc in sectors.items()}
+    out: dict[str, list[tuple[str, list[float]]]] = {}
+    for k, acc in sectors.items():
+        others = [p for o, ps in starts.items() if o != k for p in ps]
+        for pos, surface in acc.hits:
+            x = decide.sector_features(text, pos, surface, others)
+            if x is not None:
+                out.setdefault(k, []).append((surface, x))
+    return out
 
 
 def _passing(acc: _Acc, length: int) -> bool:
