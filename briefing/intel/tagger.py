@@ -1148,11 +1148,16 @@ _LIST_BEFORE = re.compile(
 
 
 _TITLE_WORD_RE = re.compile(r"[A-Z][a-z]+")
+_PREV_WORD_RE = re.compile(r"([A-Za-z][\w-]*) $")
 
 
 def _compound(text: str, start: int, end: int) -> bool:
     """Rule (f): a one-word Title-case name followed by another capitalised word or a
-    hyphen is the start of a longer name ("Alibaba Cloud", "Alibaba-Cloud")."""
+    hyphen is the start of a longer name ("Alibaba Cloud", "Alibaba-Cloud"); right after a
+    capitalised word that is no determiner, it is the end of one ("Google Play")."""
+    m = _PREV_WORD_RE.search(text, max(0, start - 40), start)
+    if m is not None and m.group(1)[:1].isupper() and m.group(1) not in _SCHEME_STOP:
+        return True
     nxt = text[end : end + 2]
     if nxt[:1] == "-":
         return not text[end + 1 : end + 2].islower()  # "Sofacy-linked" is no compound
