@@ -192,3 +192,8 @@ def test_national_agency_names_its_jurisdiction(text: str, code: str) -> None:
 def test_english_word_actor_at_sentence_start_needs_an_attackers_verb() -> None:
     assert "Patchwork" in [a.name for a in tag("Patchwork targeted defense organizations.").actors]
     assert tag("Patchwork quilts were on sale at the fair.").actors == ()
+
+
+def test_name_after_a_capitalised_word_is_part_of_a_longer_name() -> None:
+    assert tag("Download apps only from Google Play, researchers advise.").actors == ()
+    assert [a.name for a in tag("In March, Play hit a city's network.").actors] == ["Play"]

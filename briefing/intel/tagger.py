@@ -71,8 +71,10 @@ from __future__ import annotations
 
 import re
 import threading
+import tomllib
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from importlib import resources
 from typing import Any
 
 import ahocorasick
@@ -150,65 +152,20 @@ _GANG_ACTS = re.compile(
     r"|demand(?:s|ed|ing)?|threaten(?:s|ed|ing)?|added|says|said|announced|extorted"
     r"|negotiat(?:ed|es|ing))(?= |$)"
 )
-# Microsoft's old element names and other aliases that are product or tech words in
-# Title case ("Chromium" the browser, "Electrum" the wallet): as actors only in capitals
-# ("CHROMIUM") or in an actor context.
-_ELEMENT_WORDS = frozenset(
-    """hydrogen helium lithium beryllium boron carbon nitrogen oxygen fluorine neon sodium
-    magnesium aluminum aluminium silicon phosphorus sulfur chlorine argon potassium calcium
-    scandium titanium vanadium chromium manganese iron cobalt nickel copper zinc gallium
-    germanium arsenic selenium bromine krypton rubidium strontium yttrium zirconium niobium
-    molybdenum technetium ruthenium rhodium palladium silver cadmium indium tin antimony
-    tellurium iodine xenon cesium barium lanthanum cerium praseodymium neodymium promethium
-    samarium europium gadolinium terbium dysprosium holmium erbium thulium ytterbium
-    lutetium hafnium tantalum tungsten rhenium osmium iridium platinum gold mercury
-    thallium lead bismuth polonium astatine radon francium radium actinium thorium
-    protactinium uranium neptunium plutonium americium curium berkelium californium
-    einsteinium fermium mendelevium nobelium lawrencium rutherfordium dubnium seaborgium
-    bohrium hassium meitnerium darmstadtium roentgenium copernicium nihonium flerovium
-    moscovium livermorium tennessine oganesson electrum whois shell""".split()  # noqa: SIM905
-)
 # Capitals inside a word after a lower-case run that CamelCase does not explain: "AnDROid".
 _ODD_CASE_RE = re.compile(r"[a-z][A-Z]{2,}[a-z]|^[a-z]+[A-Z]")
 _SENTENCE_END = frozenset(".!?:;\n\"“”'(")
 
+_NAMING = tomllib.loads(
+    resources.files("briefing.intel").joinpath("data/naming.toml").read_text("utf-8")
+)
 # Vendor naming schemes for actors not in the KB: suffix word -> attributed country (or None).
 _SCHEME_ANIMALS: dict[str, str | None] = {
-    "Panda": "CN",
-    "Bear": "RU",
-    "Kitten": "IR",
-    "Chollima": "KP",
-    "Tiger": "IN",
-    "Leopard": "PK",
-    "Buffalo": "VN",
-    "Crane": "KR",
-    "Spider": None,
-    "Jackal": None,
-    "Lynx": "GE",
-    "Ocelot": "CO",
-    "Wolf": "TR",
-    "Hawk": "SY",
-    "Eagle": "US",
-    "Saiga": "KZ",
-    "Typhoon": "CN",
-    "Blizzard": "RU",
-    "Sandstorm": "IR",
-    "Sleet": "KP",
-    "Hail": "KR",
-    "Dust": "TR",
-    "Cyclone": "VN",
-    "Tempest": None,
-    "Tsunami": None,
-    "Flood": None,
-    "Ursa": "RU",
-    "Serpens": "IR",
-    "Pisces": "KP",
+    k: (v or None) for k, v in _NAMING["scheme_suffix"].items()
 }
-_SCHEME_STOP = frozenset(
-    "The This That These Those A An Our Their Its His Her Your My One Each Every Any Some "  # noqa: SIM905
-    "New Old Big Great Little Teddy Polar Brown Black White Paper Red Giant Baby Tasmanian "
-    "Snow Desert Perfect Tropical Winter Dust Sand Ice Super".split()
-)
+_SCHEME_STOP = frozenset(_NAMING["words"]["not_a_name"])
+_ELEMENT_WORDS = frozenset(_NAMING["words"]["title_case_products"])
+_BARE_NOT_REGION = frozenset(_NAMING["words"]["bare_region_not_region"])
 # Scheme names are found through the automaton (a prefix or suffix word as key) and checked
 # with these anchored patterns at the hit: no whole-text regex.
 _SCHEME_CODE_RE = re.compile(
@@ -268,8 +225,7 @@ _TITLE_NAME_RE = re.compile(r"[A-Z][a-z0-9]+(?:-[A-Za-z0-9]+)?(?: [A-Z][a-z0-9]+
 _AKA = r"(?:also known as|aka|a\.k\.a\.?|also tracked as|also referred to as|also called)"
 _AKA_AFTER_RE = re.compile(r"[ \xa0]*[,(]?[ \xa0]*" + _AKA + r"[ \xa0]+(?:the[ \xa0]+)?")
 _AKA_BEFORE_RE = re.compile(r"[ \xa0]*[,(][ \xa0]*" + _AKA + r"[ \xa0]+$")
-_SW_COUNTRY = {"BRONZE": "CN", "IRON": "RU", "COBALT": "IR", "NICKEL": "KP", "TUNGSTEN": "KR"}
-_TREND_COUNTRY = {"Earth": "CN"}
+_PREFIX_STATE: dict[str, str] = dict(_NAMING["scheme_prefix_state"])
 
 
 @dataclass
@@ -690,7 +646,7 @@ class Tagger:
             return surface.replace(" ", "") == p[2].replace(" ", "")
         if not surface[:1].isupper():
             return False
-        return not (p[1] == "Gulf" and surface.lower() in ("gulf",))
+        return surface not in _BARE_NOT_REGION
 
     @staticmethod
     def _sector_ok(
@@ -745,13 +701,13 @@ class Tagger:
             if m is None or m.group(1).lower() in self.kb.common_words:
                 return False
             name = m.group(0)
-            country = _TREND_COUNTRY.get(name.split()[0])
+            country = _PREFIX_STATE.get(name.split()[0])
         else:
             m = _SCHEME_SW_RE.match(text, start)
             if m is None:
                 return False
             name = " ".join(w.capitalize() for w in m.group(0).split())
-            country = _SW_COUNTRY.get(m.group(0).split()[0])
+            country = _PREFIX_STATE.get(m.group(0).split()[0])
         surface = m.group(0)
         known = self.kb.lookup(surface)
         taken.append((start, m.end()))
@@ -1148,11 +1104,16 @@ _LIST_BEFORE = re.compile(
 
 
 _TITLE_WORD_RE = re.compile(r"[A-Z][a-z]+")
+_PREV_WORD_RE = re.compile(r"([A-Za-z][\w-]*) $")
 
 
 def _compound(text: str, start: int, end: int) -> bool:
     """Rule (f): a one-word Title-case name followed by another capitalised word or a
-    hyphen is the start of a longer name ("Alibaba Cloud", "Alibaba-Cloud")."""
+    hyphen is the start of a longer name ("Alibaba Cloud", "Alibaba-Cloud"); right after a
+    capitalised word that is no determiner, it is the end of one ("Google Play")."""
+    m = _PREV_WORD_RE.search(text, max(0, start - 40), start)
+    if m is not None and m.group(1)[:1].isupper() and m.group(1) not in _SCHEME_STOP:
+        return True
     nxt = text[end : end + 2]
     if nxt[:1] == "-":
         return not text[end + 1 : end + 2].islower()  # "Sofacy-linked" is no compound
