@@ -197,3 +197,8 @@ def test_english_word_actor_at_sentence_start_needs_an_attackers_verb() -> None:
 def test_name_after_a_capitalised_word_is_part_of_a_longer_name() -> None:
     assert tag("Download apps only from Google Play, researchers advise.").actors == ()
     assert [a.name for a in tag("In March, Play hit a city's network.").actors] == ["Play"]
+
+
+def test_ordinary_word_names_need_malware_context() -> None:
+    assert tag("A Global campaign hit banks. Global attacks rose.").malware == ()
+    assert [m.name for m in tag("Winnti was deployed on the servers.").malware] == ["Winnti"]

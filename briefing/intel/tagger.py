@@ -412,7 +412,8 @@ class Tagger:
         regions: dict[str, _Acc] = {}
         sectors: dict[str, _Acc] = {}
         taken: list[tuple[int, int]] = []
-        amb_malware_fallback: dict[int, list[tuple[int, _Hit]]] = {}
+        # actor id -> (malware payload, hit): names that are an actor's and a malware's
+        amb_malware_fallback: dict[int, list[tuple[tuple[int, Any, str, int], _Hit]]] = {}
 
         unknown: dict[str, tuple[str | None, _Acc]] = {}
         introduced: dict[str, int | None] = {}  # name -> KB actor id (None: not in the KB)
@@ -548,7 +549,7 @@ class Tagger:
                 hit = _Hit(start, end, surface)
                 amb_actor_hits.append((p[1], hit, mal is not None))
                 if mal is not None:
-                    amb_malware_fallback.setdefault(p[1], []).append((mal[1], hit))
+                    amb_malware_fallback.setdefault(p[1], []).append((mal, hit))
                 done = True
                 break
             if done:
@@ -572,10 +573,20 @@ class Tagger:
         for aid, lst in amb_malware_fallback.items():
             if aid in actors:
                 continue
-            for mid, hit in lst:
-                fam = self.kb.malware[mid]
-                if hit.surface[:1].isupper() or any(ch.isdigit() for ch in hit.surface):
-                    malware.setdefault(fam.id, _Acc(hit.start)).add(hit.start, hit.surface)
+            for mal, hit in lst:
+                # The malware reading needs what the name needs as malware alone: a
+                # capital or digit, and for an ordinary or short word ("Global") a word
+                # that only malware takes right after it, or malware talk nearby.
+                if not (hit.surface[:1].isupper() or any(ch.isdigit() for ch in hit.surface)):
+                    continue
+                key = alias_key(mal[2])
+                if mal[3] == 1 and (key in self.kb.common_words or len(key) <= 3):
+                    continue
+                if mal[3] == 2 and not _MALWARE_CUE.search(
+                    scan, max(0, hit.start - 150), hit.end + 150
+                ):
+                    continue
+                malware.setdefault(mal[1], _Acc(hit.start)).add(hit.start, hit.surface)
 
         if introduced:
             self._apply_introduced(full, introduced, actors, unknown)
