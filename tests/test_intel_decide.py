@@ -202,3 +202,13 @@ def test_name_after_a_capitalised_word_is_part_of_a_longer_name() -> None:
 def test_ordinary_word_names_need_malware_context() -> None:
     assert tag("A Global campaign hit banks. Global attacks rose.").malware == ()
     assert [m.name for m in tag("Winnti was deployed on the servers.").malware] == ["Winnti"]
+
+
+def test_ransomware_claims_names_the_gang() -> None:
+    ents = tag("Qilin ransomware claims the attack on a newspaper group.")
+    assert [a.name for a in ents.actors] == ["Qilin"]
+
+
+def test_lower_case_kb_names_are_shown_as_names() -> None:
+    names = [a.name for a in tag("Interlock ransomware claims the attack on a clinic.").actors]
+    assert names == ["Interlock"]

@@ -234,6 +234,9 @@ def _display_name(name: str) -> str:
     words = name.split()
     if len(words) > 1 and name.isupper() and all(w.isalpha() for w in words):
         return " ".join(w.capitalize() for w in words)
+    # Ransomware leak-site trackers write gangs in lower case ("interlock"): a name is a name.
+    if name.islower() and name[:1].isalpha():
+        return " ".join(w[:1].upper() + w[1:] for w in words)
     return name
 
 

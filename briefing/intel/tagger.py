@@ -145,9 +145,10 @@ _ATTACK_VERB_RE = re.compile(
     r"|abus(?:es|ed)|launch(?:es|ed)|phish(?:es|ed)|impersonat(?:es|ed)|infiltrat(?:es|ed)"
     r"|return(?:s|ed)|resurfac(?:es|ed))\b"
 )
-# What a ransomware gang does that its ransomware cannot: "LockBit claimed the attack".
+# What a ransomware gang does that its ransomware cannot: "LockBit claimed the attack",
+# "Qilin ransomware claims ..." (a headline's way of naming the gang).
 _GANG_ACTS = re.compile(
-    r" +(?:(?:ransomware|extortion) +(?:gang|group|crew|operators?) +)?"
+    r" +(?:(?:ransomware|extortion)(?: +(?:gang|group|crew|operators?))? +)?"
     r"(?:claim(?:s|ed|ing)?|took responsibility|listed|lists|leaked|leaks|posted|published"
     r"|demand(?:s|ed|ing)?|threaten(?:s|ed|ing)?|added|says|said|announced|extorted"
     r"|negotiat(?:ed|es|ing))(?= |$)"
