@@ -212,3 +212,8 @@ def test_ransomware_claims_names_the_gang() -> None:
 def test_lower_case_kb_names_are_shown_as_names() -> None:
     names = [a.name for a in tag("Interlock ransomware claims the attack on a clinic.").actors]
     assert names == ["Interlock"]
+
+
+def test_a_participle_after_a_comma_is_not_the_gangs_act() -> None:
+    ents = tag("Attackers hit the oil company with DoppelPaymer, demanding $4 million.")
+    assert ents.actors == () and [m.name for m in ents.malware] == ["DoppelPaymer"]

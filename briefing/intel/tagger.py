@@ -460,6 +460,7 @@ class Tagger:
                     if (
                         not ctx
                         and self.kb.actors[p[1]].kind == "ransomware"
+                        and full[end : end + 1] == " "  # "with X, demanding": not X's act
                         and _GANG_ACTS.match(after)
                     ):
                         ctx = 2  # "LockBit claimed the attack": the gang acts
