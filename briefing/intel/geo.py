@@ -195,10 +195,6 @@ def exact_form_ok(text: str, start: int, end: int, form: str) -> bool:
 _EXACT_BARE = frozenset(f.replace(".", "") for f in EXACT_FORMS)
 
 
-def capitalised(surface: str) -> bool:
-    return surface[:1].isupper()
-
-
 # --- roles ------------------------------------------------------------------------------------
 
 _ACTOR_NOUN = (
@@ -287,8 +283,7 @@ def _attr_before(window: str) -> bool:
 
 
 # Every _TARGET_CUE match contains one of these (lower case): a cheap test before the regex.
-_TARGET_CUE_ANCHORS = ahocorasick.Automaton()
-for _w in [
+_TARGET_CUE_WORDS = (
     "target",
     "attack",
     "against",
@@ -326,9 +321,19 @@ for _w in [
     "concentrated",
     "campaign",
     "operation",
-]:
-    _TARGET_CUE_ANCHORS.add_word(_w, _w)
-_TARGET_CUE_ANCHORS.make_automaton()
+)
+
+
+@lru_cache(maxsize=1)
+def _target_cue_anchors() -> ahocorasick.Automaton:
+    """Built on first use, not at import: importing geo (the region table) costs nothing."""
+    automaton = ahocorasick.Automaton()
+    for word in _TARGET_CUE_WORDS:
+        automaton.add_word(word, word)
+    automaton.make_automaton()
+    return automaton
+
+
 # Characters that IGNORECASE matches with an ASCII letter but lower() does not map to it.
 _CASE_ODD = frozenset("\u0130\u0131\u017f")
 
@@ -336,7 +341,7 @@ _CASE_ODD = frozenset("\u0130\u0131\u017f")
 def _target_cue(window: str) -> bool:
     """``_TARGET_CUE.search(window)``, skipped when the window holds none of its words."""
     if window.isascii() or not _CASE_ODD.intersection(window):
-        for _ in _TARGET_CUE_ANCHORS.iter(window.lower()):
+        for _ in _target_cue_anchors().iter(window.lower()):
             break
         else:
             return False

@@ -56,6 +56,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+from briefing.errors import BriefingError
 from briefing.intel.geo import country_code_for_name, country_name
 from briefing.intel.normalize import alias_key
 
@@ -142,7 +143,7 @@ class KnowledgeBase:
         return tuple(self.actors[i] for i in ids)
 
 
-class KnowledgeBaseError(Exception):
+class KnowledgeBaseError(BriefingError):
     """A cluster file is missing, unreadable or not a MISP galaxy cluster."""
 
 

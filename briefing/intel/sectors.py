@@ -3,7 +3,7 @@
 
 In: ``SECTOR_TABLE`` (written for this project) plus the MISP ``sector`` cluster's names and
 synonyms mapped through ``MISP_SECTOR_MAP``. Out: ``sector_terms()`` -> (surface form,
-canonical sector, exact) for the tagger's automaton, and ``CANONICAL_SECTORS``.
+canonical sector, exact) for the tagger's automaton.
 
 Matching is case-insensitive except for the forms marked exact (e.g. "IT", which is also a
 pronoun). Plurals are listed where news uses them. "government" needs a little care: after a
@@ -253,7 +253,6 @@ def _parse() -> dict[str, tuple[str, ...]]:
 
 
 SECTOR_FORMS: dict[str, tuple[str, ...]] = _parse()
-CANONICAL_SECTORS: tuple[str, ...] = tuple(SECTOR_FORMS)
 
 
 def sector_terms(
