@@ -467,11 +467,15 @@ def briefing_json(briefing: Briefing) -> dict[str, Any]:
 def write_briefing(
     briefing: Briefing, config: Config, output: Path, trend: Trend | None = None
 ) -> Path:
-    """Write ``briefing.html``, ``.pdf`` and ``.json`` into ``output/DATE/``; return that folder."""
+    """Write ``briefing.html``, ``.pdf``, ``.json`` and ``.stix.json`` into ``output/DATE/``;
+    return that folder."""
+    from briefing.publish.stix import write_stix
+
     env = environment(config)
     folder = output / briefing.date
     data = json.dumps(briefing_json(briefing), indent=2, ensure_ascii=False, sort_keys=False)
     write_atomic(folder / "briefing.json", data + "\n")
+    write_stix(briefing, config.title, folder)
     write_atomic(folder / "briefing.html", render_html(briefing, config, env, "html", trend))
     pdf = render_pdf(render_html(briefing, config, env, "pdf", trend))
     write_atomic(folder / "briefing.pdf", pdf)
@@ -636,11 +640,15 @@ def trend_from_store(briefing: Briefing, config: Config, output: Path) -> Trend 
 
 
 def rerender_day(data: dict[str, Any], config: Config, output: Path, *, pdf: bool = True) -> Path:
-    """Render a stored day's HTML (and PDF) again from its ``briefing.json``; the JSON stays."""
+    """Render a stored day's HTML (and PDF) and STIX bundle again from its ``briefing.json``;
+    the JSON stays."""
+    from briefing.publish.stix import write_stix
+
     briefing = briefing_from_json(data)
     trend = trend_from_store(briefing, config, output)
     env = environment(config)
     folder = output / briefing.date
+    write_stix(briefing, config.title, folder)
     write_atomic(folder / "briefing.html", render_html(briefing, config, env, "html", trend))
     if pdf:
         write_atomic(
