@@ -195,10 +195,10 @@ def add_feeds(text: str, feeds: list[OpmlFeed]) -> str:
     from ruamel.yaml.util import load_yaml_guess_indent
 
     rt = _round_trip()
-    if not text.strip():
-        data, indent, offset = None, 2, 2
-    else:
-        data, indent, offset = load_yaml_guess_indent(text)
+    data, indent, offset = None, 2, 2
+    if text.strip():
+        _, indent, offset = load_yaml_guess_indent(text)
+        data = rt.load(text)  # this loader keeps quotes
     if data is None:
         from ruamel.yaml.comments import CommentedMap
 
