@@ -5,10 +5,10 @@ In (``import_opml``): an OPML file and the config file. Every ``<outline>`` with
 is a feed (name from ``title``, else ``text``, else the URL's host); the outlines it is nested
 in, and its own ``category`` attribute, give its ``tags``. A feed whose URL the config (or an
 earlier outline) already has is skipped; a URL that is not http(s) is refused. The new feeds
-are appended to the config's ``feeds:`` list with ruamel.yaml's round-trip mode, so the file's
-comments, key order and indentation stay as they were. Out: the new config text and a report
-(added, skipped, refused). Nothing is written when the OPML is malformed or the result would
-not load as a config.
+are inserted as new lines after the last item of the config's ``feeds:`` list, in its
+indentation: not one byte of the existing text changes, comments and layout included. Out: the
+new config text and a report (added, skipped, refused). Nothing is written when the OPML is
+malformed or the result would not load as a config.
 
 Out (``export_opml``): the configured feeds as OPML 2.0, nested by each feed's first tag, every
 tag also in the ``category`` attribute, so an import gives the same tags back.
@@ -18,8 +18,8 @@ The OPML file is untrusted: it is parsed without DTDs, entities or network acces
 
 from __future__ import annotations
 
-import io
 import re
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,6 @@ from urllib.parse import urlsplit
 
 import yaml
 from lxml import etree
-from pydantic import ValidationError
 
 from briefing.config import Config, FeedConfig, load_config
 from briefing.errors import ConfigError
@@ -71,6 +70,8 @@ def _tag(text: str) -> str:
 
 
 def _is_http(url: str) -> bool:
+    if any(ch.isspace() or not ch.isprintable() for ch in url):
+        return False
     try:
         parts = urlsplit(url)
         return parts.scheme in ("http", "https") and bool(parts.hostname)
@@ -152,10 +153,10 @@ def _unique_name(name: str, url: str, taken: set[str]) -> str:
     raise ConfigError(f"too many feeds named {name!r}")  # pragma: no cover - 10,000 duplicates
 
 
-def plan_import(feeds: list[OpmlFeed], config: Config | None) -> ImportReport:
-    """Which OPML feeds to add, skip and refuse against the configured ones."""
-    known = {url_key(f.url) for f in config.feeds} if config else set()
-    taken = {f.name.casefold() for f in config.feeds} if config else set()
+def plan_import(feeds: list[OpmlFeed], configured: list[tuple[str, str]]) -> ImportReport:
+    """Which OPML feeds to add, skip and refuse against the configured (name, url) pairs."""
+    known = {url_key(url) for _, url in configured}
+    taken = {name.casefold() for name, _ in configured}
     report = ImportReport()
     for feed in feeds:
         if not _is_http(feed.url):
@@ -169,54 +170,75 @@ def plan_import(feeds: list[OpmlFeed], config: Config | None) -> ImportReport:
     return report
 
 
-def _round_trip() -> Any:
-    from ruamel.yaml import YAML
-
-    rt = YAML(typ="rt")
-    rt.preserve_quotes = True
-    rt.width = 4096  # never re-wrap the user's long lines
-    return rt
+def _scalar(value: str) -> str:
+    """A YAML scalar for one line of text: plain when that reads back the same, else quoted."""
+    dumped = yaml.safe_dump(value, allow_unicode=True, width=1 << 20)
+    return dumped.removesuffix("\n").removesuffix("\n...")
 
 
-def _entry(feed: OpmlFeed) -> Any:
-    from ruamel.yaml.comments import CommentedMap, CommentedSeq
-
-    entry = CommentedMap(name=feed.name, url=feed.url)
-    if feed.tags:
-        tags = CommentedSeq(feed.tags)
-        tags.fa.set_flow_style()  # "tags: [news, ics]", as the README writes them
-        entry["tags"] = tags
-    return entry
-
-
-def add_feeds(text: str, feeds: list[OpmlFeed]) -> str:
-    """``text`` (a config file) with ``feeds`` appended to its ``feeds:`` list, everything
-    else (comments, order, quoting, indentation) kept."""
-    from ruamel.yaml.util import load_yaml_guess_indent
-
-    rt = _round_trip()
-    data, indent, offset = None, 2, 2
-    if text.strip():
-        _, indent, offset = load_yaml_guess_indent(text)
-        data = rt.load(text)  # this loader keeps quotes
-    if data is None:
-        from ruamel.yaml.comments import CommentedMap
-
-        data = CommentedMap()
-    if data.get("feeds") is None:
-        from ruamel.yaml.comments import CommentedSeq
-
-        data["feeds"] = CommentedSeq()
-    target = data["feeds"]
-    if target.fa.flow_style() and feeds:
-        target.fa.set_block_style()  # "feeds: []" grows into a block list
+def _entries(feeds: list[OpmlFeed], dash: int, key: int, newline: str) -> str:
+    lines = []
+    dash_gap = " " * max(1, key - dash - 1)  # "- name" or "-   name", as the list has it
     for feed in feeds:
-        target.append(_entry(feed))
-    offset = offset if offset is not None else 2
-    rt.indent(mapping=indent, sequence=max(indent, offset + 2), offset=offset)
-    out = io.StringIO()
-    rt.dump(data, out)
-    return out.getvalue()
+        lines.append(f"{' ' * dash}-{dash_gap}name: {_scalar(feed.name)}")
+        lines.append(f"{' ' * key}url: {_scalar(feed.url)}")
+        if feed.tags:
+            tags = yaml.safe_dump(list(feed.tags), default_flow_style=True, allow_unicode=True)
+            lines.append(f"{' ' * key}tags: {tags.strip()}")
+    return "".join(line + newline for line in lines)
+
+
+def _last_mark(node: yaml.Node) -> yaml.Mark:
+    """Where the text of ``node`` really ends. A block collection's own end mark lies at the
+    next token, past any comments that follow it, so descend to its last scalar instead."""
+    if isinstance(node, yaml.MappingNode) and not node.flow_style and node.value:
+        return _last_mark(node.value[-1][1])
+    if isinstance(node, yaml.SequenceNode) and not node.flow_style and node.value:
+        return _last_mark(node.value[-1])
+    return node.end_mark
+
+
+def _line_end(text: str, mark: yaml.Mark) -> int:
+    """The offset just past the line ``mark`` is on (a mark at a line's start is that line)."""
+    if mark.column == 0:
+        return mark.index
+    end = text.find("\n", mark.index)
+    return len(text) if end < 0 else end + 1
+
+
+def add_feeds(text: str, feeds: list[OpmlFeed], origin: str = "config") -> str:
+    """``text`` (a config file) with ``feeds`` inserted after the last item of its ``feeds:``
+    list. The new lines copy the list's indentation and line endings; not one byte of the
+    existing text changes, comments and a closing comment after the list included."""
+    newline = "\r\n" if "\r\n" in text else "\n"
+    root = yaml.compose(text, Loader=yaml.SafeLoader) if text.strip() else None
+    if root is None:
+        return text + f"feeds:{newline}" + _entries(feeds, 2, 4, newline)
+    if not isinstance(root, yaml.MappingNode):
+        raise ConfigError(f"{origin}:1: (top level): must be a mapping with a 'feeds:' list")
+    found = [(k, v) for k, v in root.value if isinstance(k, yaml.ScalarNode) and k.value == "feeds"]
+    if not found:
+        prefix = text if text.endswith("\n") else text + newline
+        return prefix + f"feeds:{newline}" + _entries(feeds, 2, 4, newline)
+    key, seq = found[-1]
+    if isinstance(seq, yaml.SequenceNode) and not seq.flow_style and seq.value:
+        dash = seq.start_mark.column
+        first = seq.value[0]
+        indent = first.start_mark.column if isinstance(first, yaml.MappingNode) else dash + 2
+        at = _line_end(text, _last_mark(seq))
+        before = text[:at] if text[:at].endswith("\n") else text[:at] + newline
+        return before + _entries(feeds, dash, indent, newline) + text[at:]
+    if isinstance(seq, yaml.SequenceNode) and seq.value:
+        line = seq.start_mark.line + 1
+        raise ConfigError(
+            f"{origin}:{line}: feeds: a [flow, list]; write it as a block list to import into it"
+        )
+    # "feeds:" with nothing, "[]" or "~" after it: that goes, the list starts on the next line.
+    at = _line_end(text, seq.end_mark)
+    head = text[: seq.start_mark.index].rstrip(" ") + text[seq.end_mark.index : at]
+    head = head if head.endswith("\n") else head + newline
+    column = key.start_mark.column
+    return head + _entries(feeds, column + 2, column + 4, newline) + text[at:]
 
 
 def import_opml(opml_path: Path, config_path: Path) -> tuple[str, ImportReport]:
@@ -229,18 +251,28 @@ def import_opml(opml_path: Path, config_path: Path) -> tuple[str, ImportReport]:
     except OSError as exc:
         raise ConfigError(f"{opml_path}: cannot read: {exc.strerror or exc}") from None
     feeds = parse_opml(data, str(opml_path))
-    exists = config_path.exists()
-    config = load_config(config_path) if exists else None
-    text = config_path.read_text(encoding="utf-8") if exists else ""
-    report = plan_import(feeds, config)
-    new_text = add_feeds(text, report.added) if report.added else text
-    if report.added:
+    text, configured, broken = "", [], None
+    if config_path.exists():
         try:
-            Config.model_validate(yaml.safe_load(new_text))
-        except (ValidationError, yaml.YAMLError) as exc:  # nothing is written
-            first = _clean(str(exc)).split(" For further information")[0]
-            problem = f"the imported feeds would not load: {first}"
-            raise ConfigError(f"{config_path}: {problem}") from None
+            configured = [(f.name, f.url) for f in load_config(config_path).feeds]
+        except ConfigError as exc:
+            # A config that does not load yet (``feeds: []``, a new file) may once the feeds
+            # are in; if the result does not load either, this is the error to show.
+            broken = exc
+        text = config_path.read_text(encoding="utf-8")
+    report = plan_import(feeds, configured)
+    if not report.added:
+        if broken:
+            raise broken
+        return text, report
+    new_text = add_feeds(text, report.added, str(config_path))
+    with tempfile.TemporaryDirectory() as tmp:
+        trial = Path(tmp) / config_path.name
+        trial.write_text(new_text, encoding="utf-8")
+        try:
+            load_config(trial)  # the very check every command makes
+        except ConfigError as exc:
+            raise broken or ConfigError(str(exc).replace(str(trial), str(config_path))) from None
     return new_text, report
 
 

@@ -4,6 +4,7 @@ duplicates skipped, non-http refused, malformed OPML one line and exit 2) and ba
 from __future__ import annotations
 
 from pathlib import Path
+from xml.sax.saxutils import quoteattr
 
 from click.testing import CliRunner
 
@@ -51,9 +52,12 @@ def test_import_adds_new_feeds_and_keeps_the_config_as_it_was(tmp_path: Path) ->
     assert "refused  A podcast over feed://" in out
     assert "skipped  Harbor again, under another folder" in out  # same URL, other case
     text = config.read_text(encoding="utf-8")
-    # the old file is untouched, comments and quoting included; the feeds come after it
-    # (ruamel keeps a closing comment with the list item it follows)
-    assert text.startswith(CONFIG) and text.count("  - name:") == 12
+    # not one old byte changed: the new lines sit right after the last feed, before the
+    # closing comment, in the list's own indentation
+    head, tail = CONFIG.split("\n\n# end of the list")
+    assert text.startswith(head + "\n  - name: The Patch Wire\n    url: https://patchwire")
+    assert text.endswith("\n\n# end of the list" + tail)
+    assert text.count("\n  - name:") == 12 and text.count("\n    url:") == 12
     loaded = load_config(config)
     feeds = {f.name: f for f in loaded.feeds}
     assert len(feeds) == 12 and feeds["CISA Cybersecurity Advisories"].weight == 1.2
@@ -165,3 +169,80 @@ def test_export_then_import_gives_the_same_feeds(tmp_path: Path) -> None:
     original = [(f.name, f.url, f.tags) for f in load_config(config).feeds]
     again = [(f.name, f.url, f.tags) for f in load_config(fresh).feeds]
     assert sorted(again) == sorted(original)
+
+
+MIXED = """\
+title: ACME SOC morning briefing
+schedule:
+  poll_every: 30m
+  build_at: ["07:00"]                 # or a cron expression
+email:
+  smtp_host: smtp.example.org
+  from: "Threat Briefing <briefing@example.org>"
+  recipients:
+    - address: soc@example.org        # the whole briefing
+feeds:
+-   name:   BleepingComputer
+    url: 'https://www.bleepingcomputer.com/feed/'
+    tags:
+    - news
+# - name: a feed switched off for now
+#   url: https://off.example/feed
+webhooks:
+  - {name: soc-slack, url_env: BRIEFING_SLACK_WEBHOOK, format: slack}
+"""
+
+
+def test_any_layout_only_gains_lines(tmp_path: Path) -> None:
+    import difflib
+
+    config = _config(tmp_path, MIXED)
+    code, out, _ = _import(config, OPML)
+    assert code == 0, out
+    text = config.read_text(encoding="utf-8")
+    changes = [
+        line
+        for line in difflib.unified_diff(MIXED.splitlines(), text.splitlines(), lineterm="", n=0)
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    ]
+    assert changes and all(line.startswith("+") for line in changes)
+    assert "+-   name: The Patch Wire" in changes  # the list's own "-   " indentation
+    assert text.index("name: Meridian CERT Notes") < text.index("# - name: a feed switched off")
+    assert len(load_config(config).feeds) == 1 + 11
+
+
+def test_a_starter_config_without_feeds_takes_them(tmp_path: Path) -> None:
+    config = _config(tmp_path, "title: New desk  # set up today\nfeeds: []\n")
+    code, _out, err = _import(config, OPML)
+    assert code == 0, err
+    assert config.read_text(encoding="utf-8").startswith("title: New desk  # set up today\n")
+    assert len(load_config(config).feeds) == 11
+    # still broken after an import that adds nothing: the config's own error, exit 2
+    empty = tmp_path / "nothing.opml"
+    empty.write_text('<opml version="2.0"><body/></opml>', encoding="utf-8")
+    broken = _config(tmp_path, "feeds: []\n")
+    code, _, err = _import(broken, empty)
+    assert code == 2 and "feeds" in err and broken.read_text(encoding="utf-8") == "feeds: []\n"
+
+
+def test_hostile_titles_and_urls_round_trip_exactly(tmp_path: Path) -> None:
+    names = [
+        "yes",
+        "- looks: like yaml # not a comment",
+        "'quoted' \"twice\" & <b>bold</b>",
+        "Ünïcode — “curly” 🛰",
+        "line\nbreak\tand   spaces",
+    ]
+    outlines = "".join(
+        f'<outline type="rss" text={quoteattr(n)} xmlUrl="https://feed{i}.example/rss?a=1&amp;b=2#x"/>'
+        for i, n in enumerate(names)
+    )
+    opml = tmp_path / "hostile.opml"
+    opml.write_text(f'<opml version="2.0"><body>{outlines}</body></opml>', encoding="utf-8")
+    config = _config(tmp_path)
+    code, _, err = _import(config, opml)
+    assert code == 0, err
+    feeds = {f.url: f.name for f in load_config(config).feeds}
+    for i, name in enumerate(names[:4]):
+        assert feeds[f"https://feed{i}.example/rss?a=1&b=2#x"] == name
+    assert feeds["https://feed4.example/rss?a=1&b=2#x"] == "line break and spaces"
