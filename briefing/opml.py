@@ -80,9 +80,9 @@ def _is_http(url: str) -> bool:
 
 
 def url_key(url: str) -> str:
-    """The form two feed URLs are compared in: scheme and host case-folded, default port,
-    fragment and a trailing slash dropped (``HTTPS://Example.org/feed/`` is
-    ``https://example.org/feed``)."""
+    """The form two feed URLs are compared in: http and https alike (one feed served both
+    ways), host case-folded, default port, fragment and a trailing slash dropped
+    (``HTTPS://Example.org/feed/`` is ``//example.org/feed``)."""
     url = url.strip()
     try:
         parts = urlsplit(url)
@@ -94,7 +94,7 @@ def url_key(url: str) -> str:
     netloc = host if port in (None, default) else f"{host}:{port}"
     path = parts.path.rstrip("/")
     query = f"?{parts.query}" if parts.query else ""
-    return f"{parts.scheme.lower()}://{netloc}{path}{query}"
+    return f"//{netloc}{path}{query}"
 
 
 def parse_opml(data: bytes, origin: str) -> list[OpmlFeed]:

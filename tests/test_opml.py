@@ -50,7 +50,8 @@ def test_import_adds_new_feeds_and_keeps_the_config_as_it_was(tmp_path: Path) ->
     assert out.splitlines()[0] == "added 10, skipped 2 already configured, refused 2"
     assert "refused  Local file  'file:///etc/passwd'" in out
     assert "refused  A podcast over feed://" in out
-    assert "skipped  Harbor again, under another folder" in out  # same URL, other case
+    # the same URL over http, in capitals, with a trailing slash
+    assert "skipped  Harbor again, under another folder" in out
     text = config.read_text(encoding="utf-8")
     # not one old byte changed: the new lines sit right after the last feed, before the
     # closing comment, in the list's own indentation
