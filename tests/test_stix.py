@@ -177,3 +177,36 @@ def test_patterns_quote_hostile_values(kind: str, value: str, pattern: str) -> N
     assert indicator_pattern(kind, value) == pattern
     # stix2 parses the pattern when it builds the object: a broken quote would raise here.
     stix2.Indicator(pattern=pattern, pattern_type="stix", valid_from=END)
+
+
+def test_hostile_text_still_makes_a_valid_bundle() -> None:
+    from dataclasses import replace
+
+    from briefing.models import ActorRef, CountryRef, Entities, NamedRef
+
+    briefing = synthetic_briefing(2, seed=1)
+    story = briefing.stories[0]
+    weird = "\x00'\"\\<script>é🛰\n" * 3
+    source = replace(story.sources[0], feed="", outlet=None, title="", url="javascript:alert(1)")
+    entities = Entities(
+        actors=(ActorRef(weird, (weird, "", "Other name"), "Iran", "IR", False, ()),),
+        countries=(CountryRef("XX", weird, "target", ()),),
+        regions=(NamedRef(weird, ()),),
+        sectors=(NamedRef(weird, ()),),
+        malware=(NamedRef(weird, ()),),
+        cves=("cve-2026-0001",),
+        techniques=("t1566.001",),
+        indicators=(("url", ("http://a.example/'\\x",)), ("email", ("a@b.example",))),
+    )
+    hostile = replace(story, title="", summary="", sources=(source,), entities=entities)
+    text = stix_json(replace(briefing, stories=(hostile,)), weird)
+    _validate(text)
+    objects = _objects(text)
+    (report,) = [o for o in objects if o["type"] == "report"]
+    assert "url" not in report["external_references"][0]  # javascript: is no link
+    assert _actor(objects, weird)["aliases"] == ["Other name"]
+    patterns = {o["pattern"] for o in objects if o["type"] == "indicator"}
+    assert patterns == {
+        "[url:value = 'http://a.example/\\'\\\\x']",
+        "[email-addr:value = 'a@b.example']",
+    }

@@ -197,7 +197,9 @@ class _Builder:
         return ident
 
     def actor(self, actor: ActorRef) -> str:
-        aliases = [a for a in actor.aliases if stable_key(a) != stable_key(actor.name)]
+        aliases = [
+            a for a in actor.aliases if a.strip() and stable_key(a) != stable_key(actor.name)
+        ]
         return self.add(
             "intrusion-set",
             stable_key(actor.name),
@@ -309,7 +311,7 @@ class _Builder:
                     refs += [self.relate(indicator, "indicates", t) for t in indicated]
         sources = [
             {
-                "source_name": source.publisher,
+                "source_name": source.publisher or source.feed or "unknown",
                 "description": source.title or source.publisher,
                 **({"url": url} if (url := safe_url(source.url)) else {}),
             }
