@@ -29,16 +29,15 @@ TITLE = "ACME SOC briefing"
 
 
 def _config(**extra: Any) -> Config:
-    return Config(
-        title=TITLE, feeds=(FeedConfig(name="x", url="https://example.org/feed"),), **extra
-    )
+    settings = {"title": TITLE, **extra}
+    return Config(feeds=(FeedConfig(name="x", url="https://example.org/feed"),), **settings)
 
 
 def _build(out: Path, config: Config, days: int = 2) -> list[Briefing]:
     made = []
     for n in range(days):
         briefing = synthetic_briefing(8, seed=n + 1, end=END - timedelta(days=days - 1 - n))
-        briefing = replace(briefing, tlp=config.tlp)  # as compose sets it from the config
+        briefing = replace(briefing, title=config.title, tlp=config.tlp)  # as compose sets them
         # The feed is made from the stored briefing.json alone (the day's pages are render's).
         write_atomic(out / briefing.date / "briefing.json", json.dumps(briefing_json(briefing)))
         update_archive(config, out, [briefing.date])
@@ -124,6 +123,16 @@ def test_rebuild_is_byte_identical_and_drops_removed_days(tmp_path: Path) -> Non
     update_archive(config, out)
     assert sorted(p.name for p in (out / "misp").iterdir()) == ["hashes.csv", "manifest.json"]
     assert json.loads((out / "misp" / "manifest.json").read_text(encoding="utf-8")) == {}
+
+
+def test_a_new_title_leaves_the_days_already_pulled_alone(tmp_path: Path) -> None:
+    (briefing,) = _build(tmp_path, _config(), days=1)
+    before = (tmp_path / "misp" / f"{event_uuid(TITLE, briefing.date)}.json").read_bytes()
+    update_archive(_config(title="Renamed desk"), tmp_path)
+    event = json.loads(before)["Event"]
+    after = _event(tmp_path, briefing.date)["Event"]
+    assert after["uuid"] == event["uuid"] and after["info"] == event["info"]
+    assert after["Orgc"]["name"] == "Renamed desk"  # the producer is who publishes now
 
 
 def test_to_ids_only_for_specific_indicators() -> None:

@@ -14,7 +14,7 @@ Out, all under ``DIR/misp/``, in the format MISP's "Feeds" pull (the one PyMISP'
   timestamp}``;
 * ``hashes.csv`` — ``md5(value),event-uuid`` per attribute, for MISP's cache and correlation.
 
-Every uuid is a UUIDv5 (the event's over the producer and the date, an attribute's over the
+Every uuid is a UUIDv5 (the event's over the day's title and date, an attribute's over the
 event, type and value), every timestamp the briefing's own clock: a rebuild writes the same
 bytes. ``to_ids`` (MISP exports the attribute to IDS rules) is set only for specific indicators:
 hashes, IPs, URLs with a path, and domains that are not shared platforms (see ``_SHARED``).
@@ -107,8 +107,8 @@ THREAT_LEVEL_UNDEFINED = "4"  # a news briefing assesses no threat level of its 
 ANALYSIS_COMPLETED = "2"  # the day's briefing is final once built
 
 
-def event_uuid(producer: str, date: str) -> str:
-    return str(uuid.uuid5(NAMESPACE, f"misp-event|{stable_key(producer)}|{date}"))
+def event_uuid(title: str, date: str) -> str:
+    return str(uuid.uuid5(NAMESPACE, f"misp-event|{stable_key(title)}|{date}"))
 
 
 def _specific(kind: str, value: str) -> bool:
@@ -257,14 +257,17 @@ def _attributes(briefing: Briefing, event: str, timestamp: str) -> list[dict[str
 
 
 def misp_event(briefing: Briefing, producer: str) -> dict[str, Any]:
-    """The day's event in MISP's feed form, ``{"Event": {...}}``."""
-    ident = event_uuid(producer, briefing.date)
+    """The day's event in MISP's feed form, ``{"Event": {...}}``. Its uuid and ``info`` come
+    from the title the day was built under (a later change of ``title`` leaves the days
+    already pulled alone); ``Orgc`` is the producer now."""
+    title = briefing.title or producer
+    ident = event_uuid(title, briefing.date)
     timestamp = str(int(briefing.window_end.timestamp()))
     event: dict[str, Any] = {
         "analysis": ANALYSIS_COMPLETED,
         "date": briefing.date,
         "extends_uuid": "",
-        "info": f"{producer} {briefing.date}",
+        "info": f"{title} {briefing.date}",
         "protected": False,
         "publish_timestamp": timestamp,
         "published": True,
