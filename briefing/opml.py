@@ -47,15 +47,20 @@ class ImportReport:
     added: list[OpmlFeed] = field(default_factory=list)
     skipped: list[OpmlFeed] = field(default_factory=list)  # already configured (by URL)
     refused: list[OpmlFeed] = field(default_factory=list)  # not an http(s) URL
+    repeated: list[OpmlFeed] = field(default_factory=list)  # in the OPML twice: tags merged
 
     def lines(self) -> list[str]:
-        out = [
+        summary = (
             f"added {len(self.added)}, skipped {len(self.skipped)} already configured, "
             f"refused {len(self.refused)}"
-        ]
+        )
+        if self.repeated:
+            summary += f", merged {len(self.repeated)} listed twice"
+        out = [summary]
         out += [f"  added    {f.name}  {f.url}" for f in self.added]
         out += [f"  skipped  {f.name}  {f.url}  (already configured)" for f in self.skipped]
         out += [f"  refused  {f.name}  {f.url!r}  (not an http(s) URL)" for f in self.refused]
+        out += [f"  merged   {f.name}  {f.url}  (listed twice)" for f in self.repeated]
         return out
 
 
@@ -154,17 +159,25 @@ def _unique_name(name: str, url: str, taken: set[str]) -> str:
 
 
 def plan_import(feeds: list[OpmlFeed], configured: list[tuple[str, str]]) -> ImportReport:
-    """Which OPML feeds to add, skip and refuse against the configured (name, url) pairs."""
+    """Which OPML feeds to add, skip and refuse against the configured (name, url) pairs. A
+    feed a reader lists in two folders is added once, with the tags of both."""
     known = {url_key(url) for _, url in configured}
     taken = {name.casefold() for name, _ in configured}
     report = ImportReport()
+    added: dict[str, int] = {}  # url key -> index in report.added
     for feed in feeds:
+        key = url_key(feed.url)
         if not _is_http(feed.url):
             report.refused.append(feed)
-        elif url_key(feed.url) in known:
+        elif key in added:
+            first = report.added[added[key]]
+            tags = tuple(dict.fromkeys((*first.tags, *feed.tags)))
+            report.added[added[key]] = OpmlFeed(first.name, first.url, tags)
+            report.repeated.append(feed)
+        elif key in known:
             report.skipped.append(feed)
         else:
-            known.add(url_key(feed.url))
+            added[key] = len(report.added)
             name = _unique_name(feed.name, feed.url, taken)
             report.added.append(OpmlFeed(name, feed.url, feed.tags))
     return report

@@ -247,3 +247,22 @@ def test_hostile_titles_and_urls_round_trip_exactly(tmp_path: Path) -> None:
     for i, name in enumerate(names[:4]):
         assert feeds[f"https://feed{i}.example/rss?a=1&b=2#x"] == name
     assert feeds["https://feed4.example/rss?a=1&b=2#x"] == "line break and spaces"
+
+
+def test_a_feed_in_two_folders_is_added_once_with_both_tags(tmp_path: Path) -> None:
+    opml = tmp_path / "two.opml"
+    opml.write_text(
+        '<opml version="1.0"><body>'
+        '<outline text="APT"><outline text="Labs" xmlUrl="https://labs.example/rss"/></outline>'
+        '<outline text="Malware"><outline text="Labs" xmlUrl="https://labs.example/rss/"/>'
+        "</outline></body></opml>",
+        encoding="utf-8",
+    )
+    config = _config(tmp_path)
+    code, out, _ = _import(config, opml)
+    assert code == 0
+    assert out.splitlines()[0] == (
+        "added 1, skipped 0 already configured, refused 0, merged 1 listed twice"
+    )
+    labs = next(f for f in load_config(config).feeds if f.name == "Labs")
+    assert labs.tags == ("apt", "malware")
