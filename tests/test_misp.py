@@ -16,14 +16,14 @@ from typing import Any
 from click.testing import CliRunner
 from pymisp import MISPEvent
 
+from benchmarks.samples import END, synthetic_briefing
 from briefing.cli import cli
 from briefing.config import Config, FeedConfig
 from briefing.files import write_atomic
 from briefing.models import Briefing, Entities
 from briefing.publish.archive import update_archive
 from briefing.publish.misp import event_uuid, misp_event
-from briefing.publish.render import briefing_json
-from briefing.samples import END, synthetic_briefing
+from briefing.serialize import dumps
 
 TITLE = "ACME SOC briefing"
 
@@ -39,7 +39,7 @@ def _build(out: Path, config: Config, days: int = 2) -> list[Briefing]:
         briefing = synthetic_briefing(8, seed=n + 1, end=END - timedelta(days=days - 1 - n))
         briefing = replace(briefing, title=config.title, tlp=config.tlp)  # as compose sets them
         # The feed is made from the stored briefing.json alone (the day's pages are render's).
-        write_atomic(out / briefing.date / "briefing.json", json.dumps(briefing_json(briefing)))
+        write_atomic(out / briefing.date / "briefing.json", dumps(briefing))
         update_archive(config, out, [briefing.date])
         made.append(briefing)
     return made

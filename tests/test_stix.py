@@ -14,12 +14,12 @@ import stix2
 from click.testing import CliRunner
 from stix2validator import ValidationOptions, validate_string
 
+from benchmarks.samples import END, synthetic_briefing
 from briefing.cli import cli
 from briefing.config import Config, FeedConfig
 from briefing.models import Briefing
 from briefing.publish.render import write_briefing
 from briefing.publish.stix import indicator_pattern, stix_json, tlp_marking
-from briefing.samples import END, synthetic_briefing
 
 # Pinned: the id every installation gives APT39, today and on every later day. If this changes,
 # every intrusion-set ever published gets a new identity in the platforms that imported it.

@@ -36,8 +36,8 @@ from urllib.parse import urlsplit
 from briefing.files import write_atomic
 from briefing.intel.normalize import alias_key
 from briefing.models import Briefing
-from briefing.publish.render import briefing_from_json, safe_url
 from briefing.publish.stix import NAMESPACE, stable_key
+from briefing.serialize import safe_url
 
 FOLDER = "misp"
 
@@ -320,14 +320,9 @@ def _events(output: Path, producer: str) -> Iterator[dict[str, Any]]:
     from briefing.publish.archive import day_folders, load_day
 
     for folder in sorted(day_folders(output)):
-        data = load_day(folder)
-        if data is None:
-            continue
-        try:
-            briefing = briefing_from_json(data)
-        except (KeyError, TypeError, ValueError, AttributeError):
-            continue
-        yield misp_event(briefing, producer)
+        briefing = load_day(folder)
+        if briefing is not None:
+            yield misp_event(briefing, producer)
 
 
 def write_misp_feed(output: Path, producer: str) -> Path:

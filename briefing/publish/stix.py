@@ -39,7 +39,7 @@ import stix2
 
 from briefing.files import write_atomic
 from briefing.models import ActorRef, Briefing, Story
-from briefing.publish.render import safe_url
+from briefing.serialize import safe_url
 
 # Fixed for good: changing it (or ``stable_key``) changes every id ever published.
 NAMESPACE = uuid.UUID("6c0f5e52-8f1d-5b4e-9a57-2f1b6d3c9e10")
