@@ -78,6 +78,10 @@ def test_a_real_build_validates_and_says_who_targets_what(demo_day: Path) -> Non
     apt39 = _actor(objects, "APT39")
     assert apt39["id"] == APT39_ID
     assert "Chafer" in apt39["aliases"]
+    assert "G0087" not in apt39["aliases"]  # ATT&CK's id is a reference, not a name
+    assert {"source_name": "mitre-attack", "external_id": "G0087"}.items() <= (
+        apt39["external_references"][0].items()
+    )
     assert [o["country"] for o in _related(objects, apt39["id"], "originates-from")] == ["IR"]
     targets = _related(objects, apt39["id"], "targets")
     assert {"SA", "AE"} <= {t.get("country") for t in targets}

@@ -47,6 +47,8 @@ NAMESPACE = uuid.UUID("6c0f5e52-8f1d-5b4e-9a57-2f1b6d3c9e10")
 # every version of them, as STIX requires; each day's bundle then differs in ``modified`` only.
 EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
 
+_ATTACK_GROUP = re.compile(r"[Gg]\d{4}")
+
 TLP2_EXTENSION = "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d"
 # The TLP 2.0 marking definitions of the OASIS extension (cti-stix-common-objects,
 # extension-definition-specifications/tlp-2.0): fixed ids every consumer recognises.
@@ -197,16 +199,23 @@ class _Builder:
         return ident
 
     def actor(self, actor: ActorRef) -> str:
-        aliases = [
-            a for a in actor.aliases if a.strip() and stable_key(a) != stable_key(actor.name)
-        ]
-        return self.add(
-            "intrusion-set",
-            stable_key(actor.name),
-            stix2.IntrusionSet,
-            name=actor.name,
-            **({"aliases": aliases} if aliases else {}),
-        )
+        own = stable_key(actor.name)
+        names = [a.strip() for a in actor.aliases if a.strip() and stable_key(a) != own]
+        # An ATT&CK group id among the names ("G0087") is a reference, not a name: consumers
+        # such as OpenCTI match groups by it.
+        groups = [n.upper() for n in names if _ATTACK_GROUP.fullmatch(n)]
+        aliases = [n for n in names if not _ATTACK_GROUP.fullmatch(n)]
+        extra: dict[str, Any] = {"aliases": aliases} if aliases else {}
+        if groups:
+            extra["external_references"] = [
+                {
+                    "source_name": "mitre-attack",
+                    "external_id": group,
+                    "url": f"https://attack.mitre.org/groups/{group}/",
+                }
+                for group in dict.fromkeys(groups)
+            ]
+        return self.add("intrusion-set", own, stix2.IntrusionSet, name=actor.name, **extra)
 
     def country(self, code: str, name: str) -> str:
         return self.add(
