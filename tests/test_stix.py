@@ -214,3 +214,16 @@ def test_hostile_text_still_makes_a_valid_bundle() -> None:
         "[url:value = 'http://a.example/\\'\\\\x']",
         "[email-addr:value = 'a@b.example']",
     }
+
+
+def test_vocabulary_tables_name_real_sectors_regions_and_terms() -> None:
+    """The mapping tables track the tagger's names: a renamed sector or region would silently
+    lose its STIX vocabulary term."""
+    from briefing.intel.geo import REGIONS
+    from briefing.intel.sectors import SECTOR_FORMS
+    from briefing.publish.stix import _INDUSTRY, _REGION_OV
+
+    assert set(_INDUSTRY) <= set(SECTOR_FORMS)
+    assert set(_INDUSTRY.values()) <= set(stix2.v21.vocab.INDUSTRY_SECTOR)
+    assert set(_REGION_OV) <= set(REGIONS)
+    assert set(_REGION_OV.values()) <= set(stix2.v21.vocab.REGION)

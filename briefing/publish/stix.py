@@ -74,14 +74,18 @@ _PATTERN_PATHS = {
 # sector without one keeps just its name).
 _INDUSTRY = {
     "Finance": "financial-services",
-    "Banking": "financial-services",
     "Pharmaceutical": "pharmaceuticals",
     "Hospitality": "hospitality-leisure",
+    "Travel": "hospitality-leisure",
     "Critical infrastructure": "infrastructure",
     "IT": "technology",
     "High-tech": "technology",
-    "Non-profit": "non-profit",
-    "NGO": "non-profit",
+    "Cybersecurity": "technology",
+    "Media": "communications",
+    "Logistics": "transportation",
+    "NGOs": "non-profit",
+    "Law enforcement": "government-public-services",
+    "E-commerce": "retail",
 }
 
 
