@@ -202,7 +202,8 @@ def _sector_values() -> dict[str, str]:
 
 
 def _galaxy(kind: str, value: str) -> str:
-    return f'misp-galaxy:{kind}="{value}"'
+    # A double quote would end the machine tag's value early: a name from text may hold one.
+    return f'misp-galaxy:{kind}="{value.replace(chr(34), chr(39))}"'
 
 
 def _tags(briefing: Briefing) -> list[dict[str, Any]]:
