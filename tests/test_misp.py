@@ -155,3 +155,17 @@ def test_to_ids_only_for_specific_indicators() -> None:
     assert to_ids["d41d8cd98f00b204e9800998ecf8427e"] is True
     assert to_ids["CVE-2026-1234"] is False
     assert len({a["uuid"] for a in attributes}) == len(attributes)
+
+
+def test_a_quote_in_a_name_cannot_break_a_galaxy_tag() -> None:
+    from briefing.models import ActorRef
+
+    story = synthetic_briefing(1, seed=1).stories[0]
+    actor = ActorRef('Storm"-0\\x', (), None, None, False, ('Storm"-0',))
+    briefing = replace(
+        synthetic_briefing(1, seed=1),
+        stories=(replace(story, entities=Entities(actors=(actor,))),),
+    )
+    tags = [t["name"] for t in misp_event(briefing, TITLE)["Event"]["Tag"]]
+    assert 'misp-galaxy:threat-actor="Storm\'-0\\x"' in tags
+    assert all(t.count('"') in (0, 2) for t in tags)
