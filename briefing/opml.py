@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 import tempfile
 from dataclasses import dataclass, field
+from itertools import chain, count
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -148,14 +149,15 @@ def _host(url: str) -> str:
 
 
 def _unique_name(name: str, url: str, taken: set[str]) -> str:
-    """The feed's name, made unique among the config's names (they key the store)."""
-    candidates = [name, f"{name} ({_host(url)})"[:_NAME_MAX]]
-    candidates += [f"{name[: _NAME_MAX - 6]} ({n})" for n in range(2, 10_000)]
-    for candidate in candidates:
-        if candidate.casefold() not in taken:
-            taken.add(candidate.casefold())
-            return candidate
-    raise ConfigError(f"too many feeds named {name!r}")  # pragma: no cover - 10,000 duplicates
+    """The feed's name, made unique among the config's names (they key the store): the name,
+    else "name (host)", else "name (2)", "name (3)"..."""
+    candidates = chain(
+        (name, f"{name} ({_host(url)})"[:_NAME_MAX]),
+        (f"{name[: _NAME_MAX - 12]} ({n})" for n in count(2)),
+    )
+    candidate = next(c for c in candidates if c.casefold() not in taken)
+    taken.add(candidate.casefold())
+    return candidate
 
 
 def plan_import(feeds: list[OpmlFeed], configured: list[tuple[str, str]]) -> ImportReport:

@@ -266,3 +266,20 @@ def test_a_feed_in_two_folders_is_added_once_with_both_tags(tmp_path: Path) -> N
     )
     labs = next(f for f in load_config(config).feeds if f.name == "Labs")
     assert labs.tags == ("apt", "malware")
+
+
+def test_same_titles_get_names_of_their_own(tmp_path: Path) -> None:
+    opml = tmp_path / "same.opml"
+    outlines = "".join(
+        f'<outline text="Harbor Security Digest" xmlUrl="https://blog.example/{n}/rss"/>'
+        for n in range(3)
+    )
+    opml.write_text(f'<opml version="2.0"><body>{outlines}</body></opml>', encoding="utf-8")
+    config = _config(tmp_path)  # already has a "Harbor Security Digest"
+    assert _import(config, opml)[0] == 0
+    names = [f.name for f in load_config(config).feeds]
+    assert names[2:] == [
+        "Harbor Security Digest (blog.example)",
+        "Harbor Security Digest (2)",
+        "Harbor Security Digest (3)",
+    ]
