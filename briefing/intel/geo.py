@@ -19,7 +19,12 @@ Rules (each tested in tests/test_intel_geo.py):
 * Role "target" needs targeting wording earlier in the same sentence ("targeting ... in
   Israel", "attacks against the U.S.", "victims in Germany") or a victim noun right after a
   demonym ("Israeli companies", "Saudi organisations").
-* Anything else is "mentioned". Across mentions: attributed > target > mentioned.
+* Role "home": a demonym right before the kind of organisation or person that reports,
+  sells or is named in passing ("Slovak cybersecurity firm ESET", "an Israeli LockBit
+  developer", "a Russian national") names where the reporter or the person comes from, not a
+  place of the story: the tagger leaves such a country out unless another mention gives it a
+  role.
+* Anything else is "mentioned". Across mentions: attributed > target > mentioned > home.
 
 Regions: named regions are recognised directly ("Middle East", "Middle Eastern", "APAC").
 An article's derived regions come from its *target* countries, or, when it names no target,
@@ -45,7 +50,7 @@ from briefing.intel.geo_data import (
 )
 from briefing.intel.normalize import alias_key
 
-Role = Literal["attributed", "target", "mentioned"]
+Role = Literal["attributed", "target", "mentioned", "home"]
 GeoKind = Literal["country", "region"]
 
 
@@ -240,6 +245,17 @@ _VICTIM_NOUN = (
 _TARGET_AFTER = re.compile(
     r"(?:['’]s)?(?:\s*[-‐‑–]\s*based)?\s+(?:[a-z][a-z-]*\s+){0,2}?" + _VICTIM_NOUN + r"\b",
 )
+# "Slovak cybersecurity firm", "Israeli LockBit developer", "a Russian national": where the
+# reporter or a person is from (role "home"). Organisation nouns here are the reporting kind
+# (vendors, researchers); victim kinds ("Israeli companies") stay targets.
+_HOME_AFTER = re.compile(
+    r"(?:\s+(?:[a-z][a-z-]*\s+){0,2}?(?:cyber\s*security|security|anti-?virus|threat[- ]intel\w*"
+    r"|research|software|tech(?:nology)?|intelligence)\s+(?:firms?|compan(?:y|ies)|vendors?"
+    r"|researchers?|experts?|outfits?|providers?|giants?|researcher|analysts?|startups?)"
+    r"|\s+(?:security\s+)?(?:researchers?|experts?|analysts?|journalists?|reporter)"
+    r"|\s+(?:[A-Z][\w-]*\s+){0,3}(?i:nationals?|citizens?|man|woman|developers?|programmers?"
+    r"|suspects?|founder|administrator|admin|teenager|individual))\b",
+)
 _TARGET_CUE = re.compile(
     r"\b(?:target(?:s|ed|ing)?|attack(?:s|ed|ing)?|against|victims?|compromis(?:ed|es|ing)|"
     r"breach(?:ed|es|ing)?|infiltrat(?:ed|es|ing)|hit(?:s|ting)?|struck|spy(?:ing)?\s+on|"
@@ -343,6 +359,8 @@ def country_role(text: str, start: int, end: int) -> Role:
     before = text[max(0, start - 120) : start]
     if _attr_before(before[-60:]):
         return "attributed"
+    if _HOME_AFTER.match(after):
+        return "home"
     if _TARGET_AFTER.match(after):
         return "target"
     cut = 0
@@ -353,4 +371,4 @@ def country_role(text: str, start: int, end: int) -> Role:
     return "mentioned"
 
 
-ROLE_RANK: dict[str, int] = {"attributed": 0, "target": 1, "mentioned": 2}
+ROLE_RANK: dict[str, int] = {"attributed": 0, "target": 1, "mentioned": 2, "home": 3}

@@ -44,6 +44,7 @@ Loading takes ~0.3 s (the JSON parse is ~0.05 s); the result is cached process-w
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import pickle
@@ -52,6 +53,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
@@ -81,41 +83,11 @@ _URL = re.compile(r"https?://\S+")
 _WORD = re.compile(r"\b[a-z]{3,}\b")
 _PLACEHOLDER_KEYS = frozenset({"unknown", "other", "na", "none", "test", "unnamed"})
 
-# Ordinary English words that occur as actor or malware names but are rare in the cluster
-# descriptions from which the rest of the lexicon is learnt. Lower-case.
-EXTRA_COMMON_WORDS = frozenset(
-    """
-    cobalt equation lotus gold silver bronze iron copper carbon zinc lead nickel platinum
-    mercury neon argon sodium cerium strontium titanium chromium thallium barium phosphorus
-    dragonfly turbine patchwork leviathan cleaver magic hound sidewinder transparent tribe
-    bitter hermit machete inception tick pirate panda kitten
-    spider bear chollima tiger jackal buffalo crane typhoon blizzard sandstorm sleet tempest
-    flood storm poseidon axiom elderwood moafee ke3chang mofang sowbug suckfly nitro night
-    dragon shadow ghost phantom viper cobra python anaconda scorpion hornet wasp mantis
-    emissary charming mustang wizard scattered volt salt flax silk raspberry
-    orange lemon apple banana cherry plum mango peach berry sugar honey candy cookie
-    agent beacon loader stealer dropper backdoor trojan worm virus ransom locker crypt
-    crypto miner rat bot botnet shell spy spyware keylogger sniffer sparrow pigeon eagle
-    hawk falcon raven crow owl swan duck goose chicken rooster horse zebra lion wolf fox
-    dog cat mouse rat rabbit hare bat snake lizard frog toad turtle fish shark whale
-    dolphin octopus squid crab lobster shrimp spring summer autumn winter january february
-    march april may june july august september october november december monday tuesday
-    wednesday thursday friday saturday sunday north south east west central red blue
-    green yellow black white grey gray brown pink purple violet golden dark light
-    ocean sea river lake mountain desert forest island city village royal imperial
-    united national international global world earth water fire wind air sun moon star
-    planet comet meteor galaxy nova orbit rocket satellite atom electron proton quantum
-    alpha beta gamma delta epsilon zeta theta omega sigma lambda kappa
-    operation operations campaign campaigns team group gang crew unit bureau army
-    navy hack hacker hackers cyber digital online network networks security secure
-    trust trusted safe guard shield defender sentinel guardian patriot liberty freedom
-    justice honor pride glory victory union alliance league empire kingdom republic
-    emperor king queen prince princess knight bishop castle tower bridge gate door
-    window house home garden farm market store shop bank money cash coin gold
-    diamond emerald ruby sapphire pearl jade crystal amber onyx opal topaz
-    citrine garnet whois electrum shell chromium iridium
-    """.split()  # noqa: SIM905
-)
+
+def _common_words() -> frozenset[str]:
+    """Ordinary words that are also KB names (``data/common_words.txt`` says which)."""
+    raw = resources.files("briefing.intel").joinpath("data/common_words.txt").read_text("utf-8")
+    return frozenset(w for line in raw.splitlines() for w in line.split("#")[0].split())
 
 
 @dataclass(frozen=True)
@@ -150,7 +122,7 @@ class KnowledgeBase:
     collisions: Mapping[str, tuple[int, ...]]  # alias_key -> all actor ids claiming it
     malware: tuple[MalwareFamily, ...]
     malware_index: Mapping[str, int]  # alias_key -> malware id
-    common_words: frozenset[str]  # lower-case ordinary words (see EXTRA_COMMON_WORDS)
+    common_words: frozenset[str]  # lower-case ordinary words (data/common_words.txt)
     source_files: tuple[str, ...] = field(default=())
 
     def lookup(self, name: str) -> Actor | None:
@@ -180,10 +152,13 @@ class KnowledgeBaseError(BriefingError):
 
 
 def packaged_clusters_dir() -> Path:
-    """The MISP galaxy snapshot that ships inside ``pymispgalaxies``."""
-    import pymispgalaxies
-
-    return Path(pymispgalaxies.__file__).parent / "data" / "misp-galaxy" / "clusters"
+    """The MISP galaxy snapshot that ships inside ``pymispgalaxies``, found without importing
+    the package (its import pulls in jsonschema: ~75 ms or more, for a path)."""
+    spec = importlib.util.find_spec("pymispgalaxies")
+    folders = list(spec.submodule_search_locations or ()) if spec else []
+    if not folders:
+        raise KnowledgeBaseError("pymispgalaxies is not installed: no packaged MISP clusters")
+    return Path(folders[0]) / "data" / "misp-galaxy" / "clusters"
 
 
 def data_dir() -> Path:
@@ -200,18 +175,18 @@ def user_clusters_dir() -> Path:
     return data_dir() / "galaxy" / "clusters"
 
 
+def cluster_file(name: str) -> Path | None:
+    """One cluster's file: the user's installed copy overrides the packaged one."""
+    for base in (user_clusters_dir(), packaged_clusters_dir()):
+        path = base / f"{name}.json"
+        if path.is_file():
+            return path
+    return None
+
+
 def cluster_files() -> dict[str, Path]:
-    """Cluster name -> file: the user's installed clusters override the packaged ones."""
-    files: dict[str, Path] = {}
-    packaged = packaged_clusters_dir()
-    user = user_clusters_dir()
-    for name in KB_CLUSTERS:
-        for base in (user, packaged):
-            path = base / f"{name}.json"
-            if path.is_file():
-                files[name] = path
-                break
-    return files
+    """Cluster name -> file for the KB's clusters (``cluster_file``)."""
+    return {name: path for name in KB_CLUSTERS if (path := cluster_file(name)) is not None}
 
 
 # --- building -----------------------------------------------------------------------------
@@ -264,6 +239,9 @@ def _display_name(name: str) -> str:
     words = name.split()
     if len(words) > 1 and name.isupper() and all(w.isalpha() for w in words):
         return " ".join(w.capitalize() for w in words)
+    # Ransomware leak-site trackers write gangs in lower case ("interlock"): a name is a name.
+    if name.islower() and name[:1].isalpha():
+        return " ".join(w[:1].upper() + w[1:] for w in words)
     return name
 
 
@@ -404,7 +382,7 @@ def build_kb(files: Mapping[str, Path]) -> KnowledgeBase:
         collisions=collisions,
         malware=malware,
         malware_index=malware_index,
-        common_words=_lexicon(clusters.values()) | EXTRA_COMMON_WORDS,
+        common_words=_lexicon(clusters.values()) | _common_words(),
         source_files=tuple(str(p) for p in files.values()),
     )
 
@@ -558,6 +536,7 @@ def _signature(files: Mapping[str, Path]) -> str:
     code = [
         Path(__file__),
         Path(__file__).with_name("geo_data.py"),
+        Path(__file__).with_name("data") / "common_words.txt",
         Path(__file__).with_name("normalize.py"),
     ]
     for path in [*sorted(files.values()), *code]:
