@@ -106,6 +106,15 @@ class NamedRef:
 
 
 @dataclass(frozen=True)
+class VendorRef:
+    """A vendor a text is about (``briefing.intel.vendors``), with the products it names."""
+
+    name: str
+    products: tuple[str, ...]
+    mentions: tuple[str, ...]  # exact surface forms that matched
+
+
+@dataclass(frozen=True)
 class Entities:
     actors: tuple[ActorRef, ...] = ()
     countries: tuple[CountryRef, ...] = ()
@@ -117,6 +126,7 @@ class Entities:
     # kind ("ipv4", "ipv6", "domain", "url", "md5", "sha1", "sha256", "email") -> values,
     # refanged (the canonical form); outputs defang them.
     indicators: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    vendors: tuple[VendorRef, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -141,6 +151,10 @@ class Entities:
             "cves": list(self.cves),
             "techniques": list(self.techniques),
             "indicators": {kind: list(values) for kind, values in self.indicators},
+            "vendors": [
+                {"name": v.name, "products": list(v.products), "mentions": list(v.mentions)}
+                for v in self.vendors
+            ],
         }
 
 
