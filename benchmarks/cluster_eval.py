@@ -28,7 +28,7 @@ import hashlib
 import json
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -153,16 +153,21 @@ def snapshot_items(path: Path) -> dict[str, Item]:
 
 
 def pair_items(rows: Sequence[dict[str, str]], feeds: Path | None) -> dict[str, dict[str, Item]]:
-    """Per snapshot file, its items: from the snapshot when ``feeds`` has it, else the titles
-    the pairs file names."""
+    """Per snapshot file (or "a+b", two read as one window), its items: every item of the
+    snapshots when ``feeds`` has them, with their text; else the titles the pairs file names.
+    Outlets are always the pairs file's (what ``compose`` would see as each item's voice)."""
     days: dict[str, dict[str, Item]] = {}
+    outlets: dict[str, str] = {}
+    for row in rows:
+        outlets[row["link_a"]] = row["outlet_a"]
+        outlets[row["link_b"]] = row["outlet_b"]
     for row in rows:
         name = row["file"]
         if name not in days:
-            if feeds is not None and (feeds / name).is_file():
-                days[name] = snapshot_items(feeds / name)
-            else:
-                days[name] = {}
+            days[name] = {}
+            for part in name.split("+"):
+                if feeds is not None and (feeds / part).is_file():
+                    days[name].update(snapshot_items(feeds / part))
         for side in ("a", "b"):
             link = row[f"link_{side}"]
             if link not in days[name]:
@@ -175,6 +180,9 @@ def pair_items(rows: Sequence[dict[str, str]], feeds: Path | None) -> dict[str, 
                     "",
                     datetime(2000, 1, 1, tzinfo=UTC),
                 )
+        for link, item in days[name].items():
+            if link in outlets and item.outlet != outlets[link]:
+                days[name][link] = replace(item, outlet=outlets[link])
     return days
 
 

@@ -65,9 +65,11 @@ class Doc:
 def _specific(entities: Entities) -> tuple[set[str], set[str], set[str]]:
     actors = {a.name for a in entities.actors}
     cves = set(entities.cves)
-    other = {m.name for m in entities.malware} | {
-        value for _kind, values in entities.indicators for value in values
-    }
+    other = (
+        {m.name for m in entities.malware}
+        | {value for _kind, values in entities.indicators for value in values}
+        | {f"{v.name}/{p}" for v in entities.vendors for p in v.products}
+    )
     return actors, cves, other
 
 

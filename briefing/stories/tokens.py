@@ -115,6 +115,12 @@ _STOP = frozenset(
 
 
 _PART = re.compile(r"[a-z0-9]+")
+# Dates say when, not what: two stories of one month share them. Years, months, ordinals
+# (weekdays stay: "Patch Tuesday" is a name).
+_DATE = re.compile(
+    r"(?:19|20)\d\d|jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t|tember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|\d{1,2}(?:st|nd|rd|th)"
+)
 _STEMMER = snowballstemmer.stemmer("english")
 
 
@@ -128,11 +134,11 @@ def stem(word: str) -> str:
 
 
 def terms(text: str) -> list[str]:
-    """Stemmed parts of the text's words, stop words and one- and two-letter parts dropped
-    (digits kept: "2025", "126" name a month's patches or a count of flaws)."""
+    """Stemmed parts of the text's words; stop words, dates and one- and two-letter parts
+    dropped (other numbers kept: "126 flaws", "23,000 repositories" are facts of the event)."""
     out: list[str] = []
     for part in _PART.findall(text.lower()):
-        if part in _STOP or (len(part) < 3 and not part.isdigit()):
+        if part in _STOP or (len(part) < 3 and not part.isdigit()) or _DATE.fullmatch(part):
             continue
         out.append(stem(part))
     return out
