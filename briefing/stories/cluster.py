@@ -273,10 +273,10 @@ def strength(pair: PairEvidence) -> float:
         return 0.0
     if pair.title >= SAME_TITLE and pair.title_terms >= MIN_TITLE_TERMS:
         return 3.0  # one headline from two links: syndication, even inside one channel
-    if pair.duplicate >= DUPLICATE:
-        return 2.0 + pair.duplicate
     if pair.digest:
         return 0.0
+    if pair.duplicate >= DUPLICATE:
+        return 2.0 + pair.duplicate
     if pair.same_feed:
         # One outlet's items about one topic (a daily podcast, a series) are separate stories
         # unless the text is the same or it is plainly a follow-up on the same named thing.
@@ -306,18 +306,25 @@ def same_story(pair: PairEvidence) -> bool:
     return strength(pair) > 0.0
 
 
+def _headline(title: str) -> str:
+    return " ".join(title.lower().split())
+
+
 def cluster(docs: Sequence[Doc], background: Sequence[str] = ()) -> list[list[int]]:
     groups = _Groups([doc.entities for doc in docs])
     by_link: dict[str, list[int]] = {}
     for index, doc in enumerate(docs):
-        if not doc.link:
-            continue
-        title = " ".join(doc.title.lower().split())
-        for other in by_link.setdefault(doc.link, []):
-            # One feed pointing several items at one landing page is not one article.
-            if docs[other].feed != doc.feed or " ".join(docs[other].title.lower().split()) == title:
-                groups.merge(other, index)
-        by_link[doc.link].append(index)
+        if doc.link:
+            by_link.setdefault(doc.link, []).append(index)
+    for members in by_link.values():
+        titles = {(docs[i].feed, _headline(docs[i].title)) for i in members}
+        # One feed pointing items with different titles at one link: a landing page, which
+        # says nothing about sameness; only the same title through it is one article.
+        landing = len({feed for feed, _ in titles}) < len(titles)
+        for a, i in enumerate(members):
+            for j in members[a + 1 :]:
+                if not landing or _headline(docs[i].title) == _headline(docs[j].title):
+                    groups.merge(i, j)
     scored = [(strength(pair), i, j) for (i, j), pair in evidence(docs, background).items()]
     for value, i, j in sorted(scored, key=lambda s: (-s[0], s[1], s[2])):
         if value > 0.0:
