@@ -316,20 +316,19 @@ def cluster(docs: Sequence[Doc], background: Sequence[str] = ()) -> list[list[in
     for index, doc in enumerate(docs):
         if doc.link:
             by_link.setdefault(doc.link, []).append(index)
-    for members in by_link.values():
-        titles = {(docs[i].feed, _headline(docs[i].title)) for i in members}
+    for linked in by_link.values():
+        titles = {(docs[i].feed, _headline(docs[i].title)) for i in linked}
         # One feed pointing items with different titles at one link: a landing page, which
         # says nothing about sameness; only the same title through it is one article.
         landing = len({feed for feed, _ in titles}) < len(titles)
-        for a, i in enumerate(members):
-            for j in members[a + 1 :]:
+        for a, i in enumerate(linked):
+            for j in linked[a + 1 :]:
                 if not landing or _headline(docs[i].title) == _headline(docs[j].title):
                     groups.merge(i, j)
     scored = [(strength(pair), i, j) for (i, j), pair in evidence(docs, background).items()]
     for value, i, j in sorted(scored, key=lambda s: (-s[0], s[1], s[2])):
         if value > 0.0:
             groups.merge(i, j)
-    members: dict[int, list[int]] = {}
-    for index in range(len(docs)):
-        members.setdefault(groups.find(index), []).append(index)
-    return sorted(members.values(), key=lambda group: group[0])
+    return sorted(
+        (sorted(group) for group in groups.members if group), key=lambda group: group[0]
+    )
