@@ -29,19 +29,20 @@ import json
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from briefing.intel import get_tagger
 from briefing.store import canonical_url
-from briefing.stories.cluster import Doc, cluster
+from briefing.stories.cluster import BACKGROUND, BACKGROUND_CHARS, Doc, cluster
+from briefing.stories.continuity import DAYS, EarlierStory, continuations, story_doc
 
 ROOT = Path(__file__).resolve().parent.parent
 PAIRS = ROOT / "tests" / "data" / "cluster_pairs.tsv"
 WINDOW = timedelta(days=7)
-BACKGROUND = timedelta(days=28)  # what compose reads from the store for document frequencies
 
 
 @dataclass(frozen=True)
@@ -243,7 +244,7 @@ def windows(
         end = datetime.fromisoformat(day).replace(hour=23, minute=59, second=59, tzinfo=UTC)
         seen = [item for item in items if item.day <= day and item.published <= end]
         chosen = [item for item in seen if end - window < item.published]
-        back = [item for item in seen if end - BACKGROUND < item.published <= end - window]
+        back = [item for item in seen if end - window - BACKGROUND < item.published <= end - window]
         yield day, sorted(chosen, key=lambda item: (item.published, item.key)), back
 
 
@@ -255,17 +256,40 @@ class Continuation:
     wrong: int = 0  # ... of which point at a different event
 
 
+def _archived(
+    day: str, number: int, members: Sequence[Item], docs: Sequence[Doc]
+) -> dict[str, Any]:
+    """A story as ``briefing.json`` stores it, as far as continuation reads it (title of the
+    longest-text source, its lead as the summary, sources, entities)."""
+    best = max(range(len(members)), key=lambda i: (len(members[i].text), members[i].key))
+    entities = [doc.entities for doc in docs]
+    return {
+        "id": f"{day}-{number}",
+        "title": members[best].title,
+        "summary": members[best].text[:300],
+        "sources": [
+            {"title": item.title, "url": item.link, "outlet": item.outlet, "feed": "news"}
+            for item in members
+        ],
+        "actors": [{"name": a.name} for e in entities for a in e.actors],
+        "malware": [{"name": m.name} for e in entities for m in e.malware],
+        "cves": sorted({cve for e in entities for cve in e.cves}),
+        "vendors": [
+            {"name": v.name, "products": list(v.products)} for e in entities for v in e.vendors
+        ],
+    }
+
+
 def score_news(
     items: Sequence[Item], verbose: bool = False
 ) -> tuple[dict[str, Score], Continuation]:
     docs = {item.key: make_doc(item) for item in items}
     scores: dict[str, Score] = {"all": Score()}
     follow = Continuation()
-    earlier: list[tuple[str, list[Doc], list[set[str]]]] = []  # per day: docs, stories' events
+    archive: list[tuple[str, list[tuple[EarlierStory, set[str]]]]] = []  # per day shown
     for day, chosen, back in windows(items):
-        groups = cluster(
-            [docs[item.key] for item in chosen], [f"{item.title} {item.text}" for item in back]
-        )
+        background = [f"{item.title} {item.text[:BACKGROUND_CHARS]}" for item in back]
+        groups = cluster([docs[item.key] for item in chosen], background)
         story = story_of(groups)
         scores[day] = Score()
         for a in range(len(chosen)):
@@ -279,8 +303,39 @@ def score_news(
                         f"  {day} {'FP' if together else 'FN'}: {chosen[a].title!r}"
                         f" ~ {chosen[b].title!r}"
                     )
-        events = [{chosen[i].event for i in group} for group in groups]
-        earlier.append((day, [docs[item.key] for item in chosen], events))
+        start = date.fromisoformat(day) - timedelta(days=DAYS)
+        recent = [(d, s) for d, s in archive if date.fromisoformat(d) >= start]
+        earlier = [e for _, shown in recent for e, _ in shown]
+        events_of = {(e.date, e.id): ev for _, shown in recent for e, ev in shown}
+        previous_day = recent[-1] if recent else None
+        found = continuations(
+            [[docs[chosen[i].key] for i in group] for group in groups], earlier, background
+        )
+        shown: list[tuple[EarlierStory, set[str]]] = []
+        for number, (group, result) in enumerate(zip(groups, found, strict=True)):
+            if result.repeat:
+                continue
+            events = {chosen[i].event for i in group}
+            if previous_day is not None and any(events & ev for _, ev in previous_day[1]):
+                follow.due += 1
+                if (
+                    result.previous is not None
+                    and result.previous.date == previous_day[0]
+                    and events & events_of[(result.previous.date, result.previous.id)]
+                ):
+                    follow.linked += 1
+            if result.previous is not None:
+                follow.pointers += 1
+                if not events & events_of[(result.previous.date, result.previous.id)]:
+                    follow.wrong += 1
+                    if verbose:
+                        print(f"  {day} wrong previous: {chosen[group[0]].title!r}")
+            members = [chosen[i] for i in group]
+            record = _archived(day, number, members, [docs[m.key] for m in members])
+            doc, links = story_doc(record)
+            first = result.previous.first_reported if result.previous else day
+            shown.append((EarlierStory(day, str(record["id"]), first, links, doc), events))
+        archive.append((day, shown))
     return scores, follow
 
 

@@ -211,6 +211,10 @@ class Story:
     sentences: tuple[SummarySentence, ...] = ()  # the summary, sentence by sentence
     score: float = 0.0  # ranking: higher first
     exploited: tuple[str, ...] = ()  # CVE ids the text says are exploited in the wild
+    # A development of a story in an earlier briefing (``stories.continuity``): the day it was
+    # first reported, and the earlier briefing's date and story id it continues.
+    first_reported: str | None = None
+    previous: tuple[str, str] | None = None
 
 
 def slug(text: str) -> str:

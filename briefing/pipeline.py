@@ -83,16 +83,24 @@ def composed(
     (``briefing send`` rebuilds an archived day this way: same store and clock, same briefing).
     ``window`` None means the configured one (see ``window_start``)."""
     from briefing.ingest.extract import choose
+    from briefing.stories.cluster import BACKGROUND, BACKGROUND_CHARS
     from briefing.stories.compose import compose
+    from briefing.stories.continuity import earlier_stories
 
     start = now - window if window is not None else window_start(config, output, now)
     with Store.open(store_path(config, output)) as store:
         pairs = store.articles_between(start, now)
         states = store.feed_states()
+        # The weeks before the window weigh the words the cluster stage compares.
+        weeks = store.articles_between(start - BACKGROUND, start)
     # An item polled but not extracted yet (``poll`` without ``--extract``) still has the
     # feed's own text: a build never shows a bare title when the feed said more.
     pairs = [(entry, article if article.text else choose(entry, None)) for entry, article in pairs]
-    return compose(config, pairs, states, start, now)
+    today = now.astimezone(config.zone).date().isoformat()
+    background = [f"{entry.title} {article.text[:BACKGROUND_CHARS]}" for entry, article in weeks]
+    return compose(
+        config, pairs, states, start, now, None, earlier_stories(output, today), background
+    )
 
 
 def build(

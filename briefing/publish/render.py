@@ -407,6 +407,12 @@ def _story_json(story: Story) -> dict[str, Any]:
             for source in story.sources
         ],
         **entities,
+        # A development of an earlier briefing's story: the day the event was first reported
+        # and the story it continues (null for a new story).
+        "first_reported": story.first_reported,
+        "previous": (
+            {"date": story.previous[0], "id": story.previous[1]} if story.previous else None
+        ),
     }
 
 
@@ -504,6 +510,12 @@ def _sections(items: Any) -> tuple[Section, ...]:
     )
 
 
+def _previous(value: Any) -> tuple[str, str] | None:
+    if isinstance(value, dict) and "date" in value and "id" in value:
+        return (str(value["date"]), str(value["id"]))
+    return None
+
+
 def briefing_from_json(data: dict[str, Any]) -> Briefing:
     """The ``Briefing`` a ``briefing.json`` was written from (indicators refanged again), so a
     stored day can be rendered anew with today's templates."""
@@ -566,6 +578,8 @@ def briefing_from_json(data: dict[str, Any]) -> Briefing:
                 ),
                 score=float(item.get("score", 0.0)),
                 exploited=tuple(item.get("exploited", ())),
+                first_reported=item.get("first_reported"),
+                previous=_previous(item.get("previous")),
             )
         )
     by_story = {story.id: story for story in stories}

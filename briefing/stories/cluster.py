@@ -30,6 +30,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from briefing.models import Entities
 from briefing.stories.tokens import stem, terms, words
@@ -49,6 +50,10 @@ MIN_TITLE_TERMS = 4  # fewer stemmed title terms than this is not a headline to 
 SAME_FEED_EVENT = 0.55  # one outlet's two items: a follow-up, not a series, needs this much
 SAME_PROFILE = 0.5
 SAME_EVENT_REWRITTEN = 0.12
+# The background: the store's items of the weeks before the window (their title and lead: a
+# word's document frequency needs no more, and a long article must not cost more).
+BACKGROUND = timedelta(days=21)
+BACKGROUND_CHARS = 1000
 TOP_TERMS = 25
 MAX_POSTING = 60
 
@@ -329,6 +334,4 @@ def cluster(docs: Sequence[Doc], background: Sequence[str] = ()) -> list[list[in
     for value, i, j in sorted(scored, key=lambda s: (-s[0], s[1], s[2])):
         if value > 0.0:
             groups.merge(i, j)
-    return sorted(
-        (sorted(group) for group in groups.members if group), key=lambda group: group[0]
-    )
+    return sorted((sorted(group) for group in groups.members if group), key=lambda group: group[0])

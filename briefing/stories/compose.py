@@ -51,6 +51,7 @@ from briefing.models import (
 )
 from briefing.store import FeedState, canonical_url
 from briefing.stories.cluster import Doc, cluster
+from briefing.stories.continuity import EarlierStory, continuations
 from briefing.stories.summarize import (
     ChatSummarizer,
     ExtractiveSummarizer,
@@ -442,7 +443,12 @@ def compose(
     start: datetime,
     end: datetime,
     summarizer: Summarizer | None = None,
+    earlier: Sequence[EarlierStory] = (),
+    background: Sequence[str] = (),
 ) -> Briefing:
+    """``earlier``: the stories of the briefings before this one (``continuity``), so that a
+    development points at them and a story with nothing new is left out; ``background``: texts
+    of the store's recent weeks, for the cluster stage's word weights."""
     tagger = get_tagger()
     pairs = _one_entry_per_link(pairs)
     shown = actor_namer(config.actor_names)
@@ -477,8 +483,18 @@ def compose(
     stories = []
     members: dict[str, list[tuple[Entry, Article, Entities]]] = {}
     catalogue: set[str] = set()
-    for group in cluster(docs):
+    groups = cluster(docs, background)
+    follows = continuations([[docs[i] for i in group] for group in groups], earlier, background)
+    for group, follow in zip(groups, follows, strict=True):
+        if follow.repeat:
+            continue  # told already, nothing new since: not repeated
         story = make_story([tagged[i] for i in group], summarizer)
+        if follow.previous is not None:
+            story = replace(
+                story,
+                first_reported=follow.previous.first_reported,
+                previous=(follow.previous.date, follow.previous.id),
+            )
         members[story.id] = [tagged[i] for i in group]
         feeds = {source.feed for source in story.sources}
         if feeds & exploit_feeds:
@@ -495,7 +511,12 @@ def compose(
         try:
             for rank, story in enumerate(stories[: config.summarizer.max_stories]):
                 rewritten = make_story(members[story.id], chat)
-                stories[rank] = replace(rewritten, score=story.score)
+                stories[rank] = replace(
+                    rewritten,
+                    score=story.score,
+                    first_reported=story.first_reported,
+                    previous=story.previous,
+                )
         finally:
             chat.close()
 
