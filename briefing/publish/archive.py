@@ -24,7 +24,7 @@ import html
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -55,6 +55,12 @@ class StoryRef:
     countries: tuple[str, ...]
     sectors: tuple[str, ...]
     cves: tuple[str, ...]
+    previous: tuple[str, str] | None = None  # (date, id) of the story it continues
+    earlier: tuple[str, ...] = ()  # on a topic page: the earlier days of the same event
+
+    @property
+    def all_days(self) -> tuple[str, ...]:
+        return (*self.earlier, self.date)
 
     @property
     def href(self) -> str:
@@ -97,7 +103,7 @@ class Topic:
 
     @property
     def days(self) -> int:
-        return len({story.date for story in self.stories})
+        return len({day for story in self.stories for day in story.all_days})
 
 
 @dataclass
@@ -176,6 +182,7 @@ def scan(output: Path) -> Site:
                 ),
                 sectors=_names(story.get("sectors")),
                 cves=tuple(str(c) for c in story.get("cves", [])),
+                previous=_previous(story.get("previous")),
             )
             refs.append(ref)
             for actor in story.get("actors", []):
@@ -211,7 +218,41 @@ def scan(output: Path) -> Site:
                 has_pdf=(folder / "briefing.pdf").is_file(),
             )
         )
+    for topic in (*site.actors.values(), *site.regions.values()):
+        topic.stories = fold_continued(topic.stories)
     return site
+
+
+def _previous(value: Any) -> tuple[str, str] | None:
+    if isinstance(value, dict) and "date" in value and "id" in value:
+        return (str(value["date"]), str(value["id"]))
+    return None
+
+
+def fold_continued(stories: list[StoryRef]) -> list[StoryRef]:
+    """One event told on several days (a story whose ``previous`` points at an earlier one) is
+    one entry: its newest telling, carrying the earlier days, so a page counts it once."""
+    by_key = {(ref.date, ref.id): ref for ref in stories}
+
+    def root(ref: StoryRef) -> tuple[str, str]:
+        key = (ref.date, ref.id)
+        seen = {key}
+        while True:
+            before = by_key[key].previous
+            if before is None or before not in by_key or before in seen:
+                return key
+            key = before
+            seen.add(key)
+
+    threads: dict[tuple[str, str], list[StoryRef]] = {}
+    for ref in stories:
+        threads.setdefault(root(ref), []).append(ref)
+    out = []
+    for refs in threads.values():
+        newest = max(refs, key=lambda ref: (ref.date, ref.published, ref.id))
+        days = sorted({ref.date for ref in refs} - {newest.date})
+        out.append(replace(newest, earlier=tuple(days)) if days else newest)
+    return out
 
 
 def _actor_topic(
