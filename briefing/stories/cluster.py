@@ -45,6 +45,8 @@ SAME_EVENT = 0.45  # text cosine alone
 SAME_EVENT_WITH_TITLE = 0.30  # text cosine, with titles at least this alike too
 SAME_EVENT_WITH_EVIDENCE = 0.20  # text cosine, with a shared specific entity or name, or ...
 SIMILAR_TITLES = 0.35  # ... a title cosine this high
+SAME_EVENT_WITH_ACTOR = 0.25  # text cosine with one actor named by both (an actor alone runs
+# many campaigns: it needs more common wording than a shared CVE or product does)
 SAME_TITLE = 0.999  # title cosine of one headline
 MIN_TITLE_TERMS = 4  # fewer stemmed title terms than this is not a headline to match on
 SAME_FEED_EVENT = 0.55  # one outlet's two items: a follow-up, not a series, needs this much
@@ -251,7 +253,7 @@ def evidence(
     for i, j in sorted(_candidates(vectors, specifics, titles)):
         actors_i, cves_i, other_i = specifics[i]
         actors_j, cves_j, other_j = specifics[j]
-        shared = bool(actors_i & actors_j or cves_i & cves_j or other_i & other_j)
+        shared = bool(cves_i & cves_j or other_i & other_j)
         out[(i, j)] = PairEvidence(
             duplicate=_jaccard(shingles[i], shingles[j]),
             cosine=_cosine(vectors[i], vectors[j]),
@@ -295,6 +297,8 @@ def strength(pair: PairEvidence) -> float:
     if pair.cosine >= SAME_EVENT_WITH_EVIDENCE and (
         pair.shared or pair.rare or pair.title >= SIMILAR_TITLES
     ):
+        return pair.cosine
+    if pair.same_actor and pair.cosine >= SAME_EVENT_WITH_ACTOR:
         return pair.cosine
     # A rewrite in other words: one actor, the same victims and means, little common wording.
     if (
