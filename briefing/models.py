@@ -267,3 +267,6 @@ class Briefing:
     by_sector: tuple[Section, ...] = ()
     cves: tuple[CveRow, ...] = ()
     indicators: tuple[IndicatorRow, ...] = ()
+    # ids of the stories that are bare catalogue entries (a KEV or advisory feed's entries with
+    # no article reporting the same CVE): one line each under "Catalogue additions".
+    catalogue: tuple[str, ...] = ()

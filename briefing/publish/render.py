@@ -291,6 +291,7 @@ def context(
     ``DIR/DATE/briefing.html``), or None where there is no archive around the page (the PDF).
     """
     stories = {story.id: story for story in briefing.stories}
+    entries = set(briefing.catalogue)
     if briefing.other_story_ids:
         other = [stories[sid] for sid in briefing.other_story_ids if sid in stories]
     else:
@@ -314,6 +315,9 @@ def context(
         "rank": {story.id: number for number, story in enumerate(briefing.stories, 1)},
         "executive": executive,
         "other_stories": other,
+        # Bare catalogue entries: one line each under their own heading, not story cards.
+        "catalogue": [stories[sid] for sid in briefing.catalogue if sid in stories],
+        "reported": [story for story in briefing.stories if story.id not in entries],
         "sectors": list(briefing.by_sector),
         # By region, for reading: sub-regions nested under the day's smallest region holding
         # them (every region keeps its own section in briefing.json and the archive).
@@ -443,6 +447,8 @@ def briefing_json(briefing: Briefing) -> dict[str, Any]:
         "generator": briefing.generated_with,
         "stories": [_story_json(story) for story in briefing.stories],
         "executive_summary": list(briefing.executive),
+        # Stories that are bare catalogue entries (KEV, advisories), shown one line each.
+        "catalogue": list(briefing.catalogue),
         "other_stories": list(briefing.other_story_ids),
         "sections": {
             "actors": [_section_json(s, "actors") for s in briefing.by_actor],
@@ -611,6 +617,7 @@ def briefing_from_json(data: dict[str, Any]) -> Briefing:
         ),
         generated_with=str(data.get("generator", "")),
         executive=tuple(i for i in data.get("executive_summary", ()) if i in by_story),
+        catalogue=tuple(str(i) for i in data.get("catalogue", ()) if i in by_story),
         other_story_ids=tuple(data.get("other_stories", ())),
         by_sector=_sections(sections.get("sectors")),
         cves=tuple(

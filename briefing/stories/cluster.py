@@ -67,6 +67,7 @@ class Doc:
     title: str
     text: str
     entities: Entities
+    catalogue: bool = False  # a bare catalogue entry (a KEV or advisory feed's record)
 
 
 def _specific(entities: Entities) -> tuple[set[str], set[str], set[str]]:
@@ -157,6 +158,8 @@ class PairEvidence:
     title_terms: int = 0  # stemmed terms in the shorter title
     rare: bool = False  # the titles share a name (see ``names``)
     digest: bool = False  # one of the two is a digest of many events (see ``digest``)
+    catalogue: bool = False  # one of the two is a bare catalogue entry
+    same_cve: bool = False
 
 
 _NAME = re.compile(r"\b[A-Za-z0-9]*[a-z][A-Z][A-Za-z0-9]*\b")
@@ -267,6 +270,8 @@ def evidence(
             title_terms=min(len(set(title_lists[i])), len(set(title_lists[j]))),
             rare=bool(title_names[i] & title_names[j]),
             digest=digest(docs[i].title) or digest(docs[j].title),
+            catalogue=docs[i].catalogue or docs[j].catalogue,
+            same_cve=bool(cves_i & cves_j),
         )
     return out
 
@@ -278,6 +283,10 @@ def strength(pair: PairEvidence) -> float:
         # Texts that name different CVEs or different actors are different events, however
         # alike their wording: templated advisories share almost every word.
         return 0.0
+    if pair.catalogue:
+        # A catalogue entry joins the story of its CVE, and nothing else: entries are
+        # templated, so their wording says nothing.
+        return 2.5 if pair.same_cve else 0.0
     if pair.title >= SAME_TITLE and pair.title_terms >= MIN_TITLE_TERMS:
         return 3.0  # one headline from two links: syndication, even inside one channel
     if pair.digest:

@@ -73,6 +73,20 @@ _CVE = re.compile(r"CVE-\d{4}-\d{4,7}", re.IGNORECASE)
 
 # Feeds tagged so in feeds.yaml list only vulnerabilities exploited in the wild.
 EXPLOITED_TAGS = frozenset({"kev", "exploited"})
+# Feeds of bare catalogue entries (a vulnerability id and a reference, no reporting around it).
+CATALOGUE_TAGS = EXPLOITED_TAGS | {"catalogue", "advisories"}
+# A link whose last path segment is a vulnerability id is an entry of a vulnerability database
+# (nvd.nist.gov/vuln/detail/CVE-..., github.com/advisories/GHSA-...), whatever the feed's tags.
+_ENTRY_LINK = re.compile(
+    r"/(?:CVE-\d{4}-\d{4,}|GHSA(?:-[23456789cfghjmpqrvwx]{4}){3})/?$", re.IGNORECASE
+)
+
+
+def catalogue_entry(entry: Entry, tags: Iterable[str]) -> bool:
+    """A bare catalogue entry: from a feed tagged as a catalogue, or linking to a database
+    record of one vulnerability."""
+    link = urlsplit(entry.link).path if entry.link else ""
+    return bool(CATALOGUE_TAGS & set(tags)) or bool(_ENTRY_LINK.search(link))
 
 
 # --- entities of a story --------------------------------------------------------------------
@@ -279,19 +293,9 @@ def score(
 
 
 def executive_ids(stories: Sequence[Story], catalogue: set[str], top: int) -> tuple[str, ...]:
-    """The first ``top`` stories by rank, with one catalogue entry at most: ten KEV additions
-    on one day are one thing to know (the CVE table lists them all), not ten."""
-    chosen: list[str] = []
-    entries = 0
-    for story in stories:
-        if len(chosen) == top:
-            break
-        if story.id in catalogue:
-            entries += 1
-            if entries > 1:
-                continue
-        chosen.append(story.id)
-    return tuple(chosen)
+    """The first ``top`` stories by rank, no bare catalogue entry among them: ten KEV additions
+    are one line each under "Catalogue additions" (and in the CVE table), not top stories."""
+    return tuple(story.id for story in stories if story.id not in catalogue)[:top]
 
 
 # --- sections --------------------------------------------------------------------------------
@@ -466,6 +470,7 @@ def compose(
         )
         for entry, article in pairs
     ]
+    tags = {feed.name: feed.tags for feed in config.feeds}
     docs = [
         Doc(
             # An aggregator's items come from many outlets: each is its own voice.
@@ -474,6 +479,7 @@ def compose(
             title=article.title,
             text=article.text,
             entities=entities,
+            catalogue=catalogue_entry(entry, tags.get(entry.feed, ())),
         )
         for entry, article, entities in tagged
     ]
@@ -496,11 +502,14 @@ def compose(
                 previous=(follow.previous.date, follow.previous.id),
             )
         members[story.id] = [tagged[i] for i in group]
-        feeds = {source.feed for source in story.sources}
-        if feeds & exploit_feeds:
-            # A feed of known-exploited vulnerabilities (CISA's KEV, say) says so by being it.
-            story = replace(story, exploited=tuple(sorted(story.entities.cves)))
-        if feeds <= exploit_feeds:
+        listed = {
+            cve for i in group if tagged[i][0].feed in exploit_feeds for cve in tagged[i][2].cves
+        }
+        if listed:
+            # A feed of known-exploited vulnerabilities (CISA's KEV, say) says so by being it,
+            # for the CVEs its entries name.
+            story = replace(story, exploited=tuple(sorted(set(story.exploited) | listed)))
+        if all(docs[i].catalogue for i in group):
             catalogue.add(story.id)
         ranked = score(story, weights, start, end, story.id in catalogue)
         stories.append(replace(story, score=ranked))
@@ -552,6 +561,7 @@ def compose(
         feeds=feed_health(config, states, stories),
         generated_with=f"briefing {__version__}",
         executive=executive_ids(stories, catalogue, config.top_stories),
+        catalogue=tuple(story.id for story in stories if story.id in catalogue),
         other_story_ids=tuple(s.id for s in stories if s.id not in placed),
         by_sector=by_sector,
         cves=cves,
