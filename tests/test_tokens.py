@@ -14,6 +14,7 @@ def test_stop_words_dates_and_short_parts_are_dropped_numbers_kept() -> None:
         "update fixes 126 flaws"
     )
     assert "126" in terms("126 flaws")
+    assert terms("story 0") == terms("story 1") == ["stori"]
     assert terms("a to of in on at by") == []
 
 

@@ -134,11 +134,12 @@ def stem(word: str) -> str:
 
 
 def terms(text: str) -> list[str]:
-    """Stemmed parts of the text's words; stop words, dates and one- and two-letter parts
-    dropped (other numbers kept: "126 flaws", "23,000 repositories" are facts of the event)."""
+    """Stemmed parts of the text's words; stop words, dates and parts of one or two characters
+    dropped (a "2" or "0" says nothing; "126 flaws", "23,000 repositories" are facts of the
+    event and stay)."""
     out: list[str] = []
     for part in _PART.findall(text.lower()):
-        if part in _STOP or (len(part) < 3 and not part.isdigit()) or _DATE.fullmatch(part):
+        if part in _STOP or len(part) < 3 or _DATE.fullmatch(part):
             continue
         out.append(stem(part))
     return out
