@@ -339,11 +339,118 @@ def score_news(
     return scores, follow
 
 
+def _rss(items: Sequence[Item]) -> bytes:
+    from email.utils import format_datetime
+    from xml.sax.saxutils import escape, quoteattr
+
+    body = "".join(
+        f"<item><title>{escape(item.title)}</title><link>{escape(item.link)}</link>"
+        f'<guid isPermaLink="false">{escape(item.key)}</guid>'
+        f"<pubDate>{format_datetime(item.published)}</pubDate>"
+        f"<description>{escape(item.text)}</description>"
+        f"<source url={quoteattr(item.link)}>{escape(item.outlet)}</source></item>"
+        for item in items
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>News</title>'
+        f"<link>http://127.0.0.1/</link><description>replay</description>{body}</channel></rss>"
+    ).encode()
+
+
+def run_news(items: Sequence[Item], work: Path) -> tuple[dict[str, Score], Continuation]:
+    """The labelled news through the real thing: one feed of several outlets on a loopback
+    server carrying each day's new items, ``briefing run --window 7d`` once a day into one
+    archive (feed text only: ``fetch_pages: false``). Pairs are scored among the items each
+    day's briefing shows; continuation as in ``score_news``."""
+    from click.testing import CliRunner
+
+    from briefing.cli import cli
+    from briefing.localsite import LocalSite, RecordedRequest, Response
+
+    by_link = {canonical_url(item.link): item for item in items}
+    today: list[bytes] = [b""]
+
+    def feed(_request: RecordedRequest) -> Response:
+        return Response(body=today[0], headers={"Content-Type": "application/rss+xml"})
+
+    scores: dict[str, Score] = {"all": Score()}
+    follow = Continuation()
+    shown: dict[tuple[str, str], set[str]] = {}  # (date, story id) -> events
+    previous_day: str | None = None
+    (work / "site").mkdir(parents=True, exist_ok=True)
+    with LocalSite(work / "site") as site:
+        site.route("/feed.xml", feed)
+        config = work / "feeds.yaml"
+        config.write_text(
+            "title: Replay\nextract:\n  fetch_pages: false\n  workers: 1\n"
+            f"feeds:\n  - name: News\n    url: {site.base_url}/feed.xml\n",
+            encoding="utf-8",
+        )
+        for day in sorted({item.day for item in items}):
+            today[0] = _rss([item for item in items if item.day == day])
+            result = CliRunner().invoke(
+                cli,
+                [
+                    "run",
+                    "-c",
+                    str(config),
+                    "-o",
+                    str(work / "out"),
+                    "--window",
+                    "7d",
+                    "--now",
+                    f"{day}T23:59:59Z",
+                ],
+            )
+            if result.exit_code != 0:
+                raise SystemExit(f"briefing run failed on {day}: {result.output}")
+            data = json.loads((work / "out" / day / "briefing.json").read_text("utf-8"))
+            scores[day] = Score()
+            members = [
+                [by_link[canonical_url(src["url"])] for src in story["sources"]]
+                for story in data["stories"]
+            ]
+            placed = [(item, n) for n, group in enumerate(members) for item in group]
+            for a in range(len(placed)):
+                for b in range(a + 1, len(placed)):
+                    together = placed[a][1] == placed[b][1]
+                    same = placed[a][0].event == placed[b][0].event
+                    scores[day].add(together, same)
+                    scores["all"].add(together, same)
+            for story, group in zip(data["stories"], members, strict=True):
+                events = {item.event for item in group}
+                before = story.get("previous")
+                if previous_day is not None and any(
+                    events & ev for (d, _), ev in shown.items() if d == previous_day
+                ):
+                    follow.due += 1
+                    if (
+                        before
+                        and before["date"] == previous_day
+                        and events & shown.get((before["date"], before["id"]), set())
+                    ):
+                        follow.linked += 1
+                if before:
+                    follow.pointers += 1
+                    if not events & shown.get((before["date"], before["id"]), set()):
+                        follow.wrong += 1
+                shown[(day, story["id"])] = events
+            previous_day = day
+    return scores, follow
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.cluster_eval")
     parser.add_argument("--pairs", type=Path, default=PAIRS)
     parser.add_argument("--feeds", type=Path, default=None, help="the pairs' feed snapshots")
     parser.add_argument("--news", type=Path, default=None, help="labelled news: items + gold")
+    parser.add_argument(
+        "--run",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="with --news: also replay it through `briefing run` day by day into DIR",
+    )
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
     rows = read_pairs(args.pairs)
@@ -362,6 +469,12 @@ def main(argv: list[str] | None = None) -> int:
         for day, score in news.items():
             print("  " + score.row(day))
         print(f"  continuation: {follow}")
+        if args.run is not None:
+            ran, follow = run_news(read_news(args.news), args.run)
+            print("labelled news through `briefing run --window 7d`, day by day")
+            for day, score in ran.items():
+                print("  " + score.row(day))
+            print(f"  continuation: {follow}")
     return 0
 
 
