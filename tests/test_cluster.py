@@ -258,3 +258,28 @@ def test_names_are_inner_capital_words_of_a_headline() -> None:
         "sourceforg",
     }
     assert names("Critical Flaw In File Sharing Servers") == set()
+
+
+def test_two_vendors_zero_days_stay_apart_however_alike_the_wording() -> None:
+    wording = (
+        "The monthly security update fixes dozens of flaws, including two zero-day "
+        "vulnerabilities already exploited in limited, targeted attacks, the vendor said."
+    )
+    phone = Entities(vendors=(VendorRef("Google", ("Android",), ("Android",)),))
+    desktop = Entities(vendors=(VendorRef("Microsoft", ("Windows",), ("Windows",)),))
+    docs = [
+        doc("A", "Android update fixes two exploited zero-days", wording, phone),
+        doc("B", "Windows update fixes two exploited zero-days", wording, desktop),
+        doc("C", "Zero-days fixed in this month's Android update", wording, phone),
+    ]
+    pair = evidence(docs)[(0, 1)]
+    assert pair.conflict and pair.cosine > 0.45
+    assert cluster(docs) == [[0, 2], [1]]
+
+
+def test_cluster_eval_scores_the_labelled_pairs(capsys: pytest.CaptureFixture[str]) -> None:
+    from benchmarks.cluster_eval import main
+
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    assert "titles only" in out and "train" in out and "test" in out
