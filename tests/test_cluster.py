@@ -283,3 +283,27 @@ def test_cluster_eval_scores_the_labelled_pairs(capsys: pytest.CaptureFixture[st
     assert main([]) == 0
     out = capsys.readouterr().out
     assert "titles only" in out and "train" in out and "test" in out
+
+
+def test_one_outlets_follow_up_on_a_named_thing_joins_its_story() -> None:
+    """A series (same template, nothing named in common) stays apart; an outlet's second item
+    on the same named product is the same event."""
+    docs = [
+        doc(
+            "Wire",
+            "Hackers exploit GateKeeper VPN flaw to breach agencies",
+            "Attackers are exploiting a flaw in the GateKeeper VPN appliance to break into "
+            "government agencies, and the vendor has released an emergency fix for it.",
+        ),
+        doc(
+            "Wire",
+            "Agencies ordered to patch exploited GateKeeper VPN flaw",
+            "Government agencies were ordered to patch the exploited GateKeeper VPN appliance "
+            "flaw within three days, after attackers used it to break into agencies.",
+        ),
+    ]
+    pair = evidence(docs)[(0, 1)]
+    assert pair.same_feed and pair.rare
+    assert cluster(docs) == [[0, 1]]
+    assert names("Agencies ordered to patch BRICKSTORM backdoor") == {"brickstorm"}
+    assert names("AGENCIES ORDERED TO PATCH NOW") == set()

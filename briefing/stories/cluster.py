@@ -53,7 +53,9 @@ SAME_EVENT_WITH_ACTOR = 0.25  # text cosine with one actor named by both (an act
 # many campaigns: it needs more common wording than a shared CVE or product does)
 SAME_TITLE = 0.999  # title cosine of one headline
 MIN_TITLE_TERMS = 4  # fewer stemmed title terms than this is not a headline to match on
-SAME_FEED_EVENT = 0.55  # one outlet's two items: a follow-up, not a series, needs this much
+SAME_FEED_EVENT = (
+    0.40  # one outlet's two items: a follow-up (shared evidence or name), not a series
+)
 SAME_PROFILE = 0.5
 SAME_EVENT_REWRITTEN = 0.12
 # The background: the store's items of the weeks before the window (their title and lead: a
@@ -174,7 +176,9 @@ class PairEvidence:
     same_cve: bool = False
 
 
-_NAME = re.compile(r"\b[A-Za-z0-9]*[a-z][A-Z][A-Za-z0-9]*\b")
+# A capital inside a word (CentreStack, SourceForge) or a long word in capitals (BRICKSTORM)
+# in a headline that is not all capitals itself.
+_NAME = re.compile(r"\b(?:[A-Za-z0-9]*[a-z][A-Z][A-Za-z0-9]*|[A-Z]{5,})\b")
 
 
 # A digest (a weekly recap, a week in review, a roundup) tells many events in one item: its
@@ -191,9 +195,12 @@ def digest(title: str) -> bool:
 
 def names(title: str) -> set[str]:
     """Words a headline writes with a capital inside (CentreStack, SourceForge, FortiSwitch,
-    VanHelsing): product, malware and company names, whatever the headline's capitalisation
-    style. Rarity by document frequency cannot stand in for this: on a small store every word
-    is rare, and on a big news day the event's own name is common."""
+    VanHelsing) or as a long word in capitals (BRICKSTORM): product, malware and company names,
+    whatever the headline's capitalisation style. Rarity by document frequency cannot stand in
+    for this: on a small store every word is rare, and on a big news day the event's own name
+    is common."""
+    if title.isupper():
+        return set()
     return {stem(match.lower()) for match in _NAME.findall(title)}
 
 
@@ -263,6 +270,7 @@ def evidence(
     shingles = [_shingles(words(doc.text)) for doc in docs]
     specifics = [_specific(doc.entities) for doc in docs]
     title_names = [names(doc.title) for doc in docs]
+    title_sets = [set(tokens) for tokens in title_lists]
     profiles = [_profile(doc.entities) for doc in docs]
     out: dict[tuple[int, int], PairEvidence] = {}
     for i, j in sorted(_candidates(vectors, specifics, titles)):
@@ -280,7 +288,8 @@ def evidence(
             profile=_jaccard(profiles[i], profiles[j]),
             profile_shared=len(profiles[i] & profiles[j]),
             title_terms=min(len(set(title_lists[i])), len(set(title_lists[j]))),
-            rare=bool(title_names[i] & title_names[j]),
+            # A name in one headline that the other headline writes too, in any case.
+            rare=bool(title_names[i] & title_sets[j] or title_names[j] & title_sets[i]),
             digest=digest(docs[i].title) or digest(docs[j].title),
             catalogue=docs[i].catalogue or docs[j].catalogue,
             same_cve=bool(cves_i & cves_j),
@@ -308,7 +317,7 @@ def strength(pair: PairEvidence) -> float:
     if pair.same_feed:
         # One outlet's items about one topic (a daily podcast, a series) are separate stories
         # unless the text is the same or it is plainly a follow-up on the same named thing.
-        if pair.shared and pair.cosine >= SAME_FEED_EVENT:
+        if (pair.shared or pair.rare) and pair.cosine >= SAME_FEED_EVENT:
             return pair.cosine
         return 0.0
     if pair.cosine >= SAME_EVENT:
