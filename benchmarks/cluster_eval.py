@@ -32,12 +32,13 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 from briefing.intel import get_tagger
+from briefing.models import Source, Story
 from briefing.store import canonical_url
 from briefing.stories.cluster import BACKGROUND, BACKGROUND_CHARS, Doc, cluster
+from briefing.stories.compose import merge_entities
 from briefing.stories.continuity import DAYS, EarlierStory, continuations, story_doc
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -256,28 +257,21 @@ class Continuation:
     wrong: int = 0  # ... of which point at a different event
 
 
-def _archived(
-    day: str, number: int, members: Sequence[Item], docs: Sequence[Doc]
-) -> dict[str, Any]:
-    """A story as ``briefing.json`` stores it, as far as continuation reads it (title of the
-    longest-text source, its lead as the summary, sources, entities)."""
+def _archived(day: str, number: int, members: Sequence[Item], docs: Sequence[Doc]) -> Story:
+    """A story as a briefing stores it, as far as continuation reads it (the title of the
+    longest-text source, its lead as the summary, the sources, the merged entities)."""
     best = max(range(len(members)), key=lambda i: (len(members[i].text), members[i].key))
-    entities = [doc.entities for doc in docs]
-    return {
-        "id": f"{day}-{number}",
-        "title": members[best].title,
-        "summary": members[best].text[:300],
-        "sources": [
-            {"title": item.title, "url": item.link, "outlet": item.outlet, "feed": "news"}
+    return Story(
+        id=f"{day}-{number}",
+        title=members[best].title,
+        summary=members[best].text[:300],
+        sources=tuple(
+            Source("news", item.title, item.link, item.published, "feed-only", item.outlet)
             for item in members
-        ],
-        "actors": [{"name": a.name} for e in entities for a in e.actors],
-        "malware": [{"name": m.name} for e in entities for m in e.malware],
-        "cves": sorted({cve for e in entities for cve in e.cves}),
-        "vendors": [
-            {"name": v.name, "products": list(v.products)} for e in entities for v in e.vendors
-        ],
-    }
+        ),
+        entities=merge_entities([doc.entities for doc in docs]),
+        published=min(item.published for item in members),
+    )
 
 
 def score_news(
@@ -334,7 +328,7 @@ def score_news(
             record = _archived(day, number, members, [docs[m.key] for m in members])
             doc, links = story_doc(record)
             first = result.previous.first_reported if result.previous else day
-            shown.append((EarlierStory(day, str(record["id"]), first, links, doc), events))
+            shown.append((EarlierStory(day, record.id, first, links, doc), events))
         archive.append((day, shown))
     return scores, follow
 

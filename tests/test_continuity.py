@@ -4,6 +4,7 @@ built day by day into one archive, and ``continuations`` on its own."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from click.testing import CliRunner
 
 from briefing.cli import cli
 from briefing.localsite import LocalSite
-from briefing.models import ActorRef, Entities
+from briefing.models import ActorRef, Entities, Source, Story
 from briefing.stories.cluster import Doc
 from briefing.stories.continuity import EarlierStory, continuations, story_doc
 from tests.conftest import write_config
@@ -119,16 +120,17 @@ def test_the_actor_page_counts_the_continued_story_once_with_its_days(
 APT = Entities(actors=(ActorRef("APT39", (), "Iran", "IR", True, ()),))
 
 
-def _earlier(title: str, summary: str, url: str, cves: list[str] | None = None) -> EarlierStory:
-    data = {
-        "id": "s1",
-        "title": title,
-        "summary": summary,
-        "sources": [{"title": title, "url": url, "outlet": "Old Wire", "feed": "Old Wire"}],
-        "actors": [],
-        "cves": cves or [],
-    }
-    doc, links = story_doc(data)
+def _earlier(title: str, summary: str, url: str, cves: tuple[str, ...] = ()) -> EarlierStory:
+    when = datetime(2026, 3, 9, 6, 0, tzinfo=UTC)
+    story = Story(
+        id="s1",
+        title=title,
+        summary=summary,
+        sources=(Source("Old Wire", title, url, when, "feed-only"),),
+        entities=Entities(cves=cves),
+        published=when,
+    )
+    doc, links = story_doc(story)
     return EarlierStory(DAY1, "s1", DAY1, links, doc)
 
 
@@ -147,7 +149,7 @@ def test_a_repeat_is_every_source_already_shown() -> None:
 
 def test_a_conflicting_cve_is_never_a_continuation() -> None:
     text = "Attackers exploit a critical flaw in a mail gateway to steal mailboxes of agencies."
-    earlier = [_earlier("Mail gateway flaw exploited", text, "https://o/1", ["CVE-2026-1000"])]
+    earlier = [_earlier("Mail gateway flaw exploited", text, "https://o/1", ("CVE-2026-1000",))]
     today = Doc(
         "New Wire",
         "https://n/9",

@@ -1,17 +1,18 @@
-"""Compose stage: the articles of a window -> a ranked ``Briefing``.
+"""Cluster, summarize and compose stages: the window's tagged articles -> a ranked ``Briefing``.
 
-In: ``(Entry, Article)`` pairs from the store for the window, the feed-health rows, the config
-and the window's bounds. Out: a ``Briefing`` holding everything the renderers show, so that no
-template computes anything:
+Three calls, in the order ``pipeline`` makes them, none of which tags or (but for an optional
+chat endpoint in ``summarize_stories``) touches the network:
 
-1. tag every article (``briefing.intel``);
-2. fold articles about one event into one story (``stories.cluster``), its entities the union
-   of its sources';
-3. summarize each story from all its sources (``stories.summarize``), each sentence traced;
-4. score and rank: coverage (distinct outlets), actors (state-attributed weigh more),
-   exploited or named CVEs, recency in the window, and the best source's feed weight;
-5. cut the day by actor, by region and by sector; list the CVEs (exploited or not), the
-   indicators with their story, the stories with neither actor nor region, and feed health.
+1. ``story_groups``: ``(Entry, Article, Entities)`` triples (the tag stage's output) -> one
+   group per event (``stories.cluster``);
+2. ``summarize_stories``: groups -> ``Story``s, each summarized from all its sources
+   (``stories.summarize``, every sentence traced), its entities the union of its sources',
+   scored: coverage (distinct outlets), actors (state-attributed weigh more), exploited or
+   named CVEs, recency in the window, and the best source's feed weight;
+3. ``compose``: stories, feed-health rows, the config and the window's bounds -> a
+   ``Briefing`` holding everything the renderers show, so that no template computes anything:
+   the ranking, the day cut by actor, by region and by sector, the CVEs (exploited or not),
+   the indicators with their story, the stories with neither actor nor region, feed health.
 
 Everything is ordered by explicit keys, so the same store and clock give the same briefing.
 """
@@ -30,8 +31,10 @@ from urllib.parse import urlsplit
 
 from briefing import __version__
 from briefing.config import Config
-from briefing.intel import geo, get_tagger
+from briefing.intel import geo
+from briefing.intel.iocs import find_cves
 from briefing.intel.normalize import alias_key
+from briefing.intel.stage import Tagged
 from briefing.models import (
     ActorRef,
     Article,
@@ -51,7 +54,7 @@ from briefing.models import (
 )
 from briefing.store import FeedState, canonical_url
 from briefing.stories.cluster import Doc, cluster
-from briefing.stories.continuity import EarlierStory, continuations
+from briefing.stories.continuity import Continuation, EarlierStory, continuations
 from briefing.stories.summarize import (
     ChatSummarizer,
     ExtractiveSummarizer,
@@ -68,7 +71,6 @@ _EXPLOITED = re.compile(
     r"being exploited|exploitation attempts",
     re.IGNORECASE,
 )
-_CVE = re.compile(r"CVE-\d{4}-\d{4,7}", re.IGNORECASE)
 
 
 # Feeds tagged so in feeds.yaml list only vulnerabilities exploited in the wild.
@@ -82,11 +84,17 @@ _ENTRY_LINK = re.compile(
 )
 
 
-def catalogue_entry(entry: Entry, tags: Iterable[str]) -> bool:
+def catalogue_entry(link: str | None, tags: Iterable[str]) -> bool:
     """A bare catalogue entry: from a feed tagged as a catalogue, or linking to a database
     record of one vulnerability."""
-    link = urlsplit(entry.link).path if entry.link else ""
-    return bool(CATALOGUE_TAGS & set(tags)) or bool(_ENTRY_LINK.search(link))
+    path = urlsplit(link).path if link else ""
+    return bool(CATALOGUE_TAGS & set(tags)) or bool(_ENTRY_LINK.search(path))
+
+
+def _catalogue_story(story: Story, tags: Mapping[str, Sequence[str]]) -> bool:
+    return bool(story.sources) and all(
+        catalogue_entry(source.url, tags.get(source.feed, ())) for source in story.sources
+    )
 
 
 # --- entities of a story --------------------------------------------------------------------
@@ -191,7 +199,7 @@ def exploited_cves(texts: Iterable[str], cves: Sequence[str]) -> tuple[str, ...]
             if not _EXPLOITED.search(sentence):
                 continue
             said_exploited = True
-            found.update(match.upper() for match in _CVE.findall(sentence))
+            found.update(find_cves(sentence))
     if said_exploited and len(cves) == 1:
         found.add(cves[0])
     return tuple(sorted(found & set(cves)))
@@ -216,7 +224,7 @@ def _mentions(entities: Entities) -> list[str]:
 
 
 def make_story(
-    members: Sequence[tuple[Entry, Article, Entities]],
+    members: Sequence[Tagged],
     summarizer: Summarizer,
 ) -> Story:
     ranked = sorted(members, key=lambda m: (_QUALITY_RANK[m[1].quality], -len(m[1].text), m[0].id))
@@ -440,38 +448,17 @@ def chat_summarizer(config: Config) -> ChatSummarizer | None:
     return ChatSummarizer(settings.url, settings.model, api_key=key, timeout=settings.timeout)
 
 
-def compose(
-    config: Config,
-    pairs: Sequence[tuple[Entry, Article]],
-    states: dict[str, FeedState],
-    start: datetime,
-    end: datetime,
-    summarizer: Summarizer | None = None,
-    earlier: Sequence[EarlierStory] = (),
-    background: Sequence[str] = (),
-) -> Briefing:
-    """``earlier``: the stories of the briefings before this one (``continuity``), so that a
-    development points at them and a story with nothing new is left out; ``background``: texts
-    of the store's recent weeks, for the cluster stage's word weights."""
-    tagger = get_tagger()
-    pairs = _one_entry_per_link(pairs)
-    shown = actor_namer(config.actor_names)
-    tagged = [
-        (
-            entry,
-            article,
-            shown(
-                tagger.tag(
-                    article.text,
-                    title=article.title,
-                    source_host=urlsplit(article.url or "").hostname,
-                )
-            ),
-        )
-        for entry, article in pairs
-    ]
+def _exploit_feeds(config: Config) -> set[str]:
+    return {feed.name for feed in config.feeds if EXPLOITED_TAGS & set(feed.tags)}
+
+
+def _rank(story: Story) -> tuple[float, float, str]:
+    return (-story.score, -story.published.timestamp(), story.id)
+
+
+def _docs(config: Config, items: Sequence[Tagged]) -> list[Doc]:
     tags = {feed.name: feed.tags for feed in config.feeds}
-    docs = [
+    return [
         Doc(
             # An aggregator's items come from many outlets: each is its own voice.
             feed=entry.outlet or entry.feed,
@@ -479,41 +466,77 @@ def compose(
             title=article.title,
             text=article.text,
             entities=entities,
-            catalogue=catalogue_entry(entry, tags.get(entry.feed, ())),
+            catalogue=catalogue_entry(entry.link, tags.get(entry.feed, ())),
         )
-        for entry, article, entities in tagged
+        for entry, article, entities in items
     ]
+
+
+def story_groups(
+    config: Config, tagged: Sequence[Tagged], background: Sequence[str] = ()
+) -> list[list[Tagged]]:
+    """Cluster stage: the window's tagged articles -> one group per event (``stories.cluster``),
+    one entry per article (``_one_entry_per_link``), actors under the config's names.
+    ``background``: texts of the store's weeks before the window (the words' weights)."""
+    shown = actor_namer(config.actor_names)
+    entities_of = {entry.id: entities for entry, _, entities in tagged}
+    pairs = _one_entry_per_link([(entry, article) for entry, article, _ in tagged])
+    items = [(entry, article, shown(entities_of[entry.id])) for entry, article in pairs]
+    docs = _docs(config, items)
+    return [[items[i] for i in group] for group in cluster(docs, background)]
+
+
+def continued_groups(
+    config: Config,
+    groups: Sequence[Sequence[Tagged]],
+    earlier: Sequence[EarlierStory],
+    background: Sequence[str] = (),
+) -> tuple[list[Sequence[Tagged]], list[Continuation]]:
+    """Today's groups against the earlier briefings' stories (``stories.continuity``): the
+    groups with something new, each with the earlier story it continues, if any. A group whose
+    every source was in an earlier briefing is left out: it is not repeated."""
+    found = continuations([_docs(config, group) for group in groups], earlier, background)
+    kept = [(group, follow) for group, follow in zip(groups, found, strict=True)]
+    kept = [(group, follow) for group, follow in kept if not follow.repeat]
+    return [group for group, _ in kept], [follow for _, follow in kept]
+
+
+def summarize_stories(
+    config: Config,
+    groups: Sequence[Sequence[Tagged]],
+    start: datetime,
+    end: datetime,
+    summarizer: Summarizer | None = None,
+    follows: Sequence[Continuation] = (),
+) -> list[Story]:
+    """Summarize stage: each group -> a scored ``Story`` summarized from all its sources, best
+    first. With a chat endpoint configured, the ``max_stories`` best are summarized again by it
+    (the only network this side of the store). ``follows``: per group, the earlier story it
+    continues (``continued_groups``), which the story records as ``previous``."""
     summarizer = summarizer or ExtractiveSummarizer()
     weights = {feed.name: feed.weight for feed in config.feeds}
-    exploit_feeds = {feed.name for feed in config.feeds if EXPLOITED_TAGS & set(feed.tags)}
+    exploit_feeds = _exploit_feeds(config)
+    tags = {feed.name: feed.tags for feed in config.feeds}
     stories = []
-    members: dict[str, list[tuple[Entry, Article, Entities]]] = {}
-    catalogue: set[str] = set()
-    groups = cluster(docs, background)
-    follows = continuations([[docs[i] for i in group] for group in groups], earlier, background)
-    for group, follow in zip(groups, follows, strict=True):
-        if follow.repeat:
-            continue  # told already, nothing new since: not repeated
-        story = make_story([tagged[i] for i in group], summarizer)
-        if follow.previous is not None:
+    members: dict[str, Sequence[Tagged]] = {}
+    for number, group in enumerate(groups):
+        story = make_story(group, summarizer)
+        members[story.id] = group
+        follow = follows[number].previous if follows else None
+        if follow is not None:
             story = replace(
-                story,
-                first_reported=follow.previous.first_reported,
-                previous=(follow.previous.date, follow.previous.id),
+                story, first_reported=follow.first_reported, previous=(follow.date, follow.id)
             )
-        members[story.id] = [tagged[i] for i in group]
         listed = {
-            cve for i in group if tagged[i][0].feed in exploit_feeds for cve in tagged[i][2].cves
+            cve for entry, _, found in group if entry.feed in exploit_feeds for cve in found.cves
         }
         if listed:
             # A feed of known-exploited vulnerabilities (CISA's KEV, say) says so by being it,
             # for the CVEs its entries name.
             story = replace(story, exploited=tuple(sorted(set(story.exploited) | listed)))
-        if all(docs[i].catalogue for i in group):
-            catalogue.add(story.id)
-        ranked = score(story, weights, start, end, story.id in catalogue)
+        ranked = score(story, weights, start, end, _catalogue_story(story, tags))
         stories.append(replace(story, score=ranked))
-    stories.sort(key=lambda s: (-s.score, -s.published.timestamp(), s.id))
+    stories.sort(key=_rank)
     chat = chat_summarizer(config)
     if chat is not None:
         # A model's time goes to the stories read first; the rest keep the extractive summary.
@@ -523,12 +546,27 @@ def compose(
                 stories[rank] = replace(
                     rewritten,
                     score=story.score,
+                    exploited=story.exploited,
                     first_reported=story.first_reported,
                     previous=story.previous,
                 )
         finally:
             chat.close()
+    return stories
 
+
+def compose(
+    config: Config,
+    stories: Sequence[Story],
+    states: dict[str, FeedState],
+    start: datetime,
+    end: datetime,
+) -> Briefing:
+    """Compose stage: scored stories -> the ``Briefing`` (rank, sections, tables, feed health);
+    no tagging, no network."""
+    stories = sorted(stories, key=_rank)
+    tags = {feed.name: feed.tags for feed in config.feeds}
+    catalogue = {story.id for story in stories if _catalogue_story(story, tags)}
     by_actor = actor_sections(stories)
     by_region = region_sections(stories)
     by_sector = sector_sections(stories)

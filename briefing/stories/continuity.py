@@ -24,9 +24,8 @@ from dataclasses import dataclass
 from datetime import date as Date
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
-from briefing.models import ActorRef, Entities, NamedRef, VendorRef
+from briefing.models import Story
 from briefing.store import canonical_url
 from briefing.stories.cluster import Doc, conflicting, evidence, strength
 
@@ -48,50 +47,21 @@ class Continuation:
     repeat: bool  # nothing new: every source was already in an earlier briefing
 
 
-def _names(items: Any) -> list[str]:
-    if not isinstance(items, list):
-        return []
-    return [str(item["name"]) for item in items if isinstance(item, dict) and "name" in item]
-
-
-def _entities(story: dict[str, Any]) -> Entities:
-    """What the veto and the shared-evidence test read: actors, CVEs, malware, products."""
-    vendors = story.get("vendors")
-    return Entities(
-        actors=tuple(ActorRef(name, (), None, None, True, ()) for name in _names(story["actors"]))
-        if "actors" in story
-        else (),
-        malware=tuple(NamedRef(name, ()) for name in _names(story.get("malware"))),
-        cves=tuple(str(cve) for cve in story.get("cves", []) if isinstance(cve, str)),
-        vendors=tuple(
-            VendorRef(
-                str(v["name"]),
-                tuple(str(p) for p in v.get("products", []) if isinstance(p, str)),
-                (),
-            )
-            for v in (vendors if isinstance(vendors, list) else [])
-            if isinstance(v, dict) and "name" in v
-        ),
-    )
-
-
-def story_doc(story: dict[str, Any]) -> tuple[Doc, frozenset[str]]:
-    """An archived story (a ``briefing.json`` story object) as one ``Doc``, and its links."""
-    sources = [s for s in story.get("sources", []) if isinstance(s, dict)]
-    voices = {str(s.get("outlet") or s.get("feed") or "") for s in sources}
-    links = frozenset(
-        canonical_url(str(s["url"])) for s in sources if isinstance(s.get("url"), str)
-    )
-    titles = " ".join(str(s.get("title", "")) for s in sources)
+def story_doc(story: Story) -> tuple[Doc, frozenset[str]]:
+    """An archived story as one ``Doc`` (its title; its summary and source titles as the text;
+    its entities), and its sources' canonical links."""
+    voices = {source.outlet or source.feed for source in story.sources}
+    links = frozenset(canonical_url(source.url) for source in story.sources if source.url)
+    titles = " ".join(source.title for source in story.sources)
     return (
         Doc(
             # One outlet's story keeps its voice, so that a series (a daily podcast) stays apart
             # from its next episode as it does within a day.
             feed=voices.pop() if len(voices) == 1 else "",
             link=None,
-            title=str(story.get("title", "")),
-            text=f"{story.get('summary', '')} {titles}",
-            entities=_entities(story),
+            title=story.title,
+            text=f"{story.summary} {titles}",
+            entities=story.entities,
         ),
         links,
     )
@@ -106,23 +76,12 @@ def earlier_stories(output: Path, today: str, days: int = DAYS) -> list[EarlierS
     out: list[EarlierStory] = []
     for offset in range(days):
         day = (first + timedelta(days=offset)).isoformat()
-        data = load_day(output / day)
-        if not data:
+        briefing = load_day(output / day)
+        if briefing is None:
             continue
-        for story in data.get("stories", []):
-            if not isinstance(story, dict) or "id" not in story:
-                continue
+        for story in briefing.stories:
             doc, links = story_doc(story)
-            first_reported = story.get("first_reported")
-            out.append(
-                EarlierStory(
-                    date=day,
-                    id=str(story["id"]),
-                    first_reported=str(first_reported) if first_reported else day,
-                    links=links,
-                    doc=doc,
-                )
-            )
+            out.append(EarlierStory(day, story.id, story.first_reported or day, links, doc))
     return out
 
 
