@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.cluster_eval import read_pairs, score_pairs
-from briefing.models import ActorRef, Entities, VendorRef
+from briefing.models import ActorRef, Entities, NamedRef, VendorRef
 from briefing.stories.cluster import Doc, cluster, digest, evidence, names, same_story
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "feeds"
@@ -14,6 +14,9 @@ PAIRS = Path(__file__).parent / "data" / "cluster_pairs.tsv"
 NO_ENTITIES = Entities()
 APT = Entities(actors=(ActorRef("APT39", ("Chafer",), "Iran", "IR", True, ("APT39",)),))
 OTHER_APT = Entities(actors=(ActorRef("APT28", (), "Russia", "RU", True, ("APT28",)),))
+# What the tagger finds in the texts below: the actor and the victims' sector.
+APT_TELECOMS = Entities(actors=APT.actors, sectors=(NamedRef("Telecommunications", ()),))
+APT_UNIVERSITIES = Entities(actors=APT.actors, sectors=(NamedRef("Education", ()),))
 
 LEAD = (
     "Investigators at a security company said an Iranian espionage crew broke into three regional "
@@ -50,8 +53,8 @@ def test_two_outlets_on_one_event_merge() -> None:
         "the intruders move between billing and provisioning systems."
     )
     docs = [
-        doc("A", "Iranian crew raids telecom operators", LEAD, APT),
-        doc("B", "Telecoms hit by Iran-linked espionage group", other, APT),
+        doc("A", "Iranian crew raids telecom operators", LEAD, APT_TELECOMS),
+        doc("B", "Telecoms hit by Iran-linked espionage group", other, APT_TELECOMS),
     ]
     assert cluster(docs) == [[0, 1]]
 
@@ -64,9 +67,31 @@ def test_two_events_of_one_actor_stay_apart() -> None:
         "enforce multi-factor authentication for research staff."
     )
     docs = [
-        doc("A", "Iranian crew raids telecom operators", LEAD, APT),
-        doc("B", "CERT warns universities of password spraying", second, APT),
+        doc("A", "Iranian crew raids telecom operators", LEAD, APT_TELECOMS),
+        doc("B", "CERT warns universities of password spraying", second, APT_UNIVERSITIES),
     ]
+    assert cluster(docs) == [[0], [1]]
+
+
+def test_one_actor_with_its_introduction_is_not_one_event() -> None:
+    """Full articles about one actor share the paragraph introducing it; two campaigns against
+    different victims stay two stories however much of that they share."""
+    about = (
+        "The group, tracked as APT39 and also known as Chafer and Remix Kitten, is an Iranian "
+        "espionage crew active since 2014 that favours spear-phishing, web shells and custom "
+        "backdoors, and has long focused on personal data. "
+    )
+    docs = [
+        doc("A", "Iranian crew raids telecom operators", about + LEAD, APT_TELECOMS),
+        doc(
+            "B",
+            "Remix Kitten plants web shells at universities",
+            about + "This time it planted web shells on university portals to read staff mail.",
+            APT_UNIVERSITIES,
+        ),
+    ]
+    pair = evidence(docs)[(0, 1)]
+    assert pair.same_actor and pair.cosine >= 0.25
     assert cluster(docs) == [[0], [1]]
 
 

@@ -174,6 +174,7 @@ class PairEvidence:
     digest: bool = False  # one of the two is a digest of many events (see ``digest``)
     catalogue: bool = False  # one of the two is a bare catalogue entry
     same_cve: bool = False
+    same_victims: bool = False  # a victim sector in common: who was hit
 
 
 # A capital inside a word (CentreStack, SourceForge) or a long word in capitals (BRICKSTORM)
@@ -272,6 +273,7 @@ def evidence(
     title_names = [names(doc.title) for doc in docs]
     title_sets = [set(tokens) for tokens in title_lists]
     profiles = [_profile(doc.entities) for doc in docs]
+    sectors = [{s.name for s in doc.entities.sectors} for doc in docs]
     out: dict[tuple[int, int], PairEvidence] = {}
     for i, j in sorted(_candidates(vectors, specifics, titles)):
         actors_i, cves_i, other_i = specifics[i]
@@ -293,6 +295,7 @@ def evidence(
             digest=digest(docs[i].title) or digest(docs[j].title),
             catalogue=docs[i].catalogue or docs[j].catalogue,
             same_cve=bool(cves_i & cves_j),
+            same_victims=bool(sectors[i] & sectors[j]),
         )
     return out
 
@@ -326,11 +329,14 @@ def strength(pair: PairEvidence) -> float:
         pair.shared or pair.rare or pair.title >= SIMILAR_TITLES
     ):
         return pair.cosine
-    if pair.same_actor and pair.cosine >= SAME_EVENT_WITH_ACTOR:
+    # One actor runs many campaigns, and full articles about it share the paragraph that
+    # introduces it: naming it is evidence only with the same victims.
+    if pair.same_actor and pair.same_victims and pair.cosine >= SAME_EVENT_WITH_ACTOR:
         return pair.cosine
     # A rewrite in other words: one actor, the same victims and means, little common wording.
     if (
         pair.same_actor
+        and pair.same_victims
         and pair.profile >= SAME_PROFILE
         and pair.profile_shared >= 2
         and pair.cosine >= SAME_EVENT_REWRITTEN
