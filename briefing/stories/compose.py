@@ -1,10 +1,13 @@
 """Cluster, summarize and compose stages: the window's tagged articles -> a ranked ``Briefing``.
 
-Three calls, in the order ``pipeline`` makes them, none of which tags or (but for an optional
+Four calls, in the order ``pipeline`` makes them, none of which tags or (but for an optional
 chat endpoint in ``summarize_stories``) touches the network:
 
 1. ``story_groups``: ``(Entry, Article, Entities)`` triples (the tag stage's output) -> one
-   group per event (``stories.cluster``);
+   group per event (``stories.cluster``); a bare catalogue entry (``catalogue_entry``) joins
+   only the story of its CVE;
+1b. ``continued_groups``: the groups against the earlier briefings' stories
+   (``stories.continuity``) -> the groups with something new, each with the story it continues;
 2. ``summarize_stories``: groups -> ``Story``s, each summarized from all its sources
    (``stories.summarize``, every sentence traced), its entities the union of its sources',
    scored: coverage (distinct outlets), actors (state-attributed weigh more), exploited or
@@ -12,7 +15,9 @@ chat endpoint in ``summarize_stories``) touches the network:
 3. ``compose``: stories, feed-health rows, the config and the window's bounds -> a
    ``Briefing`` holding everything the renderers show, so that no template computes anything:
    the ranking, the day cut by actor, by region and by sector, the CVEs (exploited or not),
-   the indicators with their story, the stories with neither actor nor region, feed health.
+   the indicators with their story, the stories with neither actor nor region, the stories
+   that are bare catalogue entries (``catalogue``: one line each, never top stories), feed
+   health.
 
 Everything is ordered by explicit keys, so the same store and clock give the same briefing.
 """

@@ -2,10 +2,10 @@
 
 In: today's stories, each as the ``Doc``s of its sources and their canonical links; the stories
 of the briefings of the last ``DAYS`` days before today, read from the archive's stored
-``briefing.json`` files (``earlier_stories``). Out, per story of today: the earlier story it
-continues (``Continuation``: that briefing's date and story id, and the day the event was first
-reported), and whether it has nothing new (every source was already in an earlier briefing), in
-which case the briefing does not repeat it.
+``briefing.json`` files through ``archive.load_day`` (``earlier_stories``). Out, per story of
+today: the earlier story it continues (``Continuation``: that briefing's date and story id, and
+the day the event was first reported), and whether it has nothing new (every source was already
+in an earlier briefing), in which case the briefing does not repeat it.
 
 Why the archive and not the store: what an analyst was told is what the stored briefings say
 (their story ids are what links and pages point at); re-clustering old windows from the store
