@@ -237,6 +237,8 @@ def test_kev_additions_rank_below_reported_attacks_and_are_catalogue_lines() -> 
     # Bare catalogue entries are not top stories: one line each under "Catalogue additions".
     assert set(briefing.executive) == {s.id for s in news}
     assert set(briefing.catalogue) == {s.id for s in kev}
+    # ... ranked after every reported story, so the story cards are numbered 1..n.
+    assert [s.id for s in briefing.stories[len(news) :]] == list(briefing.catalogue)
     # Every KEV entry is still in the CVE table, marked exploited.
     assert {row.id for row in briefing.cves if row.exploited} >= {
         f"CVE-2026-4100{n}" for n in range(4)

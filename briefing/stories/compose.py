@@ -569,9 +569,10 @@ def compose(
 ) -> Briefing:
     """Compose stage: scored stories -> the ``Briefing`` (rank, sections, tables, feed health);
     no tagging, no network."""
-    stories = sorted(stories, key=_rank)
     tags = {feed.name: feed.tags for feed in config.feeds}
     catalogue = {story.id for story in stories if _catalogue_story(story, tags)}
+    # Bare catalogue entries rank after every reported story, so the cards are numbered 1..n.
+    stories = sorted(stories, key=lambda story: (story.id in catalogue, *_rank(story)))
     by_actor = actor_sections(stories)
     by_region = region_sections(stories)
     by_sector = sector_sections(stories)
