@@ -211,6 +211,9 @@ class Story:
     sentences: tuple[SummarySentence, ...] = ()  # the summary, sentence by sentence
     score: float = 0.0  # ranking: higher first
     exploited: tuple[str, ...] = ()  # CVE ids the text says are exploited in the wild
+    kev: tuple[str, ...] = ()  # CVE ids a KEV feed lists or the text says are in KEV
+    cvss: float | None = None  # the highest CVSS score the text gives
+    victim: str | None = None  # the organisation the title plainly says was hit
 
 
 def slug(text: str) -> str:
@@ -230,6 +233,7 @@ class Section:
     aliases: tuple[str, ...] = ()  # actor sections
     country: str | None = None  # actor sections: the attributed state
     countries: tuple[str, ...] = ()  # region sections: the countries of its stories
+    products: tuple[str, ...] = ()  # vendor sections: the products its stories name
 
 
 @dataclass(frozen=True)
@@ -259,7 +263,10 @@ class Briefing:
     feeds: tuple[FeedHealth, ...]
     generated_with: str = field(default="")
     executive: tuple[str, ...] = ()  # ids of the top stories, one line each up front
-    other_story_ids: tuple[str, ...] = ()  # stories with neither an actor nor a region
+    other_story_ids: tuple[str, ...] = ()  # stories in no part (actor, region, vendor...)
     by_sector: tuple[Section, ...] = ()
     cves: tuple[CveRow, ...] = ()
     indicators: tuple[IndicatorRow, ...] = ()
+    by_vendor: tuple[Section, ...] = ()  # vulnerabilities and patches, by vendor
+    by_incident: tuple[Section, ...] = ()  # organisations hit, by victim sector
+    by_malware: tuple[Section, ...] = ()  # malware and tools without a named actor, by family

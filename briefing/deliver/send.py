@@ -179,6 +179,7 @@ def build_message(
         "others": filtered.others,
         "total": filtered.total,
         "actors": briefing.by_actor[:8],
+        "vendors": briefing.by_vendor[:8],
         "attached": not too_big,
         "pdf_link": day_pdf if too_big else None,
         "pdf_size": _size(len(pdf)),

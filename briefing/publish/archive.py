@@ -7,6 +7,8 @@ In: the ``DIR/YYYY-MM-DD/briefing.json`` files already written (the day pages th
 * ``actors/<slug>.html`` and ``regions/<slug>.html`` — every story about one actor (with its
   aliases and attributed country) or one region, across all days, newest first; plus
   ``actors/index.html`` and ``regions/index.html``;
+* ``vendors/<slug>.html`` — the stories each day's briefing put under one vendor (its
+  vulnerabilities, patches and abuse), with the products named; plus ``vendors/index.html``;
 * ``feed.xml`` — an Atom feed of the briefings;
 * ``search-index.js`` (the stories as a JS global, so the filter works from ``file://`` where
   ``fetch()`` of a JSON file is refused) and ``assets/search.js`` (the filter, vanilla JS).
@@ -55,6 +57,7 @@ class StoryRef:
     countries: tuple[str, ...]
     sectors: tuple[str, ...]
     cves: tuple[str, ...]
+    vendors: tuple[str, ...] = ()  # the vendor sections of its day that list it
 
     @property
     def href(self) -> str:
@@ -86,7 +89,7 @@ class DaySummary:
 class Topic:
     """An actor or a region page: everything the archive knows about it."""
 
-    kind: str  # "actor" or "region"
+    kind: str  # "actor", "region" or "vendor"
     key: str  # slug, the file name
     name: str
     aliases: set[str] = field(default_factory=set)
@@ -94,6 +97,7 @@ class Topic:
     country: str | None = None  # actor: attributed state (the latest seen)
     stories: list[StoryRef] = field(default_factory=list)
     folded: set[str] = field(default_factory=set)  # actor: slugs of its former names' pages
+    products: set[str] = field(default_factory=set)  # vendor: the products its stories name
 
     @property
     def days(self) -> int:
@@ -106,6 +110,7 @@ class Site:
     stories: list[StoryRef]  # newest day first, ranked within a day
     actors: dict[str, Topic]
     regions: dict[str, Topic]
+    vendors: dict[str, Topic] = field(default_factory=dict)
 
 
 def _names(items: Any, key: str = "name") -> tuple[str, ...]:
@@ -156,6 +161,14 @@ def scan(output: Path) -> Site:
             continue
         date = folder.name
         stories = [s for s in data.get("stories", []) if isinstance(s, dict)]
+        sections = data.get("sections", {}) if isinstance(data.get("sections"), dict) else {}
+        vendor_sections = [
+            v for v in sections.get("vendors", []) if isinstance(v, dict) and "name" in v
+        ]
+        vendors_of: dict[str, list[str]] = {}
+        for vendor in vendor_sections:
+            for sid in vendor.get("story_ids", []):
+                vendors_of.setdefault(str(sid), []).append(str(vendor["name"]))
         refs = []
         for story in stories:
             sources = [s for s in story.get("sources", []) if isinstance(s, dict)]
@@ -176,6 +189,7 @@ def scan(output: Path) -> Site:
                 ),
                 sectors=_names(story.get("sectors")),
                 cves=tuple(str(c) for c in story.get("cves", [])),
+                vendors=tuple(vendors_of.get(str(story.get("id", "")), ())),
             )
             refs.append(ref)
             for actor in story.get("actors", []):
@@ -193,8 +207,12 @@ def scan(output: Path) -> Site:
                 topic.countries.update(ref.countries)
                 topic.stories.append(ref)
         site.stories.extend(refs)
-        sections = data.get("sections", {}) if isinstance(data.get("sections"), dict) else {}
         by_id = {ref.id: ref for ref in refs}
+        for vendor in vendor_sections:
+            name = str(vendor["name"])
+            topic = site.vendors.setdefault(slug(name), Topic("vendor", slug(name), name))
+            topic.products.update(str(p) for p in vendor.get("products", []))
+            topic.stories.extend(by_id[i] for i in vendor.get("story_ids", []) if i in by_id)
         executive = [by_id[i].title for i in data.get("executive_summary", []) if i in by_id]
         window = data.get("window", {}) if isinstance(data.get("window"), dict) else {}
         site.days.append(
@@ -251,6 +269,14 @@ def touched_topics(output: Path, date: str) -> tuple[set[str], set[str]]:
     return _touched(load_day(output / date))
 
 
+def _touched_vendors(data: dict[str, Any] | None) -> set[str]:
+    """The vendor slugs one day's briefing has a vendor section for."""
+    sections = (data or {}).get("sections")
+    if not isinstance(sections, dict):
+        return set()
+    return set(slug(name) for name in _names(sections.get("vendors")))
+
+
 def search_index(site: Site) -> list[dict[str, Any]]:
     return [
         {
@@ -263,6 +289,7 @@ def search_index(site: Site) -> list[dict[str, Any]]:
             "s": list(ref.sectors),
             "v": list(ref.cves),
             "f": list(ref.feeds),
+            "n": list(ref.vendors),
         }
         for ref in site.stories
     ]
@@ -287,6 +314,7 @@ def index_context(config: Config, site: Site) -> dict[str, Any]:
         "days": site.days,
         "actors": sorted(site.actors.values(), key=_topic_order),
         "regions": sorted(site.regions.values(), key=_topic_order),
+        "vendors": sorted(site.vendors.values(), key=_topic_order),
         "css": stylesheet(),
         "medium": "html",
         "root": "",
@@ -294,8 +322,9 @@ def index_context(config: Config, site: Site) -> dict[str, Any]:
 
 
 def topics_context(config: Config, site: Site, kind: str) -> dict[str, Any]:
-    """Every variable ``topics.html`` (``actors/index.html``, ``regions/index.html``) sees."""
-    topics = site.actors if kind == "actor" else site.regions
+    """Every variable ``topics.html`` (``actors/index.html``, ``regions/index.html``,
+    ``vendors/index.html``) sees."""
+    topics = {"actor": site.actors, "region": site.regions, "vendor": site.vendors}[kind]
     return {
         "title": config.title,
         "kind": kind,
@@ -334,22 +363,32 @@ def update_archive(
     env = environment(config)
     site = scan(output)
     actor_keys, region_keys = set(also[0]), set(also[1])
+    vendor_keys: set[str] = set()
     for date in changed:
-        actors, regions = _touched(load_day(output / date))
+        data = load_day(output / date)
+        actors, regions = _touched(data)
         actor_keys |= actors
         region_keys |= regions
+        vendor_keys |= _touched_vendors(data)
     if everything:
         actor_keys |= set(site.actors)
         region_keys |= set(site.regions)
-        for kind, known in (("actors", site.actors), ("regions", site.regions)):
-            folder = output / kind
-            for stale in folder.glob("*.html") if folder.is_dir() else ():
-                if stale.stem != "index" and stale.stem not in known:
-                    stale.unlink()
+        vendor_keys |= set(site.vendors)
+    # Vendor pages no briefing lists any more go on every update: the pipeline only says
+    # which actors and regions a rewritten day touched before.
+    stale_kinds = [("vendors", site.vendors)]
+    if everything:
+        stale_kinds += [("actors", site.actors), ("regions", site.regions)]
+    for kind, known in stale_kinds:
+        folder = output / kind
+        for stale in folder.glob("*.html") if folder.is_dir() else ():
+            if stale.stem != "index" and stale.stem not in known:
+                stale.unlink()
     written: list[Path] = []
     for keys, topics, kind in (
         (actor_keys, site.actors, "actor"),
         (region_keys, site.regions, "region"),
+        (vendor_keys, site.vendors, "vendor"),
     ):
         for key in sorted(keys):
             path = output / f"{kind}s" / f"{key}.html"
@@ -368,6 +407,7 @@ def update_archive(
         output / "index.html": ("index.html", index_context(config, site)),
         output / "actors" / "index.html": ("topics.html", topics_context(config, site, "actor")),
         output / "regions" / "index.html": ("topics.html", topics_context(config, site, "region")),
+        output / "vendors" / "index.html": ("topics.html", topics_context(config, site, "vendor")),
         output / "feed.xml": ("feed.xml", feed_context(config, site)),
     }
     for path, (template, ctx) in pages.items():

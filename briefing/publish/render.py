@@ -49,6 +49,7 @@ from briefing.models import (
     Source,
     Story,
     SummarySentence,
+    VendorRef,
     slug,
 )
 from briefing.publish.charts import Series, bar_chart, trend_chart
@@ -296,7 +297,13 @@ def context(
     else:
         grouped = {
             sid
-            for section in (*briefing.by_actor, *briefing.by_region)
+            for section in (
+                *briefing.by_actor,
+                *briefing.by_region,
+                *briefing.by_vendor,
+                *briefing.by_incident,
+                *briefing.by_malware,
+            )
             for sid in section.story_ids
         }
         other = [story for story in briefing.stories if story.id not in grouped]
@@ -315,6 +322,8 @@ def context(
         "executive": executive,
         "other_stories": other,
         "sectors": list(briefing.by_sector),
+        # Vendors with a page in the archive (those of the vendor part): chips link only there.
+        "vendor_pages": {section.title for section in briefing.by_vendor},
         # By region, for reading: sub-regions nested under the day's smallest region holding
         # them (every region keeps its own section in briefing.json and the archive).
         "region_tops": [top for top, _subs in regions],
@@ -394,6 +403,9 @@ def _story_json(story: Story) -> dict[str, Any]:
         ],
         "score": story.score,
         "exploited": list(story.exploited),
+        "kev": list(story.kev),
+        "cvss": story.cvss,
+        "victim": story.victim,
         "published": story.published.isoformat(),
         "sources": [
             {
@@ -415,8 +427,12 @@ def _section_json(section: Section, kind: str) -> dict[str, Any]:
     if kind == "actors":
         out["aliases"] = list(section.aliases)
         out["country"] = section.country
-    elif kind == "regions":
+    elif kind in ("regions", "incidents"):
         out["countries"] = list(section.countries)
+    elif kind == "vendors":
+        out["products"] = list(section.products)
+    elif kind == "malware":
+        out["aliases"] = list(section.aliases)
     out["detail"] = section.detail
     out["story_ids"] = list(section.story_ids)
     return out
@@ -442,6 +458,9 @@ def briefing_json(briefing: Briefing) -> dict[str, Any]:
             "actors": [_section_json(s, "actors") for s in briefing.by_actor],
             "regions": [_section_json(s, "regions") for s in briefing.by_region],
             "sectors": [_section_json(s, "sectors") for s in briefing.by_sector],
+            "vendors": [_section_json(s, "vendors") for s in briefing.by_vendor],
+            "incidents": [_section_json(s, "incidents") for s in briefing.by_incident],
+            "malware": [_section_json(s, "malware") for s in briefing.by_malware],
         },
         "cves": [
             {"id": row.id, "stories": list(row.story_ids), "exploited": row.exploited}
@@ -499,6 +518,7 @@ def _sections(items: Any) -> tuple[Section, ...]:
             aliases=tuple(i.get("aliases", ())),
             country=i.get("country"),
             countries=tuple(i.get("countries", ())),
+            products=tuple(i.get("products", ())),
         )
         for i in items or ()
     )
@@ -540,6 +560,12 @@ def briefing_from_json(data: dict[str, Any]) -> Briefing:
             cves=tuple(item.get("cves", ())),
             techniques=tuple(item.get("techniques", ())),
             indicators=indicators,
+            vendors=tuple(
+                VendorRef(
+                    str(v["name"]), tuple(v.get("products", ())), tuple(v.get("mentions", ()))
+                )
+                for v in item.get("vendors", ())
+            ),
         )
         stories.append(
             Story(
@@ -566,6 +592,9 @@ def briefing_from_json(data: dict[str, Any]) -> Briefing:
                 ),
                 score=float(item.get("score", 0.0)),
                 exploited=tuple(item.get("exploited", ())),
+                kev=tuple(item.get("kev", ())),
+                cvss=float(item["cvss"]) if item.get("cvss") is not None else None,
+                victim=item.get("victim"),
             )
         )
     by_story = {story.id: story for story in stories}
@@ -599,6 +628,9 @@ def briefing_from_json(data: dict[str, Any]) -> Briefing:
         executive=tuple(i for i in data.get("executive_summary", ()) if i in by_story),
         other_story_ids=tuple(data.get("other_stories", ())),
         by_sector=_sections(sections.get("sectors")),
+        by_vendor=_sections(sections.get("vendors")),
+        by_incident=_sections(sections.get("incidents")),
+        by_malware=_sections(sections.get("malware")),
         cves=tuple(
             CveRow(
                 str(row["id"]),

@@ -10,8 +10,9 @@ template computes anything:
 3. summarize each story from all its sources (``stories.summarize``), each sentence traced;
 4. score and rank: coverage (distinct outlets), actors (state-attributed weigh more),
    exploited or named CVEs, recency in the window, and the best source's feed weight;
-5. cut the day by actor, by region and by sector; list the CVEs (exploited or not), the
-   indicators with their story, the stories with neither actor nor region, and feed health.
+5. cut the day by actor, by region and by sector, and by vendor, victim and malware family
+   (``stories.topics``); list the CVEs (exploited or not), the indicators with their story,
+   the stories in none of those parts, and feed health.
 
 Everything is ordered by explicit keys, so the same store and clock give the same briefing.
 """
@@ -50,6 +51,7 @@ from briefing.models import (
     slug,
 )
 from briefing.store import FeedState, canonical_url
+from briefing.stories import topics
 from briefing.stories.cluster import Doc, cluster
 from briefing.stories.summarize import (
     ChatSummarizer,
@@ -474,6 +476,7 @@ def compose(
     summarizer = summarizer or ExtractiveSummarizer()
     weights = {feed.name: feed.weight for feed in config.feeds}
     exploit_feeds = {feed.name for feed in config.feeds if EXPLOITED_TAGS & set(feed.tags)}
+    kev_feeds = {feed.name for feed in config.feeds if "kev" in feed.tags}
     stories = []
     members: dict[str, list[tuple[Entry, Article, Entities]]] = {}
     catalogue: set[str] = set()
@@ -484,6 +487,9 @@ def compose(
         if feeds & exploit_feeds:
             # A feed of known-exploited vulnerabilities (CISA's KEV, say) says so by being it.
             story = replace(story, exploited=tuple(sorted(story.entities.cves)))
+        story = topics.with_facts(
+            story, [a.text for _, a, _ in members[story.id]], bool(feeds & kev_feeds)
+        )
         if feeds <= exploit_feeds:
             catalogue.add(story.id)
         ranked = score(story, weights, start, end, story.id in catalogue)
@@ -502,7 +508,14 @@ def compose(
     by_actor = actor_sections(stories)
     by_region = region_sections(stories)
     by_sector = sector_sections(stories)
-    placed = {sid for section in (*by_actor, *by_region) for sid in section.story_ids}
+    by_vendor = topics.vendor_sections(stories)
+    by_incident = topics.incident_sections(stories)
+    by_malware = topics.malware_sections(stories, malware_aliases)
+    placed = {
+        sid
+        for section in (*by_actor, *by_region, *by_vendor, *by_incident, *by_malware)
+        for sid in section.story_ids
+    }
     cve_stories: dict[str, list[str]] = defaultdict(list)
     exploited: set[str] = set()
     for story in stories:
@@ -535,4 +548,13 @@ def compose(
         by_sector=by_sector,
         cves=cves,
         indicators=indicators,
+        by_vendor=by_vendor,
+        by_incident=by_incident,
+        by_malware=by_malware,
     )
+
+
+def malware_aliases(name: str) -> tuple[str, ...]:
+    """A malware family's other names in the knowledge base."""
+    family = get_tagger().kb.lookup_malware(name)
+    return family.aliases if family is not None else ()
