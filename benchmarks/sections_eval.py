@@ -73,7 +73,8 @@ def build_day(items: list[dict[str, Any]]) -> Briefing:
 def names_vendor(briefing: Briefing, vendor: str, story_id: str) -> bool:
     story = next(s for s in briefing.stories if s.id == story_id)
     seen = f"{story.title}\n{story.summary}".casefold()
-    return any(name.casefold() in seen for name in vendor_table().names_of(vendor))
+    names = vendor_table().names_of(vendor) or (vendor,)  # a vendor the title gave
+    return any(name.casefold() in seen for name in names)
 
 
 def main(argv: list[str] | None = None) -> int:

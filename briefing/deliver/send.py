@@ -86,6 +86,7 @@ def describe_interests(interests: InterestsConfig) -> str:
             ("regions", interests.regions),
             ("sectors", interests.sectors),
             ("keywords", interests.keywords),
+            ("vendors", interests.vendors),
         ),
         "; ",
     )

@@ -29,6 +29,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 
+from briefing.intel import geo
 from briefing.intel.normalize import alias_key
 from briefing.intel.vendors import find_vendors, vendor_table
 from briefing.models import NamedRef, Section, Story, VendorRef, slug
@@ -133,8 +134,34 @@ def headline(story: Story) -> str:
 
 
 def headline_vendors(story: Story) -> tuple[VendorRef, ...]:
-    """The vendors a story's title or summary names (what the reader sees of it)."""
-    return find_vendors(headline(story))
+    """The vendors a story's title or summary names (what the reader sees of it); for a
+    vulnerability story whose headline names no vendor of the table, the one its title says
+    the flaw is in (``title_vendor``)."""
+    found = find_vendors(headline(story))
+    if found or not is_vulnerability_story(story):
+        return found
+    guessed = title_vendor(story.title)
+    return (guessed,) if guessed is not None else ()
+
+
+_FLAW_IN = re.compile(
+    r"(?i:vulnerabilit(?:y|ies)|flaws?|bugs?|bypass|zero-days?|exploitation of CVE-\d{4}-\d+"
+    r"|CVE-\d{4}-\d+|RCE)\s+in\s+(?i:the\s+|its\s+|popular\s+|widely[- ]used\s+)?"
+    r"(?P<vendor>[A-Z][\w.-]*\w)(?P<product>(?:\s+[A-Z0-9][\w.-]*\w)*)"
+)
+
+
+def title_vendor(title: str) -> VendorRef | None:
+    """The vendor (and product) a title says a flaw is in, for vendors the table lacks:
+    "vulnerabilities in Halvorsen BMC-400 building controllers" -> Halvorsen (BMC-400)."""
+    for m in _FLAW_IN.finditer(title):
+        vendor = m.group("vendor")
+        if not vendor[:1].isupper() or vendor in _NOT_VICTIM or geo.country_code_for_name(vendor):
+            continue
+        product = m.group("product").strip()
+        mention = f"{vendor} {product}".strip()
+        return VendorRef(vendor, (product,) if product else (), (mention,))
+    return None
 
 
 def is_vulnerability_story(story: Story) -> bool:
@@ -272,14 +299,19 @@ def incident_sections(stories: Sequence[Story]) -> tuple[Section, ...]:
     for story in stories:
         if not is_incident_story(story):
             continue
-        targets = [c for c in story.entities.countries if c.role == "target"]
+        # Where the victim is: the countries the story says were hit, else those it names
+        # (never the attacker's state).
+        named = [c for c in story.entities.countries if c.role != "attributed"]
+        targets = [c for c in named if c.role == "target"] or named
         sectors = [s.name for s in story.entities.sectors]
         if story.victim is None and not sectors and not targets:
             continue
-        for sector in sectors or [UNKNOWN_SECTOR]:
-            members[sector].append(story.id)
-            for country in targets:
-                countries[sector].setdefault(country.name)
+        # The first sector named is the victim's; the others are often its clients' or a
+        # vendor's list of markets: one part per story.
+        sector = sectors[0] if sectors else UNKNOWN_SECTOR
+        members[sector].append(story.id)
+        for country in targets:
+            countries[sector].setdefault(country.name)
     return tuple(
         Section(
             key=slug(name),
