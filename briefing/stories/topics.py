@@ -8,12 +8,13 @@ In: ranked ``Story``s (their entities from the tagger, title, summary and source
   has a CVE) goes under each vendor its title or summary names (``headline_vendors``: the
   vendor table's matcher run on what the reader sees, so every story under a vendor names it
   or one of its products there); other security news (abuse, phishing under a brand, a new
-  protection) under the vendor its title names. Exploited stories first, then by rank; the
+  protection) under the vendor its title names. A story naming an actor goes under a vendor
+  only with a CVE (the actor's part has it). Exploited stories first, then by rank; the
   section lists the products named.
-* **incidents and breaches, by victim sector** (``incident_sections``): a story whose title or
-  summary says an organisation was hit (breach, ransomware attack, cyberattack, outage, leak)
-  and that names the victim (``victim_name``), its sector or a targeted country; grouped by
-  the victim's sector (the tagger's sectors are victims' sectors).
+* **incidents and breaches, by victim sector** (``incident_sections``): a story whose title
+  says an organisation was hit (breach, ransomware attack, cyberattack, outage, leak; not a
+  digest, advice, court or policy news) and that names the victim (``victim_name``), its
+  sector or its country; under the first sector named (the tagger's sectors are victims').
 * **malware and tools, by family** (``malware_sections``): a story about a malware family or
   tool, with no named actor, whose title or summary names the family; with the family's
   aliases from the knowledge base.
@@ -30,6 +31,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 
 from briefing.intel import geo
+from briefing.intel.iocs import find_cves
 from briefing.intel.normalize import alias_key
 from briefing.intel.vendors import find_vendors, vendor_table
 from briefing.models import NamedRef, Section, Story, VendorRef, slug
@@ -125,7 +127,6 @@ _CVSS = re.compile(
     re.IGNORECASE,
 )
 _KEV = re.compile(r"known exploited vulnerabilit|\bKEV\b", re.IGNORECASE)
-_CVE = re.compile(r"CVE-\d{4}-\d{4,7}", re.IGNORECASE)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
 
@@ -190,7 +191,7 @@ def kev_cves(texts: Iterable[str], cves: Sequence[str]) -> tuple[str, ...]:
         for sentence in _SENTENCE.split(text):
             if _KEV.search(sentence):
                 said = True
-                found.update(m.upper() for m in _CVE.findall(sentence))
+                found.update(find_cves(sentence))
     if said and len(cves) == 1:
         found.add(cves[0])
     return tuple(sorted(found & set(cves)))
@@ -251,6 +252,10 @@ def vendor_sections(stories: Sequence[Story]) -> tuple[Section, ...]:
     products: dict[str, dict[str, None]] = defaultdict(dict)
     exploited: set[str] = set()
     for story in stories:
+        if story.entities.actors and not story.entities.cves:
+            # The actor's part shows an actor's campaign; it is a vendor's news too only
+            # when it names the vulnerability used.
+            continue
         vulnerability = is_vulnerability_story(story)
         if not vulnerability and _SECURITY.search(story.title) is None:
             continue
