@@ -209,3 +209,19 @@ def test_a_family_section_lists_the_knowledge_bases_aliases() -> None:
     (section,) = malware_sections(b.stories, malware_aliases)
     assert section.title == "SmokeLoader"
     assert "Dofoil" in section.aliases and "Dofoil" in section.detail
+
+
+def test_fraud_and_unnamed_malware_close_the_malware_part_when_nothing_else_holds_them() -> None:
+    pairs = [
+        pair("Wire", 1, "Phishing kits now check victims before they steal", "Kits check.", 1),
+        pair("Desk", 2, "Fake converters push malware", "Converters drop a payload.", 2),
+        pair("Wire", 3, "Calmer meetings", ESSAY, 3),
+    ]
+    b = compose(CONFIG, pairs, {}, NOW_DT - timedelta(hours=24), NOW_DT)
+    ids = by_title(b)
+    kinds = {s.title: s.story_ids for s in b.by_malware}
+    assert kinds == {
+        "Phishing and fraud": (ids["Phishing kits now check victims before they steal"],),
+        "Malware, family not named": (ids["Fake converters push malware"],),
+    }
+    assert b.other_story_ids == (ids["Calmer meetings"],)

@@ -510,12 +510,13 @@ def compose(
     by_sector = sector_sections(stories)
     by_vendor = topics.vendor_sections(stories)
     by_incident = topics.incident_sections(stories)
-    by_malware = topics.malware_sections(stories, malware_aliases)
     placed = {
         sid
-        for section in (*by_actor, *by_region, *by_vendor, *by_incident, *by_malware)
+        for section in (*by_actor, *by_region, *by_vendor, *by_incident)
         for sid in section.story_ids
     }
+    by_malware = topics.malware_sections(stories, malware_aliases, placed)
+    placed.update(sid for section in by_malware for sid in section.story_ids)
     cve_stories: dict[str, list[str]] = defaultdict(list)
     exploited: set[str] = set()
     for story in stories:

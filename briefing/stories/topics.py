@@ -17,7 +17,8 @@ In: ranked ``Story``s (their entities from the tagger, title, summary and source
   sector or its country; under the first sector named (the tagger's sectors are victims').
 * **malware and tools, by family** (``malware_sections``): a story about a malware family or
   tool, with no named actor, whose title or summary names the family; with the family's
-  aliases from the knowledge base.
+  aliases from the knowledge base. Stories of phishing, fraud or malware naming no family
+  and in no other part close it under "Phishing and fraud" and "Malware, family not named".
 
 ``cvss_score`` and ``kev_cves`` read the severity and KEV status a story's text gives.
 Everything is a pure function of the stories, so the same store and clock give the same parts.
@@ -375,19 +376,43 @@ def _named_family(text: str, start: int, end: int, known: bool = True) -> bool:
     return len(name) >= 4 and any(ch.isupper() or ch.isdigit() or ch == "#" for ch in name[1:])
 
 
+# Stories about malware or fraud that name no family, left out of every other part, go under
+# a heading for their kind rather than in "Other notable stories".
+_FRAUD = re.compile(r"\bphish|\bvish|\bsmish|\bscam|\bfraud|\bspam\b", re.IGNORECASE)
+_UNNAMED_MALWARE = re.compile(
+    r"\b(?:malware|ransomware|RAT|stealer|infostealer|botnet|loader|backdoor|trojan|wiper"
+    r"|spyware|rootkit|worm|dropper|implant|cryptominer|keylogger|shellcode)s?\b"
+    r"|\bmalicious\b|\binfect",
+    re.IGNORECASE,
+)
+FRAUD = "Phishing and fraud"
+UNNAMED = "Malware, family not named"
+
+
 def malware_sections(
     stories: Sequence[Story],
     aliases_of: Callable[[str], tuple[str, ...]],
+    placed: set[str] | frozenset[str] = frozenset(),
 ) -> tuple[Section, ...]:
     """Malware family -> the stories about it that name no actor (the actor's part shows the
-    others), when the title or summary names the family (``story_families``)."""
+    others), when the title or summary names the family (``story_families``); then, for the
+    stories in no family and not in ``placed`` (the other parts), "Phishing and fraud" and
+    "Malware, family not named" by what their title speaks of."""
     members: dict[str, list[str]] = defaultdict(list)
     shown: dict[str, str] = {}  # alias_key -> the first spelling seen
+    kinds: dict[str, list[str]] = {FRAUD: [], UNNAMED: []}
     for story in stories:
-        for name in story_families(story):
+        families = story_families(story)
+        for name in families:
             name = shown.setdefault(alias_key(name), name)
             if story.id not in members[name]:
                 members[name].append(story.id)
+        if families or story.entities.actors or story.id in placed:
+            continue
+        if _FRAUD.search(story.title):
+            kinds[FRAUD].append(story.id)
+        elif _UNNAMED_MALWARE.search(story.title):
+            kinds[UNNAMED].append(story.id)
     out = []
     for name in _order(members, lambda n: ()):
         aliases = aliases_of(name)
@@ -400,4 +425,9 @@ def malware_sections(
                 aliases=aliases,
             )
         )
+    out += [
+        Section(key=slug(kind), title=kind, detail="no family named", story_ids=tuple(ids))
+        for kind, ids in kinds.items()
+        if ids
+    ]
     return tuple(out)
