@@ -234,6 +234,7 @@ class Section:
     country: str | None = None  # actor sections: the attributed state
     countries: tuple[str, ...] = ()  # region sections: the countries of its stories
     products: tuple[str, ...] = ()  # vendor sections: the products its stories name
+    exploited: tuple[str, ...] = ()  # vendor sections: ids of its stories said exploited
 
 
 @dataclass(frozen=True)

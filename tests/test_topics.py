@@ -85,6 +85,7 @@ def test_vulnerability_stories_go_under_their_vendor_exploited_first() -> None:
     assert story.exploited == ("CVE-2026-20333",)
     assert story.cvss == 9.9
     assert "exploited" in cisco.detail
+    assert cisco.exploited == (asa,)
 
 
 def test_every_story_under_a_vendor_names_it_in_title_or_summary() -> None:

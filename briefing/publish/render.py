@@ -431,6 +431,7 @@ def _section_json(section: Section, kind: str) -> dict[str, Any]:
         out["countries"] = list(section.countries)
     elif kind == "vendors":
         out["products"] = list(section.products)
+        out["exploited"] = list(section.exploited)
     elif kind == "malware":
         out["aliases"] = list(section.aliases)
     out["detail"] = section.detail
@@ -519,6 +520,7 @@ def _sections(items: Any) -> tuple[Section, ...]:
             country=i.get("country"),
             countries=tuple(i.get("countries", ())),
             products=tuple(i.get("products", ())),
+            exploited=tuple(i.get("exploited", ())),
         )
         for i in items or ()
     )

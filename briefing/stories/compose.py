@@ -63,12 +63,7 @@ from briefing.stories.summarize import (
 
 _QUALITY_RANK = {"full": 0, "feed-only": 1, "failed": 2}
 _ROLE_RANK = {"attributed": 0, "target": 1, "mentioned": 2}
-_EXPLOITED = re.compile(
-    r"exploited in the wild|actively exploited|active(?:ly)? exploit|under (?:active )?exploitation"
-    r"|zero[- ]day|0-?day|known exploited vulnerabilit|\bKEV\b|exploited (?:in|by|to)|"
-    r"being exploited|exploitation attempts",
-    re.IGNORECASE,
-)
+_EXPLOITED = topics.EXPLOITED
 _CVE = re.compile(r"CVE-\d{4}-\d{4,7}", re.IGNORECASE)
 
 

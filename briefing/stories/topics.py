@@ -37,6 +37,13 @@ from briefing.intel.normalize import alias_key
 from briefing.intel.vendors import find_vendors, vendor_table
 from briefing.models import NamedRef, Section, Story, VendorRef, slug
 
+# A sentence that says a vulnerability is exploited in the wild.
+EXPLOITED = re.compile(
+    r"exploited in the wild|actively exploited|active(?:ly)? exploit|under (?:active )?exploitation"
+    r"|zero[- ]day|0-?day|known exploited vulnerabilit|\bKEV\b|exploited (?:in|by|to)|"
+    r"being exploited|exploitation attempts",
+    re.IGNORECASE,
+)
 _VULN = re.compile(
     r"vulnerab|\bflaws?\b|\bbugs?\b|zero[- ]?days?|\b0-?days?\b|\bpatch|\bexploit|\bCVE-"
     r"|security (?:update|fix|advisor|bulletin)|\badvisor(?:y|ies)\b|\bRCE\b|remote code"
@@ -247,8 +254,9 @@ def _order(members: dict[str, list[str]], first_key: Callable[[str], tuple[int, 
 
 
 def vendor_sections(stories: Sequence[Story]) -> tuple[Section, ...]:
-    """Vendor -> its vulnerability and patch stories, exploited first; vendors with an
-    exploited story first, then the larger, then the one whose best story ranks higher."""
+    """Vendor -> its vulnerability and patch stories, exploited first (a CVE said exploited,
+    or the title or summary says so: a teaser may name no CVE); vendors with an exploited story
+    first, then the larger, then the one whose best story ranks higher."""
     members: dict[str, list[str]] = defaultdict(list)
     products: dict[str, dict[str, None]] = defaultdict(dict)
     exploited: set[str] = set()
@@ -268,7 +276,7 @@ def vendor_sections(stories: Sequence[Story]) -> tuple[Section, ...]:
                 members[ref.name].append(story.id)
             for product in ref.products:
                 products[ref.name].setdefault(product)
-        if story.exploited:
+        if story.exploited or EXPLOITED.search(headline(story)):
             exploited.add(story.id)
     out = []
     for name in _order(members, lambda n: (0 if exploited & set(members[n]) else 1,)):
@@ -284,6 +292,7 @@ def vendor_sections(stories: Sequence[Story]) -> tuple[Section, ...]:
                 detail=detail,
                 story_ids=tuple(ids),
                 products=tuple(products[name]),
+                exploited=tuple(sid for sid in ids if sid in exploited),
             )
         )
     return tuple(out)
