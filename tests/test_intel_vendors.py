@@ -125,3 +125,14 @@ def test_the_tagger_fills_entities_vendors() -> None:
     assert [v.name for v in entities.vendors] == ["Cisco"]
     assert entities.vendors[0].products == ("ASA/FTD",)
     assert entities.to_dict()["vendors"][0]["name"] == "Cisco"
+
+
+def test_longer_names_in_another_case_count_but_not_in_lower_case() -> None:
+    assert found("Scans for VMWare HCX endpoints rose.") == {"VMware": ("HCX",)}
+    assert found("FORTINET PATCHES FORTIOS") == {"Fortinet": ("FortiOS",)}
+    assert found("We made progress on the spring release.") == {}
+
+
+def test_a_cve_line_may_write_the_vendor_in_lower_case_as_cpe_does() -> None:
+    assert "WinRAR" in found("CVE-2014-125119 - rarlab winrar Improper Input Validation")
+    assert found("rarlab winrar is a tool") == {}

@@ -16,8 +16,10 @@ Each hit then gets the checks that make it a mention:
 
 * it ends at a word end and is not glued into an address or file name ("microsoft.com",
   "/cisco/", "user@oracle");
-* case: a short name (4 characters or fewer) or one with inner capitals ("iOS" vs Cisco's
-  "IOS", "FortiOS") must be written exactly so; a capitalised name must start with a capital;
+* case: a short name (4 characters or fewer: "iOS" vs Cisco's "IOS", "ASA") must be written
+  exactly so; a longer one in any case but all lower case ("VMWare" is VMware, "progress" is
+  a word) -- except in a line naming a CVE, where catalogues write CPE's lower-case names
+  ("CVE-2025-0001 - rarlab winrar");
 * an ambiguous name (``~`` in the table: "Apple", "Oracle", "Windows", "Exchange", "Edge",
   "Teams", "Chrome", "Zoom"...) and a name several vendors share count only in context: the
   vendor (or, for a shared name, exactly one of its vendors) is named unambiguously elsewhere
@@ -144,13 +146,21 @@ def parse_table(text: str) -> tuple[int, tuple[tuple[Vendor, frozenset[str]], ..
 def _case_ok(surface: str, form: str) -> bool:
     s = surface.replace(" ", "").replace("-", "")
     f = form.replace(" ", "").replace("-", "")
-    if s == f:
+    if s == f or form.islower():
         return True
-    if form.islower():
-        return True
-    if len(f) <= 4 or any(ch.isupper() for word in form.split() for ch in word[1:]):
+    if len(f) <= 4:
         return False  # "IOS" is Cisco's, "iOS" Apple's; "ASA" is no "asa"
-    return surface[:1].isupper() or surface[:1].isdigit()
+    # A longer name in another case is the same name ("VMWare", "FORTINET"), but not in
+    # lower case: "progress", "edge" and "spring" are words.
+    return not surface.islower()
+
+
+def _cpe_line(text: str, start: int, end: int) -> bool:
+    """The hit stands in a line naming a CVE: catalogue and advisory titles write the vendor
+    and product as CPE does, in lower case ("CVE-2025-0001 - rarlab winrar ...")."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    return "CVE-" in text[line_start : line_end if line_end >= 0 else len(text)].upper()
 
 
 def _glued(text: str, start: int, end: int) -> bool:
@@ -247,6 +257,8 @@ class VendorTable:
             if _glued(text, start, end):
                 continue
             ok = tuple(nm for nm in names if _case_ok(surface, nm.form))
+            if not ok and len(surface) > 4 and _cpe_line(text, start, end):
+                ok = tuple(nm for nm in names if not nm.ambiguous)
             if ok:
                 candidates.append(_Hit(start, end, surface, ok))
         candidates.sort(key=lambda h: (h.start, -h.end))
