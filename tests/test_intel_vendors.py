@@ -136,3 +136,8 @@ def test_longer_names_in_another_case_count_but_not_in_lower_case() -> None:
 def test_a_cve_line_may_write_the_vendor_in_lower_case_as_cpe_does() -> None:
     assert "WinRAR" in found("CVE-2014-125119 - rarlab winrar Improper Input Validation")
     assert found("rarlab winrar is a tool") == {}
+
+
+def test_a_name_ending_in_symbols_needs_them() -> None:
+    assert found("Open the file in Notepad to read it.") == {}
+    assert "Notepad++" in found("A flaw in Notepad++ lets a file run code.")

@@ -155,6 +155,13 @@ def _case_ok(surface: str, form: str) -> bool:
     return not surface.islower()
 
 
+def _tail_ok(text: str, end: int, form: str) -> bool:
+    """A name ending in symbols the scan text drops ("Notepad++", "C#") must be written with
+    them: "Notepad" alone is another program."""
+    tail = form[len(form.rstrip("+#")) :]
+    return not tail or text.startswith(tail, end)
+
+
 def _cpe_line(text: str, start: int, end: int) -> bool:
     """The hit stands in a line naming a CVE: catalogue and advisory titles write the vendor
     and product as CPE does, in lower case ("CVE-2025-0001 - rarlab winrar ...")."""
@@ -256,7 +263,9 @@ class VendorTable:
             surface = text[start:end]
             if _glued(text, start, end):
                 continue
-            ok = tuple(nm for nm in names if _case_ok(surface, nm.form))
+            ok = tuple(
+                nm for nm in names if _case_ok(surface, nm.form) and _tail_ok(text, end, nm.form)
+            )
             if not ok and len(surface) > 4 and _cpe_line(text, start, end):
                 ok = tuple(nm for nm in names if not nm.ambiguous)
             if ok:
