@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from briefing.config import Config, FeedConfig
+from briefing.intel.stage import tag_articles
 from briefing.intel.vendors import vendor_table
 from briefing.models import Article, Briefing, Entry
-from briefing.stories.compose import compose
+from briefing.pipeline import brief
 
 DEFAULT = (
     Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "news" / "items.json"
@@ -67,7 +68,7 @@ def build_day(items: list[dict[str, Any]]) -> Briefing:
             (entry, Article(entry.id, entry.link, entry.title, text, "", when, "en", "feed-only"))
         )
     start = min(_when(i) for i in items) - timedelta(seconds=1)
-    return compose(config, pairs, {}, start, end + timedelta(seconds=1))
+    return brief(config, tag_articles(pairs).items, {}, start, end + timedelta(seconds=1))
 
 
 def names_vendor(briefing: Briefing, vendor: str, story_id: str) -> bool:

@@ -213,3 +213,15 @@ def test_archive_feed_is_well_formed_and_inert(output: Path) -> None:
     for path in output.rglob("*.xml"):
         root = etree.fromstring(path.read_bytes())  # well-formed: no markup broke out
         assert not root.xpath("//*[local-name()='script' or local-name()='iframe']"), path
+
+
+def test_briefing_json_links_are_http_or_absent(output: Path) -> None:
+    """Tools that render the JSON's links must not inherit what the HTML is protected from."""
+    text = (output / "2026-03-10" / "briefing.json").read_text(encoding="utf-8")
+    data: dict[str, Any] = json.loads(text)
+    urls = [s["url"] for story in data["stories"] for s in story["sources"]]
+    assert urls and None in urls  # the hostile links are gone, not the sources
+    for url in urls:
+        assert url is None or url.startswith(("http://", "https://")), url
+    for scheme in ("javascript:", "file:", "data:", "vbscript:"):
+        assert scheme not in text.lower().replace("\t", ""), scheme

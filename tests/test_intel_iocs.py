@@ -97,3 +97,14 @@ def test_glued_sentences_and_commit_ids_are_not_indicators() -> None:
         "domain": ("update-check.net", "payload.as"),
         "sha1": ("7f39d97258217ee2c21a1f5031d4a6d7343eb30d",),
     }
+
+
+def test_only_what_was_written_defanged_counts_as_defanged() -> None:
+    # "report.zip" is inside the defanged URL's text, but the file name on its own is prose.
+    text = "The loader fetched hxxp://evil[.]com/report.zip and then opened report.zip."
+    found = dict(extract_indicators(text))
+    assert found.get("url") == ("http://evil.com/report.zip",)
+    assert "domain" not in found
+    # Written defanged on its own, the same name is an indicator; so is a defanged URL's host.
+    found = dict(extract_indicators("Then it beaconed to report[.]zip and evil[.]com/x."))
+    assert found["domain"] == ("report.zip", "evil.com")

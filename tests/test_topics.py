@@ -11,10 +11,10 @@ from briefing.config import Config, FeedConfig, InterestsConfig
 from briefing.deliver.interests import filter_briefing
 from briefing.models import Article, Briefing, Entry
 from briefing.publish.archive import update_archive
-from briefing.publish.render import briefing_from_json, briefing_json, write_briefing
-from briefing.stories.compose import compose
+from briefing.publish.render import write_briefing
+from briefing.serialize import from_json, to_json
 from briefing.stories.topics import cvss_score, kev_cves, title_vendor, victim_name
-from tests.conftest import NOW_DT
+from tests.conftest import NOW_DT, compose_pairs
 
 CONFIG = Config(
     feeds=(
@@ -66,7 +66,7 @@ def build() -> Briefing:
         pair("Wire", 5, "AsyncRAT malware returns with fake invoices", MALWARE, 6),
         pair("Desk", 6, "Calmer meetings", ESSAY, 7),
     ]
-    return compose(CONFIG, pairs, {}, NOW_DT - timedelta(hours=24), NOW_DT)
+    return compose_pairs(CONFIG, pairs, {}, NOW_DT - timedelta(hours=24), NOW_DT)
 
 
 def by_title(briefing: Briefing) -> dict[str, str]:
@@ -143,7 +143,7 @@ def test_a_kev_feed_marks_its_cves_as_kev() -> None:
             1,
         )
     ]
-    b = compose(CONFIG, pairs, {}, NOW_DT - timedelta(hours=24), NOW_DT)
+    b = compose_pairs(CONFIG, pairs, {}, NOW_DT - timedelta(hours=24), NOW_DT)
     assert b.stories[0].kev == ("CVE-2026-20100",)
     assert b.by_vendor[0].title == "Cisco"
 
@@ -158,6 +158,8 @@ def test_cvss_kev_victim_and_title_vendor_readers() -> None:
     )
     assert victim_name("Ransomware attack on Lakeside County schools") == "Lakeside County"
     assert victim_name("How attackers breach networks in three steps") is None
+    assert victim_name("Eastshire hospital hit by ransomware") is None  # no name given
+    assert victim_name("Eastshire Council's network breached") == "Eastshire Council"
     ref = title_vendor("Advisory: vulnerabilities in Halvorsen BMC-400 building controllers")
     assert ref is not None and (ref.name, ref.products) == ("Halvorsen", ("BMC-400",))
     assert title_vendor("Flaws in Chinese routers exploited") is None
@@ -178,11 +180,11 @@ def test_a_vendors_interest_gets_only_that_vendors_stories() -> None:
 
 def test_parts_survive_briefing_json_and_make_vendor_pages(tmp_path: Path) -> None:
     b = build()
-    data = json.loads(json.dumps(briefing_json(b)))
+    data = json.loads(json.dumps(to_json(b)))
     assert [s["name"] for s in data["sections"]["vendors"]] == ["Cisco"]
     assert data["sections"]["vendors"][0]["products"]
     assert data["sections"]["incidents"] and data["sections"]["malware"]
-    back = briefing_from_json(data)
+    back = from_json(data)
     assert back.by_vendor == b.by_vendor
     assert back.by_incident == b.by_incident
     assert back.by_malware == b.by_malware
@@ -206,7 +208,7 @@ def test_a_family_section_lists_the_knowledge_bases_aliases() -> None:
     from briefing.stories.topics import malware_sections
 
     pairs = [pair("Wire", 1, "SmokeLoader malware spreads again", "SmokeLoader is back.", 1)]
-    b = compose(CONFIG, pairs, {}, NOW_DT - timedelta(hours=24), NOW_DT)
+    b = compose_pairs(CONFIG, pairs, {}, NOW_DT - timedelta(hours=24), NOW_DT)
     (section,) = malware_sections(b.stories, malware_aliases)
     assert section.title == "SmokeLoader"
     assert "Dofoil" in section.aliases and "Dofoil" in section.detail
@@ -218,7 +220,7 @@ def test_fraud_and_unnamed_malware_close_the_malware_part_when_nothing_else_hold
         pair("Desk", 2, "Fake converters push malware", "Converters drop a payload.", 2),
         pair("Wire", 3, "Calmer meetings", ESSAY, 3),
     ]
-    b = compose(CONFIG, pairs, {}, NOW_DT - timedelta(hours=24), NOW_DT)
+    b = compose_pairs(CONFIG, pairs, {}, NOW_DT - timedelta(hours=24), NOW_DT)
     ids = by_title(b)
     kinds = {s.title: s.story_ids for s in b.by_malware}
     assert kinds == {

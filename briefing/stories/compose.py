@@ -1,18 +1,19 @@
-"""Compose stage: the articles of a window -> a ranked ``Briefing``.
+"""Cluster, summarize and compose stages: the window's tagged articles -> a ranked ``Briefing``.
 
-In: ``(Entry, Article)`` pairs from the store for the window, the feed-health rows, the config
-and the window's bounds. Out: a ``Briefing`` holding everything the renderers show, so that no
-template computes anything:
+Three calls, in the order ``pipeline`` makes them, none of which tags or (but for an optional
+chat endpoint in ``summarize_stories``) touches the network:
 
-1. tag every article (``briefing.intel``);
-2. fold articles about one event into one story (``stories.cluster``), its entities the union
-   of its sources';
-3. summarize each story from all its sources (``stories.summarize``), each sentence traced;
-4. score and rank: coverage (distinct outlets), actors (state-attributed weigh more),
-   exploited or named CVEs, recency in the window, and the best source's feed weight;
-5. cut the day by actor, by region and by sector, and by vendor, victim and malware family
-   (``stories.topics``); list the CVEs (exploited or not), the indicators with their story,
-   the stories in none of those parts, and feed health.
+1. ``story_groups``: ``(Entry, Article, Entities)`` triples (the tag stage's output) -> one
+   group per event (``stories.cluster``);
+2. ``summarize_stories``: groups -> ``Story``s, each summarized from all its sources
+   (``stories.summarize``, every sentence traced), its entities the union of its sources',
+   scored: coverage (distinct outlets), actors (state-attributed weigh more), exploited or
+   named CVEs, recency in the window, and the best source's feed weight;
+3. ``compose``: stories, feed-health rows, the config and the window's bounds -> a
+   ``Briefing`` holding everything the renderers show, so that no template computes anything:
+   the ranking, the day cut by actor, by region and by sector, and by vendor, victim sector and
+   malware family (``stories.topics``), the CVEs (exploited or not), the indicators with their
+   story, the stories in none of those parts, feed health.
 
 Everything is ordered by explicit keys, so the same store and clock give the same briefing.
 """
@@ -22,17 +23,18 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
-from urllib.parse import urlsplit
 
 from briefing import __version__
 from briefing.config import Config
-from briefing.intel import geo, get_tagger
+from briefing.intel import geo
+from briefing.intel.iocs import find_cves
+from briefing.intel.kb import load_kb
 from briefing.intel.normalize import alias_key
+from briefing.intel.stage import Tagged
 from briefing.models import (
     ActorRef,
     Article,
@@ -48,6 +50,7 @@ from briefing.models import (
     Section,
     Source,
     Story,
+    VendorRef,
     slug,
 )
 from briefing.store import FeedState, canonical_url
@@ -64,7 +67,6 @@ from briefing.stories.summarize import (
 _QUALITY_RANK = {"full": 0, "feed-only": 1, "failed": 2}
 _ROLE_RANK = {"attributed": 0, "target": 1, "mentioned": 2}
 _EXPLOITED = topics.EXPLOITED
-_CVE = re.compile(r"CVE-\d{4}-\d{4,7}", re.IGNORECASE)
 
 
 # Feeds tagged so in feeds.yaml list only vulnerabilities exploited in the wild.
@@ -161,6 +163,20 @@ def merge_entities(all_entities: Sequence[Entities]) -> Entities:
         cves=tuple(sorted(_union(e.cves for e in all_entities))),
         techniques=tuple(sorted(_union(e.techniques for e in all_entities))),
         indicators=tuple((kind, _union(values)) for kind, values in sorted(indicators.items())),
+        vendors=_merge_vendors(e.vendors for e in all_entities),
+    )
+
+
+def _merge_vendors(lists: Iterable[Sequence[VendorRef]]) -> tuple[VendorRef, ...]:
+    merged: dict[str, tuple[list[tuple[str, ...]], list[tuple[str, ...]]]] = {}
+    for refs in lists:
+        for ref in refs:
+            products, mentions = merged.setdefault(ref.name, ([], []))
+            products.append(ref.products)
+            mentions.append(ref.mentions)
+    return tuple(
+        VendorRef(name, _union(products), _union(mentions))
+        for name, (products, mentions) in merged.items()
     )
 
 
@@ -173,7 +189,7 @@ def exploited_cves(texts: Iterable[str], cves: Sequence[str]) -> tuple[str, ...]
             if not _EXPLOITED.search(sentence):
                 continue
             said_exploited = True
-            found.update(match.upper() for match in _CVE.findall(sentence))
+            found.update(find_cves(sentence))
     if said_exploited and len(cves) == 1:
         found.add(cves[0])
     return tuple(sorted(found & set(cves)))
@@ -198,7 +214,7 @@ def _mentions(entities: Entities) -> list[str]:
 
 
 def make_story(
-    members: Sequence[tuple[Entry, Article, Entities]],
+    members: Sequence[Tagged],
     summarizer: Summarizer,
 ) -> Story:
     ranked = sorted(members, key=lambda m: (_QUALITY_RANK[m[1].quality], -len(m[1].text), m[0].id))
@@ -432,31 +448,21 @@ def chat_summarizer(config: Config) -> ChatSummarizer | None:
     return ChatSummarizer(settings.url, settings.model, api_key=key, timeout=settings.timeout)
 
 
-def compose(
-    config: Config,
-    pairs: Sequence[tuple[Entry, Article]],
-    states: dict[str, FeedState],
-    start: datetime,
-    end: datetime,
-    summarizer: Summarizer | None = None,
-) -> Briefing:
-    tagger = get_tagger()
-    pairs = _one_entry_per_link(pairs)
+def _exploit_feeds(config: Config) -> set[str]:
+    return {feed.name for feed in config.feeds if EXPLOITED_TAGS & set(feed.tags)}
+
+
+def _rank(story: Story) -> tuple[float, float, str]:
+    return (-story.score, -story.published.timestamp(), story.id)
+
+
+def story_groups(config: Config, tagged: Sequence[Tagged]) -> list[list[Tagged]]:
+    """Cluster stage: the window's tagged articles -> one group per event (``stories.cluster``),
+    one entry per article (``_one_entry_per_link``), actors under the config's names."""
     shown = actor_namer(config.actor_names)
-    tagged = [
-        (
-            entry,
-            article,
-            shown(
-                tagger.tag(
-                    article.text,
-                    title=article.title,
-                    source_host=urlsplit(article.url or "").hostname,
-                )
-            ),
-        )
-        for entry, article in pairs
-    ]
+    entities_of = {entry.id: entities for entry, _, entities in tagged}
+    pairs = _one_entry_per_link([(entry, article) for entry, article, _ in tagged])
+    items = [(entry, article, shown(entities_of[entry.id])) for entry, article in pairs]
     docs = [
         Doc(
             # An aggregator's items come from many outlets: each is its own voice.
@@ -466,40 +472,67 @@ def compose(
             text=article.text,
             entities=entities,
         )
-        for entry, article, entities in tagged
+        for entry, article, entities in items
     ]
+    return [[items[i] for i in group] for group in cluster(docs)]
+
+
+def summarize_stories(
+    config: Config,
+    groups: Sequence[Sequence[Tagged]],
+    start: datetime,
+    end: datetime,
+    summarizer: Summarizer | None = None,
+) -> list[Story]:
+    """Summarize stage: each group -> a scored ``Story`` summarized from all its sources, best
+    first. With a chat endpoint configured, the ``max_stories`` best are summarized again by it
+    (the only network this side of the store)."""
     summarizer = summarizer or ExtractiveSummarizer()
     weights = {feed.name: feed.weight for feed in config.feeds}
-    exploit_feeds = {feed.name for feed in config.feeds if EXPLOITED_TAGS & set(feed.tags)}
+    exploit_feeds = _exploit_feeds(config)
     kev_feeds = {feed.name for feed in config.feeds if "kev" in feed.tags}
-    stories = []
-    members: dict[str, list[tuple[Entry, Article, Entities]]] = {}
-    catalogue: set[str] = set()
-    for group in cluster(docs):
-        story = make_story([tagged[i] for i in group], summarizer)
-        members[story.id] = [tagged[i] for i in group]
+
+    def facts(story: Story, group: Sequence[Tagged]) -> Story:
         feeds = {source.feed for source in story.sources}
         if feeds & exploit_feeds:
             # A feed of known-exploited vulnerabilities (CISA's KEV, say) says so by being it.
             story = replace(story, exploited=tuple(sorted(story.entities.cves)))
-        story = topics.with_facts(
-            story, [a.text for _, a, _ in members[story.id]], bool(feeds & kev_feeds)
-        )
-        if feeds <= exploit_feeds:
-            catalogue.add(story.id)
-        ranked = score(story, weights, start, end, story.id in catalogue)
+        texts = [article.text for _, article, _ in group]
+        return topics.with_facts(story, texts, bool(feeds & kev_feeds))
+
+    stories = []
+    members: dict[str, Sequence[Tagged]] = {}
+    for group in groups:
+        story = facts(make_story(group, summarizer), group)
+        members[story.id] = group
+        feeds = {source.feed for source in story.sources}
+        ranked = score(story, weights, start, end, feeds <= exploit_feeds)
         stories.append(replace(story, score=ranked))
-    stories.sort(key=lambda s: (-s.score, -s.published.timestamp(), s.id))
+    stories.sort(key=_rank)
     chat = chat_summarizer(config)
     if chat is not None:
         # A model's time goes to the stories read first; the rest keep the extractive summary.
         try:
             for rank, story in enumerate(stories[: config.summarizer.max_stories]):
-                rewritten = make_story(members[story.id], chat)
+                rewritten = facts(make_story(members[story.id], chat), members[story.id])
                 stories[rank] = replace(rewritten, score=story.score)
         finally:
             chat.close()
+    return stories
 
+
+def compose(
+    config: Config,
+    stories: Sequence[Story],
+    states: dict[str, FeedState],
+    start: datetime,
+    end: datetime,
+) -> Briefing:
+    """Compose stage: scored stories -> the ``Briefing`` (rank, sections, tables, feed health);
+    no tagging, no network."""
+    stories = sorted(stories, key=_rank)
+    exploit_feeds = _exploit_feeds(config)
+    catalogue = {story.id for story in stories if {s.feed for s in story.sources} <= exploit_feeds}
     by_actor = actor_sections(stories)
     by_region = region_sections(stories)
     by_sector = sector_sections(stories)
@@ -552,5 +585,5 @@ def compose(
 
 def malware_aliases(name: str) -> tuple[str, ...]:
     """A malware family's other names in the knowledge base."""
-    family = get_tagger().kb.lookup_malware(name)
+    family = load_kb().lookup_malware(name)
     return family.aliases if family is not None else ()

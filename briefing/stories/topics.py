@@ -110,7 +110,8 @@ _VICTIM_PATTERNS = tuple(
         r"(?:(?:data|security|ransomware|cyber|network|IT|email|[\w-]+)\s+){0,2}"
         r"(?:breach|attack|cyberattack|incident|leak|outage|intrusion|hack|compromise|extortion)",
         # "Ukrainian Railways hit by cyberattack", "Union County's network breached"
-        r"(?:^|[:,]\s+)" + _ORG + r"(?:['’]s?)?\s+(?:[a-z]+\s+){0,2}"
+        # (words between only after a possessive: "Jordanian hospital hit by" names none)
+        r"(?:^|[:,]\s+)" + _ORG + r"(?:['’]s?\s+(?:[a-z]+\s+){0,2}|\s+)"
         r"(?:hit by|breached|hacked|compromised|struck by|knocked offline|taken offline)\b",
         # "cyberattack on NYU", "breach at Coinbase", "ransomware attack against DaVita"
         r"(?:breach|attack|cyberattack|hack|intrusion|leak|outage)\s+(?:on|at|against|of|hits?"
