@@ -228,3 +228,28 @@ def test_fraud_and_unnamed_malware_close_the_malware_part_when_nothing_else_hold
         "Malware, family not named": (ids["Fake converters push malware"],),
     }
     assert b.other_story_ids == (ids["Calmer meetings"],)
+
+
+def test_the_e_mail_of_a_vendors_reader_names_the_vendor_part() -> None:
+    from briefing.config import EmailConfig, RecipientConfig
+    from briefing.deliver.send import build_message
+    from briefing.publish.render import environment
+
+    b = build()
+    reader = RecipientConfig(
+        address="patch@example.org", interests=InterestsConfig(vendors=("ASA",))
+    )
+    email_config = EmailConfig.model_validate(
+        {"smtp_host": "127.0.0.1", "from": "b@example.org", "recipients": [reader]}
+    )
+    config = Config(feeds=CONFIG.feeds)
+    filtered = filter_briefing(b, reader.interests)
+    message = build_message(
+        config, email_config, reader, filtered, b"%PDF-1.4", environment(config), NOW_DT
+    )
+    text = next(part for part in message.walk() if part.get_content_type() == "text/plain")
+    body = text.get_content()
+    assert "Filtered for vendors: ASA" in body
+    assert "Vendors: Cisco (1)" in body
+    assert "Cisco ASA and FTD zero-day exploited in attacks" in body
+    assert "IOS XE" not in body  # the reader asked for one product
