@@ -141,3 +141,9 @@ def test_a_cve_line_may_write_the_vendor_in_lower_case_as_cpe_does() -> None:
 def test_a_name_ending_in_symbols_needs_them() -> None:
     assert found("Open the file in Notepad to read it.") == {}
     assert "Notepad++" in found("A flaw in Notepad++ lets a file run code.")
+
+
+def test_a_name_written_two_ways_keeps_both_case_rules() -> None:
+    assert found("A flaw in nginx lets attackers crash workers.") == {"NGINX": ()}
+    assert found("Weekly Threat Intel roundup") == {}
+    assert found("Intel patched flaws in its processors.") == {"Intel": ()}

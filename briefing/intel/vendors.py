@@ -54,7 +54,8 @@ _CUE_WORDS = frozenset(
     customers accounts account instances installations deployments version versions build
     release releases plugin plugins extension extensions kernel driver drivers client
     clients agent cloud endpoint endpoints platform platforms service services tenants
-    admin router routers firewall firewalls vpn gateway gateways""".split()  # noqa: SIM905
+    admin router routers firewall firewalls vpn gateway gateways processor processors cpu
+    cpus chip chips chipset chipsets""".split()  # noqa: SIM905
 )
 _CUE_SPAN = 4  # words either side
 _SENTENCE_STOP = re.compile(r"[.!?;\n]")
@@ -189,7 +190,7 @@ class VendorTable:
         self.version, parsed = parse_table(text)
         self.vendors: tuple[Vendor, ...] = tuple(v for v, _ in parsed)
         self._index: dict[str, list[tuple[int, int]]] = {}
-        slots: dict[str, dict[tuple[int, int], _Name]] = {}
+        slots: dict[str, dict[tuple[int, int, str], _Name]] = {}
 
         def add(name: str, vendor: int, product: int, ambiguous: bool) -> None:
             key = alias_key(name)
@@ -199,7 +200,8 @@ class VendorTable:
                 if len(variant.replace(" ", "")) < 2:
                     continue
                 slot = slots.setdefault(" " + variant, {})
-                slot.setdefault((vendor, product), _Name(vendor, product, name, ambiguous))
+                # One entry per written form: "NGINX" and "nginx" share a key, not a case rule.
+                slot.setdefault((vendor, product, name), _Name(vendor, product, name, ambiguous))
 
         for vi, (vendor, amb) in enumerate(parsed):
             vendor_names = (vendor.name, *vendor.aliases)
