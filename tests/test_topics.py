@@ -253,3 +253,17 @@ def test_the_e_mail_of_a_vendors_reader_names_the_vendor_part() -> None:
     assert "Vendors: Cisco (1)" in body
     assert "Cisco ASA and FTD zero-day exploited in attacks" in body
     assert "IOS XE" not in body  # the reader asked for one product
+
+
+def test_an_actors_zero_day_in_a_vendors_product_goes_under_the_vendor_too() -> None:
+    text = (
+        "The state-backed group tracked as APT28 exploited a zero-day in Cisco ASA firewalls "
+        "to plant a backdoor on government networks, Cisco said."
+    )
+    pairs = [pair("Wire", 1, "APT28 exploits Cisco ASA zero-day", text, 1)]
+    b = compose_pairs(CONFIG, pairs, {}, NOW_DT - timedelta(hours=24), NOW_DT)
+    (story,) = b.stories
+    assert story.entities.actors and not story.entities.cves
+    (cisco,) = b.by_vendor
+    assert (cisco.title, cisco.story_ids, cisco.exploited) == ("Cisco", (story.id,), (story.id,))
+    assert any(story.id in s.story_ids for s in b.by_actor)

@@ -9,8 +9,8 @@ In: ranked ``Story``s (their entities from the tagger, title, summary and source
   vendor table's matcher run on what the reader sees, so every story under a vendor names it
   or one of its products there); other security news (abuse, phishing under a brand, a new
   protection) under the vendor its title names. A story naming an actor goes under a vendor
-  only with a CVE (the actor's part has it). Exploited stories first, then by rank; the
-  section lists the products named.
+  only with a CVE or a title about that vendor's flaw (the actor's part has it). Exploited
+  stories first, then by rank; the section lists the products named.
 * **incidents and breaches, by victim sector** (``incident_sections``): a story whose title
   says an organisation was hit (breach, ransomware attack, cyberattack, outage, leak; not a
   digest, advice, court or policy news) and that names the victim (``victim_name``), its
@@ -262,17 +262,20 @@ def vendor_sections(stories: Sequence[Story]) -> tuple[Section, ...]:
     products: dict[str, dict[str, None]] = defaultdict(dict)
     exploited: set[str] = set()
     for story in stories:
-        if story.entities.actors and not story.entities.cves:
-            # The actor's part shows an actor's campaign; it is a vendor's news too only
-            # when it names the vulnerability used.
-            continue
         vulnerability = is_vulnerability_story(story)
         if not vulnerability and _SECURITY.search(story.title) is None:
             continue
         in_title = {ref.name for ref in find_vendors(story.title)}
+        # The actor's part shows an actor's campaign; it is a vendor's news too when it names
+        # the vulnerability used, or its title is about a vendor's flaw ("ASA zero-day").
+        title_flaw = bool(in_title) and _VULN.search(story.title) is not None
+        if story.entities.actors and not story.entities.cves and not title_flaw:
+            continue
         for ref in headline_vendors(story):
             if not vulnerability and ref.name not in in_title:
                 continue  # other security news goes under the vendor its title names
+            if story.entities.actors and not story.entities.cves and ref.name not in in_title:
+                continue
             if story.id not in members[ref.name]:
                 members[ref.name].append(story.id)
             for product in ref.products:
