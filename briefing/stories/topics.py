@@ -86,7 +86,7 @@ _TITLE_FAMILY = re.compile(
 _SECURITY = re.compile(
     r"\bmalicious\b|\bfake\b|\bphish|\bscam|\bmalware\b|\bhijack|\battack|\babus"
     r"|\btarget|\bexpos|\bleak|\bencrypt|\bprotect|\bsecur|\bauthenticat|\bpassword"
-    r"|\bblocks?\b|\bdisables?\b|\bbreak|\bcrash|\bbsods?\b|\bremoves?\b",
+    r"|\bblocks?\b|\bdisables?\b|\bbreak|\bcrash|\bbsods?\b|\bremoves?\b|\bdisclos",
     re.IGNORECASE,
 )
 # An organisation's name as a title writes it: capitalised words (with "&", "of", "and"
