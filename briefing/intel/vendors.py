@@ -251,9 +251,15 @@ class VendorTable:
         if low is None:
             low = text.lower()
         scan = " " + scan_text_lowered(text, low)
-        for m in _URL_RE.finditer(text):
-            s, e = m.start() + 1, m.end() + 1
-            scan = scan[:s] + " " * (e - s) + scan[e:]
+        if "://" in text or "www." in low:
+            # A name inside an address is no mention; the pieces are joined once (a text of
+            # ten thousand links must not be copied ten thousand times).
+            parts: list[str] = []
+            last = 0
+            for m in _URL_RE.finditer(text):
+                parts += [scan[last : m.start() + 1], " " * (m.end() - m.start())]
+                last = m.end() + 1
+            scan = "".join(parts) + scan[last:]
         n = len(scan)
         # Every hit that ends at a word end, then leftmost-longest among those: with
         # ``iter_long`` "Exchange Server" would swallow "Exchange servers" and lose it.
@@ -283,8 +289,8 @@ class VendorTable:
         certain: set[int] = set()
         for hit in hits:
             vendors = {nm.vendor for nm in hit.names}
-            if len(vendors) == 1 and not any(nm.ambiguous for nm in hit.names):
-                nm = hit.names[0]
+            if len(vendors) == 1 and not all(nm.ambiguous for nm in hit.names):
+                nm = min(hit.names, key=lambda x: x.ambiguous)
                 if nm.product >= 0 or not self._research(scan, hit):
                     certain.add(nm.vendor)
         found: dict[int, tuple[int, dict[str, None], dict[str, None]]] = {}
@@ -292,7 +298,7 @@ class VendorTable:
             vendors = {nm.vendor for nm in hit.names}
             chosen: _Name | None = None
             if len(vendors) == 1:
-                nm = hit.names[0]
+                nm = min(hit.names, key=lambda x: x.ambiguous)  # an unambiguous form wins
                 if not nm.ambiguous or (
                     not _compound(text, hit) and (nm.vendor in certain or _cue(text, hit))
                 ):
