@@ -10,11 +10,11 @@ per-reader interests use the same table (``VendorTable.lookup`` resolves any nam
 How: one Aho-Corasick automaton over ``normalize.scan_text`` (the same scan text as the actor
 matcher: lower case, punctuation as spaces, offsets kept) holds every vendor and product name,
 plus "<vendor> <product>" for each pair ("Microsoft Exchange", "Google Chrome"), each key
-behind a space so a hit starts at a word start; hits that end at a word end
-are kept leftmost-longest.
-Each hit then gets the checks that make it a mention:
+between two spaces so a hit is whole words; among the hits, leftmost-longest wins (not
+``iter_long``'s leftmost-longest key, which would let "Exchange Server" swallow "Exchange
+servers"). Each hit then gets the checks that make it a mention:
 
-* it ends at a word end and is not glued into an address or file name ("microsoft.com",
+* it is not glued into an address or file name ("microsoft.com",
   "/cisco/", "user@oracle");
 * case: a short name (4 characters or fewer: "iOS" vs Cisco's "IOS", "ASA") must be written
   exactly so; a longer one in any case but all lower case ("VMWare" is VMware, "progress" is
@@ -199,7 +199,7 @@ class VendorTable:
             for variant in scan_variants(name, drop_optional=False):
                 if len(variant.replace(" ", "")) < 2:
                     continue
-                slot = slots.setdefault(" " + variant, {})
+                slot = slots.setdefault(f" {variant} ", {})
                 # One entry per written form: "NGINX" and "nginx" share a key, not a case rule.
                 slot.setdefault((vendor, product, name), _Name(vendor, product, name, ambiguous))
 
@@ -216,7 +216,7 @@ class VendorTable:
                             add(f"{vname} {name}", vi, pi, False)
         self._automaton = ahocorasick.Automaton()
         for key, slot in slots.items():
-            self._automaton.add_word(key, (len(key) - 1, tuple(slot.values())))
+            self._automaton.add_word(key, (len(key) - 2, tuple(slot.values())))
         self._automaton.make_automaton()
 
     # --- lookups ------------------------------------------------------------------------
@@ -250,7 +250,7 @@ class VendorTable:
         """The vendors ``text`` is about, each with the products it names (module docstring)."""
         if low is None:
             low = text.lower()
-        scan = " " + scan_text_lowered(text, low)
+        scan = " " + scan_text_lowered(text, low) + " "
         if "://" in text or "www." in low:
             # A name inside an address is no mention; the pieces are joined once (a text of
             # ten thousand links must not be copied ten thousand times).
@@ -260,14 +260,11 @@ class VendorTable:
                 parts += [scan[last : m.start() + 1], " " * (m.end() - m.start())]
                 last = m.end() + 1
             scan = "".join(parts) + scan[last:]
-        n = len(scan)
-        # Every hit that ends at a word end, then leftmost-longest among those: with
-        # ``iter_long`` "Exchange Server" would swallow "Exchange servers" and lose it.
+        # Every whole-word hit, then leftmost-longest among them (module docstring).
         candidates: list[_Hit] = []
         for e, (klen, names) in self._automaton.iter(scan):
-            if e + 1 < n and scan[e + 1] != " ":
-                continue
-            start, end = e - klen, e  # offsets in ``text`` (the scan has one leading space)
+            # ``e`` is the space after the name in the scan, which has one space in front.
+            start, end = e - 1 - klen, e - 1
             surface = text[start:end]
             if _glued(text, start, end):
                 continue
