@@ -267,3 +267,10 @@ def test_an_actors_zero_day_in_a_vendors_product_goes_under_the_vendor_too() -> 
     (cisco,) = b.by_vendor
     assert (cisco.title, cisco.story_ids, cisco.exploited) == ("Cisco", (story.id,), (story.id,))
     assert any(story.id in s.story_ids for s in b.by_actor)
+
+
+def test_a_vendor_reporting_on_malware_is_not_the_news() -> None:
+    text = "Microsoft said a new remote access trojan steals credentials and wallet data."
+    pairs = [pair("Wire", 1, "Microsoft warns of a new RAT that steals wallets", text, 1)]
+    b = compose_pairs(CONFIG, pairs, {}, NOW_DT - timedelta(hours=24), NOW_DT)
+    assert b.by_vendor == ()

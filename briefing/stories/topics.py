@@ -249,6 +249,29 @@ def _named_in(refs: Sequence[NamedRef], text: str) -> list[NamedRef]:
     return out
 
 
+# A vendor that reports on something else: "Microsoft warns of StilachiRAT", "ESET: ...".
+_REPORTS = re.compile(
+    r"\s*(?::|warns?\b|warned\b|says\b|said\b|reports?\b|reported\b|details\b|spots\b"
+    r"|tracks\b|links\b|attributes\b|uncovers\b|exposes\b|finds\b)",
+    re.IGNORECASE,
+)
+
+
+def _reporters(title: str) -> set[str]:
+    """Vendors a title names as the one reporting, not as the one the news is about (a
+    vendor that also names its own product is about itself: "Microsoft warns of Windows
+    bug")."""
+    out = set()
+    for ref in find_vendors(title):
+        if ref.products:
+            continue
+        for mention in ref.mentions:
+            i = title.find(mention)
+            if i >= 0 and _REPORTS.match(title, i + len(mention)):
+                out.add(ref.name)
+    return out
+
+
 def _order(members: dict[str, list[str]], first_key: Callable[[str], tuple[int, ...]]) -> list[str]:
     first = {name: position for position, name in enumerate(members)}
     return sorted(members, key=lambda n: (*first_key(n), -len(members[n]), first[n]))
@@ -271,8 +294,9 @@ def vendor_sections(stories: Sequence[Story]) -> tuple[Section, ...]:
         title_flaw = bool(in_title) and _VULN.search(story.title) is not None
         if story.entities.actors and not story.entities.cves and not title_flaw:
             continue
+        reporting = _reporters(story.title) if not vulnerability else set()
         for ref in headline_vendors(story):
-            if not vulnerability and ref.name not in in_title:
+            if not vulnerability and (ref.name not in in_title or ref.name in reporting):
                 continue  # other security news goes under the vendor its title names
             if story.entities.actors and not story.entities.cves and ref.name not in in_title:
                 continue
