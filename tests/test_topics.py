@@ -274,3 +274,17 @@ def test_a_vendor_reporting_on_malware_is_not_the_news() -> None:
     pairs = [pair("Wire", 1, "Microsoft warns of a new RAT that steals wallets", text, 1)]
     b = compose_pairs(CONFIG, pairs, {}, NOW_DT - timedelta(hours=24), NOW_DT)
     assert b.by_vendor == ()
+
+
+def test_a_vendor_page_goes_when_no_briefing_lists_the_vendor_any_more(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    b = build()
+    config = Config(feeds=CONFIG.feeds)
+    write_briefing(b, config, tmp_path)
+    update_archive(config, tmp_path, [b.date])
+    assert (tmp_path / "vendors" / "cisco.html").is_file()
+    write_briefing(replace(b, by_vendor=()), config, tmp_path)  # the day built anew
+    update_archive(config, tmp_path, [b.date])
+    assert not (tmp_path / "vendors" / "cisco.html").exists()
+    assert "cisco.html" not in (tmp_path / "vendors" / "index.html").read_text(encoding="utf-8")
