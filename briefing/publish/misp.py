@@ -24,7 +24,6 @@ Nothing is fetched; indicator values come refanged from ``briefing.json`` only.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import uuid
 from collections.abc import Iterator
@@ -129,19 +128,12 @@ def _specific(kind: str, value: str) -> bool:
 
 
 def _cluster_values(name: str) -> list[dict[str, Any]]:
-    """A MISP galaxy cluster's values: the user's copy (``briefing kb update``), else the one
-    shipped in pymispgalaxies. The package's folder is found without importing it: its import
-    pulls in jsonschema and costs ~2 s here, for a file path."""
-    from briefing.intel.kb import read_cluster, user_clusters_dir
+    """A MISP galaxy cluster's values (the user's copy from ``briefing kb update``, else the
+    one shipped in pymispgalaxies)."""
+    from briefing.intel.kb import cluster_file, read_cluster
 
-    path = user_clusters_dir() / f"{name}.json"
-    if not path.is_file():
-        spec = importlib.util.find_spec("pymispgalaxies")
-        folders = list(spec.submodule_search_locations or ()) if spec else []
-        if not folders:
-            return []
-        path = Path(folders[0]) / "data" / "misp-galaxy" / "clusters" / f"{name}.json"
-    if not path.is_file():
+    path = cluster_file(name)
+    if path is None:
         return []
     return [v for v in read_cluster(path)["values"] if isinstance(v, dict) and v.get("value")]
 
