@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from briefing.models import (
@@ -25,6 +26,7 @@ from briefing.models import (
     Source,
     Story,
     SummarySentence,
+    VendorRef,
     slug,
 )
 
@@ -45,6 +47,7 @@ _REGIONS = (
 )
 _SECTORS = ("Telecommunications", "Government", "Finance", "Energy", "Healthcare", "Aviation")
 _FEEDS = ("The Patch Wire", "Northgate Labs", "National Cyber Response Centre", "Daily Exploit")
+_VENDORS = (("Northwind Networks", "EdgeGuard VPN"), ("Contoso", "Mailflow Server"))
 _VERBS = ("targets", "breaches", "phishes", "exploits edge devices at", "spies on", "hits")
 
 
@@ -89,6 +92,7 @@ def synthetic_briefing(stories: int = 200, seed: int = 4, end: datetime = END) -
                 ("sha256", (digest,)),
             )
         title_actor = actor[0] if actor else "Unattributed operators"
+        vendor = _VENDORS[number % len(_VENDORS)] if cve else None
         made.append(
             Story(
                 id=digest[:12],
@@ -111,11 +115,14 @@ def synthetic_briefing(stories: int = 200, seed: int = 4, end: datetime = END) -
                     cves=(cve,) if cve else (),
                     techniques=("T1566.001",),
                     indicators=indicators,
+                    vendors=((VendorRef(vendor[0], (vendor[1],), (vendor[1],)),) if vendor else ()),
                 ),
                 published=published,
                 sentences=sentences,
                 score=round(100.0 - number * 0.4, 2),
                 exploited=(cve,) if cve and number % 2 == 0 else (),
+                kev=(cve,) if cve and number % 4 == 0 else (),
+                cvss=round(5.0 + (number % 50) / 10, 1) if cve else None,
             )
         )
 
@@ -133,7 +140,14 @@ def synthetic_briefing(stories: int = 200, seed: int = 4, end: datetime = END) -
     cves: dict[str, list[str]] = {}
     exploited: set[str] = set()
     rows: list[IndicatorRow] = []
+    vendors: dict[str, list[str]] = {}
+    families: dict[str, list[str]] = {}
     for story in made:
+        for v in story.entities.vendors:
+            vendors.setdefault(v.name, []).append(story.id)
+        if not story.entities.actors:
+            for m in story.entities.malware:
+                families.setdefault(m.name, []).append(story.id)
         for a in story.entities.actors:
             actors.setdefault(a.name, []).append(story.id)
             actor_detail[a.name] = ", ".join(a.aliases) + (
@@ -164,7 +178,11 @@ def synthetic_briefing(stories: int = 200, seed: int = 4, end: datetime = END) -
         )
         for n, name in enumerate(_FEEDS)
     )
-    grouped = {sid for ids in (*actors.values(), *regions.values()) for sid in ids}
+    grouped = {
+        sid
+        for ids in (*actors.values(), *regions.values(), *vendors.values(), *families.values())
+        for sid in ids
+    }
     return Briefing(
         title="Daily Threat Briefing",
         date=end.date().isoformat(),
@@ -188,4 +206,9 @@ def synthetic_briefing(stories: int = 200, seed: int = 4, end: datetime = END) -
             )
         ),
         indicators=tuple(rows),
+        by_vendor=tuple(
+            replace(section, products=tuple(p for v, p in _VENDORS if v == section.title))
+            for section in sections(vendors, {})
+        ),
+        by_malware=sections(families, {}),
     )

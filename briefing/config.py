@@ -274,8 +274,9 @@ class InterestsConfig(_Model):
     regions: tuple[str, ...] = ()  # region or targeted-country names
     sectors: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()  # substrings of a story's title, summary or sources' titles
+    vendors: tuple[str, ...] = ()  # a vendor or product, any name the vendor table knows
 
-    @field_validator("actors", "regions", "sectors", "keywords")
+    @field_validator("actors", "regions", "sectors", "keywords", "vendors")
     @classmethod
     def _non_blank(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         if any(not item.strip() for item in value):
@@ -284,7 +285,7 @@ class InterestsConfig(_Model):
 
     @property
     def empty(self) -> bool:
-        return not (self.actors or self.regions or self.sectors or self.keywords)
+        return not (self.actors or self.regions or self.sectors or self.keywords or self.vendors)
 
 
 def _env_name(value: str, holds: str) -> str:

@@ -211,6 +211,12 @@ class Entities:
                 (str(kind), tuple(values))
                 for kind, values in (data.get("indicators") or {}).items()
             ),
+            vendors=tuple(
+                VendorRef(
+                    str(v["name"]), tuple(v.get("products", ())), tuple(v.get("mentions", ()))
+                )
+                for v in data.get("vendors") or ()
+            ),
         )
 
 
@@ -271,6 +277,9 @@ class Story:
     # first reported, and the earlier briefing's date and story id it continues.
     first_reported: str | None = None
     previous: tuple[str, str] | None = None
+    kev: tuple[str, ...] = ()  # CVE ids a KEV feed lists or the text says are in KEV
+    cvss: float | None = None  # the highest CVSS score the text gives
+    victim: str | None = None  # the organisation the title plainly says was hit
 
 
 def slug(text: str) -> str:
@@ -290,6 +299,8 @@ class Section:
     aliases: tuple[str, ...] = ()  # actor sections
     country: str | None = None  # actor sections: the attributed state
     countries: tuple[str, ...] = ()  # region sections: the countries of its stories
+    products: tuple[str, ...] = ()  # vendor sections: the products its stories name
+    exploited: tuple[str, ...] = ()  # vendor sections: ids of its stories said exploited
 
 
 @dataclass(frozen=True)
@@ -319,10 +330,13 @@ class Briefing:
     feeds: tuple[FeedHealth, ...]
     generated_with: str = field(default="")
     executive: tuple[str, ...] = ()  # ids of the top stories, one line each up front
-    other_story_ids: tuple[str, ...] = ()  # stories with neither an actor nor a region
+    other_story_ids: tuple[str, ...] = ()  # stories in no part (actor, region, vendor...)
     by_sector: tuple[Section, ...] = ()
     cves: tuple[CveRow, ...] = ()
     indicators: tuple[IndicatorRow, ...] = ()
     # ids of the stories that are bare catalogue entries (a KEV or advisory feed's entries with
     # no article reporting the same CVE): one line each under "Catalogue additions".
     catalogue: tuple[str, ...] = ()
+    by_vendor: tuple[Section, ...] = ()  # vulnerabilities and patches, by vendor
+    by_incident: tuple[Section, ...] = ()  # organisations hit, by victim sector
+    by_malware: tuple[Section, ...] = ()  # malware and tools without a named actor, by family

@@ -65,6 +65,9 @@ def _story_json(story: Story) -> dict[str, Any]:
         ],
         "score": story.score,
         "exploited": list(story.exploited),
+        "kev": list(story.kev),
+        "cvss": story.cvss,
+        "victim": story.victim,
         "published": story.published.isoformat(),
         "sources": [
             {
@@ -94,8 +97,13 @@ def _section_json(section: Section, kind: str) -> dict[str, Any]:
     if kind == "actors":
         out["aliases"] = list(section.aliases)
         out["country"] = section.country
-    elif kind == "regions":
+    elif kind in ("regions", "incidents"):
         out["countries"] = list(section.countries)
+    elif kind == "vendors":
+        out["products"] = list(section.products)
+        out["exploited"] = list(section.exploited)
+    elif kind == "malware":
+        out["aliases"] = list(section.aliases)
     out["detail"] = section.detail
     out["story_ids"] = list(section.story_ids)
     return out
@@ -124,6 +132,9 @@ def to_json(briefing: Briefing) -> dict[str, Any]:
             "actors": [_section_json(s, "actors") for s in briefing.by_actor],
             "regions": [_section_json(s, "regions") for s in briefing.by_region],
             "sectors": [_section_json(s, "sectors") for s in briefing.by_sector],
+            "vendors": [_section_json(s, "vendors") for s in briefing.by_vendor],
+            "incidents": [_section_json(s, "incidents") for s in briefing.by_incident],
+            "malware": [_section_json(s, "malware") for s in briefing.by_malware],
         },
         "cves": [
             {"id": row.id, "stories": list(row.story_ids), "exploited": row.exploited}
@@ -164,6 +175,8 @@ def _sections(items: Any) -> tuple[Section, ...]:
             aliases=tuple(i.get("aliases", ())),
             country=i.get("country"),
             countries=tuple(i.get("countries", ())),
+            products=tuple(i.get("products", ())),
+            exploited=tuple(i.get("exploited", ())),
         )
         for i in items or ()
     )
@@ -216,6 +229,9 @@ def from_json(data: dict[str, Any]) -> Briefing:
                 exploited=tuple(item.get("exploited", ())),
                 first_reported=item.get("first_reported"),
                 previous=_previous(item.get("previous")),
+                kev=tuple(item.get("kev", ())),
+                cvss=float(item["cvss"]) if item.get("cvss") is not None else None,
+                victim=item.get("victim"),
             )
         )
     by_story = {story.id: story for story in stories}
@@ -250,6 +266,9 @@ def from_json(data: dict[str, Any]) -> Briefing:
         catalogue=tuple(str(i) for i in data.get("catalogue", ()) if i in by_story),
         other_story_ids=tuple(data.get("other_stories", ())),
         by_sector=_sections(sections.get("sectors")),
+        by_vendor=_sections(sections.get("vendors")),
+        by_incident=_sections(sections.get("incidents")),
+        by_malware=_sections(sections.get("malware")),
         cves=tuple(
             CveRow(
                 str(row["id"]),

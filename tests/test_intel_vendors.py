@@ -125,3 +125,25 @@ def test_the_tagger_fills_entities_vendors() -> None:
     assert [v.name for v in entities.vendors] == ["Cisco"]
     assert entities.vendors[0].products == ("ASA/FTD",)
     assert entities.to_dict()["vendors"][0]["name"] == "Cisco"
+
+
+def test_longer_names_in_another_case_count_but_not_in_lower_case() -> None:
+    assert found("Scans for VMWare HCX endpoints rose.") == {"VMware": ("HCX",)}
+    assert found("FORTINET PATCHES FORTIOS") == {"Fortinet": ("FortiOS",)}
+    assert found("We made progress on the spring release.") == {}
+
+
+def test_a_cve_line_may_write_the_vendor_in_lower_case_as_cpe_does() -> None:
+    assert "WinRAR" in found("CVE-2014-125119 - rarlab winrar Improper Input Validation")
+    assert found("rarlab winrar is a tool") == {}
+
+
+def test_a_name_ending_in_symbols_needs_them() -> None:
+    assert found("Open the file in Notepad to read it.") == {}
+    assert "Notepad++" in found("A flaw in Notepad++ lets a file run code.")
+
+
+def test_a_name_written_two_ways_keeps_both_case_rules() -> None:
+    assert found("A flaw in nginx lets attackers crash workers.") == {"NGINX": ()}
+    assert found("Weekly Threat Intel roundup") == {}
+    assert found("Intel patched flaws in its processors.") == {"Intel": ()}

@@ -50,12 +50,14 @@ def built_contexts(tmp_path: Path) -> dict[str, dict[str, Any]]:
     site = _site(tmp_path)
     actor = next(iter(site.actors.values()))
     region = next(iter(site.regions.values()))
+    vendor = next(iter(site.vendors.values()))
     return {
         "briefing.html": context(synthetic_briefing(6), config, medium="html"),
         "index.html": archive.index_context(config, site),
         "topics.html": archive.topics_context(config, site, "actor"),
         "actor.html": archive.topic_context(config, actor),
         "region.html": archive.topic_context(config, region),
+        "vendor.html": archive.topic_context(config, vendor),
         "feed.xml": archive.feed_context(config, site),
     }
 
@@ -78,6 +80,7 @@ PARENTS = {
     "topics.html": ("base.html",),
     "actor.html": ("topic.html", "base.html"),
     "region.html": ("topic.html", "base.html"),
+    "vendor.html": ("topic.html", "base.html"),
     "feed.xml": (),
 }
 

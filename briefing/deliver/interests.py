@@ -1,8 +1,8 @@
 """Readers' interests: a composed ``Briefing`` -> the briefing one recipient asked for.
 
 In: the day's ``Briefing`` and a recipient's ``InterestsConfig`` (actors, regions, sectors,
-keywords). Out: a ``Briefing`` holding only the matching stories, with every section, table and
-id list that pointed at the others pruned, plus how many stories were left out.
+keywords, vendors). Out: a ``Briefing`` holding only the matching stories, with every section,
+table and id list that pointed at the others pruned, plus how many stories were left out.
 
 A story matches when it matches any listed value, compared case-insensitively with runs of
 white space folded:
@@ -14,7 +14,12 @@ white space folded:
   actor's story abroad);
 * sectors: a sector's name;
 * keywords: a substring of the title, the summary, a source's title, a malware name or a CVE id
-  (the story holds no full article text; these are what the reader sees).
+  (the story holds no full article text; these are what the reader sees);
+* vendors: a vendor or one of its products, by any name or alias the vendor table knows
+  ("Cisco", "Cisco Systems", "ASA", "Firepower Threat Defense"), that the story's title or
+  summary names -- the stories the briefing lists under that vendor, and its other headlines;
+  a product asks for that product only. A name the table lacks is compared with the vendors
+  the headline names.
 """
 
 from __future__ import annotations
@@ -25,7 +30,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from briefing.config import InterestsConfig
-from briefing.models import Briefing, Section, Story
+from briefing.intel.vendors import vendor_table
+from briefing.models import Briefing, Section, Story, VendorRef
+from briefing.stories.topics import headline_vendors
 
 _SPACE = re.compile(r"\s+")
 
@@ -67,6 +74,10 @@ def story_matches(story: Story, interests: InterestsConfig) -> bool:
     sectors = {_norm(value) for value in interests.sectors}
     if sectors and sectors & {_norm(sector.name) for sector in entities.sectors}:
         return True
+    if interests.vendors and any(
+        _vendor_wanted(ref, interests.vendors) for ref in headline_vendors(story)
+    ):
+        return True
     if interests.keywords:
         haystack = _norm(
             "\n".join(
@@ -80,6 +91,20 @@ def story_matches(story: Story, interests: InterestsConfig) -> bool:
             )
         )
         if any(_norm(keyword) in haystack for keyword in interests.keywords):
+            return True
+    return False
+
+
+def _vendor_wanted(ref: VendorRef, wanted: Sequence[str]) -> bool:
+    table = vendor_table()
+    for value in wanted:
+        known = table.lookup(value)
+        if known is None:
+            if _norm(value) in {_norm(name) for name in (ref.name, *ref.mentions)}:
+                return True
+            continue
+        vendor, product = known
+        if vendor == ref.name and (product is None or product in ref.products):
             return True
     return False
 
@@ -111,6 +136,9 @@ def filter_briefing(briefing: Briefing, interests: InterestsConfig | None) -> Fi
         by_actor=_sections(briefing.by_actor, keep),
         by_region=_sections(briefing.by_region, keep),
         by_sector=_sections(briefing.by_sector, keep),
+        by_vendor=_sections(briefing.by_vendor, keep),
+        by_incident=_sections(briefing.by_incident, keep),
+        by_malware=_sections(briefing.by_malware, keep),
         executive=tuple(sid for sid in briefing.executive if sid in keep),
         other_story_ids=tuple(sid for sid in briefing.other_story_ids if sid in keep),
         cves=cves,

@@ -87,6 +87,7 @@ def describe_interests(interests: InterestsConfig) -> str:
             ("regions", interests.regions),
             ("sectors", interests.sectors),
             ("keywords", interests.keywords),
+            ("vendors", interests.vendors),
         ),
         "; ",
     )
@@ -180,6 +181,7 @@ def build_message(
         "others": filtered.others,
         "total": filtered.total,
         "actors": briefing.by_actor[:8],
+        "vendors": briefing.by_vendor[:8],
         "attached": not too_big,
         "pdf_link": day_pdf if too_big else None,
         "pdf_size": _size(len(pdf)),

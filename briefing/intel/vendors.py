@@ -10,14 +10,16 @@ per-reader interests use the same table (``VendorTable.lookup`` resolves any nam
 How: one Aho-Corasick automaton over ``normalize.scan_text`` (the same scan text as the actor
 matcher: lower case, punctuation as spaces, offsets kept) holds every vendor and product name,
 plus "<vendor> <product>" for each pair ("Microsoft Exchange", "Google Chrome"), each key
-behind a space so a hit starts at a word start; hits that end at a word end
-are kept leftmost-longest.
-Each hit then gets the checks that make it a mention:
+between two spaces so a hit is whole words; among the hits, leftmost-longest wins (not
+``iter_long``'s leftmost-longest key, which would let "Exchange Server" swallow "Exchange
+servers"). Each hit then gets the checks that make it a mention:
 
-* it ends at a word end and is not glued into an address or file name ("microsoft.com",
+* it is not glued into an address or file name ("microsoft.com",
   "/cisco/", "user@oracle");
-* case: a short name (4 characters or fewer) or one with inner capitals ("iOS" vs Cisco's
-  "IOS", "FortiOS") must be written exactly so; a capitalised name must start with a capital;
+* case: a short name (4 characters or fewer: "iOS" vs Cisco's "IOS", "ASA") must be written
+  exactly so; a longer one in any case but all lower case ("VMWare" is VMware, "progress" is
+  a word) -- except in a line naming a CVE, where catalogues write CPE's lower-case names
+  ("CVE-2025-0001 - rarlab winrar");
 * an ambiguous name (``~`` in the table: "Apple", "Oracle", "Windows", "Exchange", "Edge",
   "Teams", "Chrome", "Zoom"...) and a name several vendors share count only in context: the
   vendor (or, for a shared name, exactly one of its vendors) is named unambiguously elsewhere
@@ -52,7 +54,8 @@ _CUE_WORDS = frozenset(
     customers accounts account instances installations deployments version versions build
     release releases plugin plugins extension extensions kernel driver drivers client
     clients agent cloud endpoint endpoints platform platforms service services tenants
-    admin router routers firewall firewalls vpn gateway gateways""".split()  # noqa: SIM905
+    admin router routers firewall firewalls vpn gateway gateways processor processors cpu
+    cpus chip chips chipset chipsets""".split()  # noqa: SIM905
 )
 _CUE_SPAN = 4  # words either side
 _SENTENCE_STOP = re.compile(r"[.!?;\n]")
@@ -69,7 +72,7 @@ _RESEARCH_BEFORE = re.compile(
     r"|(?:discovered|spotted|observed|found|documented|analy[sz]ed|reported|detailed"
     r"|uncovered|identified|published|disclosed|attributed) by)(?: the)? +$"
 )
-_URL_RE = re.compile(r"(?:https?|hxxps?|ftp)://\S+|\bwww\.\S+", re.IGNORECASE)
+_URL_AT = re.compile(r"(?:https?|hxxps?|ftp)://\S+|www\.\S+", re.IGNORECASE)
 _GLUE_BEFORE = frozenset("/\\_=@.")
 _GLUE_AFTER = frozenset("/\\_=@")
 
@@ -144,13 +147,28 @@ def parse_table(text: str) -> tuple[int, tuple[tuple[Vendor, frozenset[str]], ..
 def _case_ok(surface: str, form: str) -> bool:
     s = surface.replace(" ", "").replace("-", "")
     f = form.replace(" ", "").replace("-", "")
-    if s == f:
+    if s == f or form.islower():
         return True
-    if form.islower():
-        return True
-    if len(f) <= 4 or any(ch.isupper() for word in form.split() for ch in word[1:]):
+    if len(f) <= 4:
         return False  # "IOS" is Cisco's, "iOS" Apple's; "ASA" is no "asa"
-    return surface[:1].isupper() or surface[:1].isdigit()
+    # A longer name in another case is the same name ("VMWare", "FORTINET"), but not in
+    # lower case: "progress", "edge" and "spring" are words.
+    return not surface.islower()
+
+
+def _tail_ok(text: str, end: int, form: str) -> bool:
+    """A name ending in symbols the scan text drops ("Notepad++", "C#") must be written with
+    them: "Notepad" alone is another program."""
+    tail = form[len(form.rstrip("+#")) :]
+    return not tail or text.startswith(tail, end)
+
+
+def _cpe_line(text: str, start: int, end: int) -> bool:
+    """The hit stands in a line naming a CVE: catalogue and advisory titles write the vendor
+    and product as CPE does, in lower case ("CVE-2025-0001 - rarlab winrar ...")."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    return "CVE-" in text[line_start : line_end if line_end >= 0 else len(text)].upper()
 
 
 def _glued(text: str, start: int, end: int) -> bool:
@@ -172,7 +190,7 @@ class VendorTable:
         self.version, parsed = parse_table(text)
         self.vendors: tuple[Vendor, ...] = tuple(v for v, _ in parsed)
         self._index: dict[str, list[tuple[int, int]]] = {}
-        slots: dict[str, dict[tuple[int, int], _Name]] = {}
+        slots: dict[str, dict[tuple[int, int, str], _Name]] = {}
 
         def add(name: str, vendor: int, product: int, ambiguous: bool) -> None:
             key = alias_key(name)
@@ -181,8 +199,9 @@ class VendorTable:
             for variant in scan_variants(name, drop_optional=False):
                 if len(variant.replace(" ", "")) < 2:
                     continue
-                slot = slots.setdefault(" " + variant, {})
-                slot.setdefault((vendor, product), _Name(vendor, product, name, ambiguous))
+                slot = slots.setdefault(f" {variant} ", {})
+                # One entry per written form: "NGINX" and "nginx" share a key, not a case rule.
+                slot.setdefault((vendor, product, name), _Name(vendor, product, name, ambiguous))
 
         for vi, (vendor, amb) in enumerate(parsed):
             vendor_names = (vendor.name, *vendor.aliases)
@@ -197,7 +216,7 @@ class VendorTable:
                             add(f"{vname} {name}", vi, pi, False)
         self._automaton = ahocorasick.Automaton()
         for key, slot in slots.items():
-            self._automaton.add_word(key, (len(key) - 1, tuple(slot.values())))
+            self._automaton.add_word(key, (len(key) - 2, tuple(slot.values())))
         self._automaton.make_automaton()
 
     # --- lookups ------------------------------------------------------------------------
@@ -231,22 +250,29 @@ class VendorTable:
         """The vendors ``text`` is about, each with the products it names (module docstring)."""
         if low is None:
             low = text.lower()
-        scan = " " + scan_text_lowered(text, low)
-        for m in _URL_RE.finditer(text):
-            s, e = m.start() + 1, m.end() + 1
-            scan = scan[:s] + " " * (e - s) + scan[e:]
-        n = len(scan)
-        # Every hit that ends at a word end, then leftmost-longest among those: with
-        # ``iter_long`` "Exchange Server" would swallow "Exchange servers" and lose it.
+        scan = " " + scan_text_lowered(text, low) + " "
+        if "://" in text or "www." in low:
+            # A name inside an address is no mention; the pieces are joined once (a text of
+            # ten thousand links must not be copied ten thousand times).
+            parts: list[str] = []
+            last = 0
+            for m in _urls(text, low):
+                parts += [scan[last : m.start() + 1], " " * (m.end() - m.start())]
+                last = m.end() + 1
+            scan = "".join(parts) + scan[last:]
+        # Every whole-word hit, then leftmost-longest among them (module docstring).
         candidates: list[_Hit] = []
         for e, (klen, names) in self._automaton.iter(scan):
-            if e + 1 < n and scan[e + 1] != " ":
-                continue
-            start, end = e - klen, e  # offsets in ``text`` (the scan has one leading space)
+            # ``e`` is the space after the name in the scan, which has one space in front.
+            start, end = e - 1 - klen, e - 1
             surface = text[start:end]
             if _glued(text, start, end):
                 continue
-            ok = tuple(nm for nm in names if _case_ok(surface, nm.form))
+            ok = tuple(
+                nm for nm in names if _case_ok(surface, nm.form) and _tail_ok(text, end, nm.form)
+            )
+            if not ok and len(surface) > 4 and _cpe_line(text, start, end):
+                ok = tuple(nm for nm in names if not nm.ambiguous)
             if ok:
                 candidates.append(_Hit(start, end, surface, ok))
         candidates.sort(key=lambda h: (h.start, -h.end))
@@ -260,8 +286,8 @@ class VendorTable:
         certain: set[int] = set()
         for hit in hits:
             vendors = {nm.vendor for nm in hit.names}
-            if len(vendors) == 1 and not any(nm.ambiguous for nm in hit.names):
-                nm = hit.names[0]
+            if len(vendors) == 1 and not all(nm.ambiguous for nm in hit.names):
+                nm = min(hit.names, key=lambda x: x.ambiguous)
                 if nm.product >= 0 or not self._research(scan, hit):
                     certain.add(nm.vendor)
         found: dict[int, tuple[int, dict[str, None], dict[str, None]]] = {}
@@ -269,7 +295,7 @@ class VendorTable:
             vendors = {nm.vendor for nm in hit.names}
             chosen: _Name | None = None
             if len(vendors) == 1:
-                nm = hit.names[0]
+                nm = min(hit.names, key=lambda x: x.ambiguous)  # an unambiguous form wins
                 if not nm.ambiguous or (
                     not _compound(text, hit) and (nm.vendor in certain or _cue(text, hit))
                 ):
@@ -297,6 +323,27 @@ class VendorTable:
         after = scan[hit.end + 1 : hit.end + 40]
         before = scan[max(0, hit.start - 40) : hit.start + 1]
         return bool(_RESEARCH_AFTER.match(after) or _RESEARCH_BEFORE.search(before))
+
+
+def _urls(text: str, low: str) -> list[re.Match[str]]:
+    """The addresses in ``text``, found from their literal parts ("://", "www."): a regex
+    tried at every offset of a long text costs more than all the matching."""
+    starts: list[int] = []
+    for literal, backs in (("://", (5, 4, 3)), ("www.", (0,))):
+        i = low.find(literal)
+        while i >= 0:
+            starts.extend(i - b for b in backs if i >= b)
+            i = low.find(literal, i + 1)
+    out: list[re.Match[str]] = []
+    end = 0
+    for start in sorted(starts):
+        if start < end or (start and text[start - 1].isalnum()):
+            continue
+        m = _URL_AT.match(text, start)
+        if m is not None:
+            out.append(m)
+            end = m.end()
+    return out
 
 
 _OF_AFTER = re.compile(r" (?:for|of|de|del) [A-Z]")

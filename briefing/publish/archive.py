@@ -7,6 +7,8 @@ In: the ``DIR/YYYY-MM-DD/briefing.json`` files already written (the day pages th
 * ``actors/<slug>.html`` and ``regions/<slug>.html`` — every story about one actor (with its
   aliases and attributed country) or one region, across all days, newest first; plus
   ``actors/index.html`` and ``regions/index.html``;
+* ``vendors/<slug>.html`` — the stories each day's briefing put under one vendor (its
+  vulnerabilities, patches and abuse), with the products named; plus ``vendors/index.html``;
 * ``feed.xml`` — an Atom feed of the briefings;
 * ``search-index.js`` (the stories as a JS global, so the filter works from ``file://`` where
   ``fetch()`` of a JSON file is refused) and ``assets/search.js`` (the filter, vanilla JS);
@@ -65,6 +67,8 @@ class StoryRef:
     def all_days(self) -> tuple[str, ...]:
         return (*self.earlier, self.date)
 
+    vendors: tuple[str, ...] = ()  # the vendor sections of its day that list it
+
     @property
     def href(self) -> str:
         """The story on its day page, relative to the archive root."""
@@ -95,7 +99,7 @@ class DaySummary:
 class Topic:
     """An actor or a region page: everything the archive knows about it."""
 
-    kind: str  # "actor" or "region"
+    kind: str  # "actor", "region" or "vendor"
     key: str  # slug, the file name
     name: str
     aliases: set[str] = field(default_factory=set)
@@ -103,6 +107,7 @@ class Topic:
     country: str | None = None  # actor: attributed state (the latest seen)
     stories: list[StoryRef] = field(default_factory=list)
     folded: set[str] = field(default_factory=set)  # actor: slugs of its former names' pages
+    products: set[str] = field(default_factory=set)  # vendor: the products its stories name
 
     @property
     def days(self) -> int:
@@ -115,6 +120,7 @@ class Site:
     stories: list[StoryRef]  # newest day first, ranked within a day
     actors: dict[str, Topic]
     regions: dict[str, Topic]
+    vendors: dict[str, Topic] = field(default_factory=dict)
 
 
 def load_day(folder: Path) -> Briefing | None:
@@ -152,6 +158,10 @@ def scan(output: Path) -> Site:
         if briefing is None:
             continue
         date = folder.name
+        vendors_of: dict[str, list[str]] = {}
+        for vendor in briefing.by_vendor:
+            for sid in vendor.story_ids:
+                vendors_of.setdefault(sid, []).append(vendor.title)
         refs = []
         for story in briefing.stories:
             entities = story.entities
@@ -169,6 +179,7 @@ def scan(output: Path) -> Site:
                 sectors=tuple(sector.name for sector in entities.sectors),
                 cves=entities.cves,
                 previous=story.previous,
+                vendors=tuple(vendors_of.get(story.id, ())),
             )
             refs.append(ref)
             for actor in entities.actors:
@@ -185,6 +196,10 @@ def scan(output: Path) -> Site:
                 topic.stories.append(ref)
         site.stories.extend(refs)
         by_id = {ref.id: ref for ref in refs}
+        for vendor in briefing.by_vendor:
+            topic = site.vendors.setdefault(vendor.key, Topic("vendor", vendor.key, vendor.title))
+            topic.products.update(vendor.products)
+            topic.stories.extend(by_id[i] for i in vendor.story_ids if i in by_id)
         executive = [by_id[i].title for i in briefing.executive if i in by_id]
         site.days.append(
             DaySummary(
@@ -261,6 +276,11 @@ def _touched(briefing: Briefing | None) -> tuple[set[str], set[str]]:
     return actors, regions
 
 
+def _touched_vendors(briefing: Briefing | None) -> set[str]:
+    """The vendor slugs one day's briefing has a vendor section for."""
+    return {section.key for section in briefing.by_vendor} if briefing else set()
+
+
 def touched_topics(output: Path, date: str) -> tuple[set[str], set[str]]:
     """Actor and region slugs of the stored briefing of ``date`` (call before overwriting it,
     so that a rebuilt day that lost an actor still updates that actor's page)."""
@@ -279,6 +299,7 @@ def search_index(site: Site) -> list[dict[str, Any]]:
             "s": list(ref.sectors),
             "v": list(ref.cves),
             "f": list(ref.feeds),
+            "n": list(ref.vendors),
         }
         for ref in site.stories
     ]
@@ -303,6 +324,7 @@ def index_context(config: Config, site: Site) -> dict[str, Any]:
         "days": site.days,
         "actors": sorted(site.actors.values(), key=_topic_order),
         "regions": sorted(site.regions.values(), key=_topic_order),
+        "vendors": sorted(site.vendors.values(), key=_topic_order),
         "css": stylesheet(),
         "medium": "html",
         "root": "",
@@ -310,8 +332,9 @@ def index_context(config: Config, site: Site) -> dict[str, Any]:
 
 
 def topics_context(config: Config, site: Site, kind: str) -> dict[str, Any]:
-    """Every variable ``topics.html`` (``actors/index.html``, ``regions/index.html``) sees."""
-    topics = site.actors if kind == "actor" else site.regions
+    """Every variable ``topics.html`` (``actors/index.html``, ``regions/index.html``,
+    ``vendors/index.html``) sees."""
+    topics = {"actor": site.actors, "region": site.regions, "vendor": site.vendors}[kind]
     return {
         "title": config.title,
         "kind": kind,
@@ -350,22 +373,32 @@ def update_archive(
     env = environment(config)
     site = scan(output)
     actor_keys, region_keys = set(also[0]), set(also[1])
+    vendor_keys: set[str] = set()
     for date in changed:
-        actors, regions = _touched(load_day(output / date))
+        day = load_day(output / date)
+        actors, regions = _touched(day)
         actor_keys |= actors
         region_keys |= regions
+        vendor_keys |= _touched_vendors(day)
     if everything:
         actor_keys |= set(site.actors)
         region_keys |= set(site.regions)
-        for kind, known in (("actors", site.actors), ("regions", site.regions)):
-            folder = output / kind
-            for stale in folder.glob("*.html") if folder.is_dir() else ():
-                if stale.stem != "index" and stale.stem not in known:
-                    stale.unlink()
+        vendor_keys |= set(site.vendors)
+    # Vendor pages no briefing lists any more go on every update: the pipeline only says
+    # which actors and regions a rewritten day touched before.
+    stale_kinds = [("vendors", site.vendors)]
+    if everything:
+        stale_kinds += [("actors", site.actors), ("regions", site.regions)]
+    for kind, known in stale_kinds:
+        folder = output / kind
+        for stale in folder.glob("*.html") if folder.is_dir() else ():
+            if stale.stem != "index" and stale.stem not in known:
+                stale.unlink()
     written: list[Path] = []
     for keys, topics, kind in (
         (actor_keys, site.actors, "actor"),
         (region_keys, site.regions, "region"),
+        (vendor_keys, site.vendors, "vendor"),
     ):
         for key in sorted(keys):
             path = output / f"{kind}s" / f"{key}.html"
@@ -384,6 +417,7 @@ def update_archive(
         output / "index.html": ("index.html", index_context(config, site)),
         output / "actors" / "index.html": ("topics.html", topics_context(config, site, "actor")),
         output / "regions" / "index.html": ("topics.html", topics_context(config, site, "region")),
+        output / "vendors" / "index.html": ("topics.html", topics_context(config, site, "vendor")),
         output / "feed.xml": ("feed.xml", feed_context(config, site)),
     }
     for path, (template, ctx) in pages.items():

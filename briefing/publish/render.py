@@ -224,7 +224,13 @@ def context(
     else:
         grouped = {
             sid
-            for section in (*briefing.by_actor, *briefing.by_region)
+            for section in (
+                *briefing.by_actor,
+                *briefing.by_region,
+                *briefing.by_vendor,
+                *briefing.by_incident,
+                *briefing.by_malware,
+            )
             for sid in section.story_ids
         }
         other = [story for story in briefing.stories if story.id not in grouped]
@@ -246,6 +252,8 @@ def context(
         "catalogue": [stories[sid] for sid in briefing.catalogue if sid in stories],
         "reported": [story for story in briefing.stories if story.id not in entries],
         "sectors": list(briefing.by_sector),
+        # Vendors with a page in the archive (those of the vendor part): chips link only there.
+        "vendor_pages": {section.title for section in briefing.by_vendor},
         # By region, for reading: sub-regions nested under the day's smallest region holding
         # them (every region keeps its own section in briefing.json and the archive).
         "region_tops": [top for top, _subs in regions],

@@ -14,10 +14,10 @@ chat endpoint in ``summarize_stories``) touches the network:
    named CVEs, recency in the window, and the best source's feed weight;
 3. ``compose``: stories, feed-health rows, the config and the window's bounds -> a
    ``Briefing`` holding everything the renderers show, so that no template computes anything:
-   the ranking, the day cut by actor, by region and by sector, the CVEs (exploited or not),
-   the indicators with their story, the stories with neither actor nor region, the stories
-   that are bare catalogue entries (``catalogue``: one line each, never top stories), feed
-   health.
+   the ranking, the day cut by actor, by region and by sector, and by vendor, victim sector and
+   malware family (``stories.topics``), the CVEs (exploited or not), the indicators with their
+   story, the stories in none of those parts, the stories that are bare catalogue entries
+   (``catalogue``: one line each, never top stories), feed health.
 
 Everything is ordered by explicit keys, so the same store and clock give the same briefing.
 """
@@ -38,6 +38,7 @@ from briefing import __version__
 from briefing.config import Config
 from briefing.intel import geo
 from briefing.intel.iocs import find_cves
+from briefing.intel.kb import load_kb
 from briefing.intel.normalize import alias_key
 from briefing.intel.stage import Tagged
 from briefing.models import (
@@ -55,9 +56,11 @@ from briefing.models import (
     Section,
     Source,
     Story,
+    VendorRef,
     slug,
 )
 from briefing.store import FeedState, canonical_url
+from briefing.stories import topics
 from briefing.stories.cluster import Doc, cluster
 from briefing.stories.continuity import Continuation, EarlierStory, continuations
 from briefing.stories.summarize import (
@@ -70,12 +73,7 @@ from briefing.stories.summarize import (
 
 _QUALITY_RANK = {"full": 0, "feed-only": 1, "failed": 2}
 _ROLE_RANK = {"attributed": 0, "target": 1, "mentioned": 2}
-_EXPLOITED = re.compile(
-    r"exploited in the wild|actively exploited|active(?:ly)? exploit|under (?:active )?exploitation"
-    r"|zero[- ]day|0-?day|known exploited vulnerabilit|\bKEV\b|exploited (?:in|by|to)|"
-    r"being exploited|exploitation attempts",
-    re.IGNORECASE,
-)
+_EXPLOITED = topics.EXPLOITED
 
 
 # Feeds tagged so in feeds.yaml list only vulnerabilities exploited in the wild.
@@ -192,6 +190,20 @@ def merge_entities(all_entities: Sequence[Entities]) -> Entities:
         cves=tuple(sorted(_union(e.cves for e in all_entities))),
         techniques=tuple(sorted(_union(e.techniques for e in all_entities))),
         indicators=tuple((kind, _union(values)) for kind, values in sorted(indicators.items())),
+        vendors=_merge_vendors(e.vendors for e in all_entities),
+    )
+
+
+def _merge_vendors(lists: Iterable[Sequence[VendorRef]]) -> tuple[VendorRef, ...]:
+    merged: dict[str, tuple[list[tuple[str, ...]], list[tuple[str, ...]]]] = {}
+    for refs in lists:
+        for ref in refs:
+            products, mentions = merged.setdefault(ref.name, ([], []))
+            products.append(ref.products)
+            mentions.append(ref.mentions)
+    return tuple(
+        VendorRef(name, _union(products), _union(mentions))
+        for name, (products, mentions) in merged.items()
     )
 
 
@@ -551,17 +563,10 @@ def summarize_stories(
     summarizer = summarizer or ExtractiveSummarizer()
     weights = {feed.name: feed.weight for feed in config.feeds}
     exploit_feeds = _exploit_feeds(config)
+    kev_feeds = {feed.name for feed in config.feeds if "kev" in feed.tags}
     tags = {feed.name: feed.tags for feed in config.feeds}
-    stories = []
-    members: dict[str, Sequence[Tagged]] = {}
-    for number, group in enumerate(groups):
-        story = make_story(group, summarizer)
-        members[story.id] = group
-        follow = follows[number].previous if follows else None
-        if follow is not None:
-            story = replace(
-                story, first_reported=follow.first_reported, previous=(follow.date, follow.id)
-            )
+
+    def facts(story: Story, group: Sequence[Tagged]) -> Story:
         listed = {
             cve for entry, _, found in group if entry.feed in exploit_feeds for cve in found.cves
         }
@@ -569,6 +574,20 @@ def summarize_stories(
             # A feed of known-exploited vulnerabilities (CISA's KEV, say) says so by being it,
             # for the CVEs its entries name.
             story = replace(story, exploited=tuple(sorted(set(story.exploited) | listed)))
+        in_kev = {cve for entry, _, found in group if entry.feed in kev_feeds for cve in found.cves}
+        texts = [article.text for _, article, _ in group]
+        return topics.with_facts(story, texts, in_kev)
+
+    stories = []
+    members: dict[str, Sequence[Tagged]] = {}
+    for number, group in enumerate(groups):
+        story = facts(make_story(group, summarizer), group)
+        members[story.id] = group
+        follow = follows[number].previous if follows else None
+        if follow is not None:
+            story = replace(
+                story, first_reported=follow.first_reported, previous=(follow.date, follow.id)
+            )
         ranked = score(story, weights, start, end, _catalogue_story(story, tags))
         stories.append(replace(story, score=ranked))
     stories.sort(key=_rank)
@@ -577,11 +596,10 @@ def summarize_stories(
         # A model's time goes to the stories read first; the rest keep the extractive summary.
         try:
             for rank, story in enumerate(stories[: config.summarizer.max_stories]):
-                rewritten = make_story(members[story.id], chat)
+                rewritten = facts(make_story(members[story.id], chat), members[story.id])
                 stories[rank] = replace(
                     rewritten,
                     score=story.score,
-                    exploited=story.exploited,
                     first_reported=story.first_reported,
                     previous=story.previous,
                 )
@@ -606,7 +624,15 @@ def compose(
     by_actor = actor_sections(stories)
     by_region = region_sections(stories)
     by_sector = sector_sections(stories)
-    placed = {sid for section in (*by_actor, *by_region) for sid in section.story_ids}
+    by_vendor = topics.vendor_sections(stories)
+    by_incident = topics.incident_sections(stories)
+    placed = {
+        sid
+        for section in (*by_actor, *by_region, *by_vendor, *by_incident)
+        for sid in section.story_ids
+    }
+    by_malware = topics.malware_sections(stories, malware_aliases, placed)
+    placed.update(sid for section in by_malware for sid in section.story_ids)
     cve_stories: dict[str, list[str]] = defaultdict(list)
     exploited: set[str] = set()
     for story in stories:
@@ -640,4 +666,13 @@ def compose(
         by_sector=by_sector,
         cves=cves,
         indicators=indicators,
+        by_vendor=by_vendor,
+        by_incident=by_incident,
+        by_malware=by_malware,
     )
+
+
+def malware_aliases(name: str) -> tuple[str, ...]:
+    """A malware family's other names in the knowledge base."""
+    family = load_kb().lookup_malware(name)
+    return family.aliases if family is not None else ()

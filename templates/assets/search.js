@@ -14,7 +14,7 @@
   }
   var LIMIT = 50;
   var haystacks = stories.map(function (s) {
-    return [s.d, s.t].concat(s.a, s.r, s.c, s.s, s.v, s.f).join(" \u0001 ").toLowerCase();
+    return [s.d, s.t].concat(s.a, s.r, s.c, s.s, s.v, s.f, s.n || []).join(" \u0001 ").toLowerCase();
   });
   input.disabled = false;
   status.textContent = stories.length + " stories; type to filter.";
