@@ -346,7 +346,7 @@ def test_unnamed_state_activity_is_an_actor_section_without_a_group_name() -> No
 
 def test_compose_and_render_never_load_the_tagger() -> None:
     """The tag stage is the only place that tags: composing stories and rendering the briefing
-    in a fresh process leaves the tagger (and its knowledge base) unloaded."""
+    in a fresh process leaves the tagger unloaded."""
     import subprocess
     import sys
     from pathlib import Path
@@ -362,8 +362,7 @@ def test_compose_and_render_never_load_the_tagger() -> None:
         "b = compose(config, sample.stories, {}, sample.window_start, sample.window_end)\n"
         "assert len(b.stories) == 20 and b.by_actor\n"
         "render_html(b, config, environment(config), 'html')\n"
-        "loaded = [m for m in ('briefing.intel.tagger', 'briefing.intel.kb') if m in sys.modules]\n"
-        "print(','.join(loaded) or 'none')\n"
+        "print('briefing.intel.tagger' in sys.modules)\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script],
@@ -374,4 +373,4 @@ def test_compose_and_render_never_load_the_tagger() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "none"
+    assert done.stdout.strip() == "False"
