@@ -200,11 +200,51 @@ def _mentions(entities: Entities) -> list[str]:
     return out
 
 
+_FEED_PREFIXES = frozenset({"www", "feeds", "feed", "rss", "blog", "blogs", "news"})
+
+
+def _serves(feed_url: str, link: str | None) -> bool:
+    """Whether ``link`` is on the site of the feed at ``feed_url`` (the advisory's own host)."""
+    feed_host = (urlsplit(feed_url).hostname or "").split(".")
+    if len(feed_host) > 2 and feed_host[0] in _FEED_PREFIXES:
+        feed_host = feed_host[1:]
+    base = ".".join(feed_host)
+    host = urlsplit(link or "").hostname or ""
+    return bool(base) and (host == base or host.endswith("." + base))
+
+
+def lead_order(
+    config: Config | None,
+) -> Callable[[tuple[Entry, Article, Entities]], tuple[object, ...]]:
+    """The sort key that puts a story's most trusted member first: its title and summary lead
+    the story. Feed weight, then the feed whose site serves the link, then first seen, then
+    the operator's feed name; text length and the item id (a GUID the feed chose) come last,
+    so another feed cannot take over a story by writing more or picking its GUID."""
+    feeds = {feed.name: feed for feed in config.feeds} if config else {}
+
+    def key(member: tuple[Entry, Article, Entities]) -> tuple[object, ...]:
+        entry, article, _ = member
+        feed = feeds.get(entry.feed)
+        return (
+            -(feed.weight if feed else 1.0),
+            not (feed is not None and _serves(feed.url, entry.link)),
+            _QUALITY_RANK[article.quality] == 2,  # a member with no text cannot lead
+            entry.first_seen,
+            entry.feed,
+            _QUALITY_RANK[article.quality],
+            -len(article.text),
+            entry.id,
+        )
+
+    return key
+
+
 def make_story(
     members: Sequence[tuple[Entry, Article, Entities]],
     summarizer: Summarizer,
+    config: Config | None = None,
 ) -> Story:
-    ranked = sorted(members, key=lambda m: (_QUALITY_RANK[m[1].quality], -len(m[1].text), m[0].id))
+    ranked = sorted(members, key=lead_order(config))
     best_entry, best_article, _ = ranked[0]
     sources = tuple(
         sorted(
@@ -224,7 +264,10 @@ def make_story(
     )
     entities = merge_entities([m[2] for m in ranked])
     texts = [article.text for _, article, _ in ranked]
-    sentences = summarizer.summarize(texts, best_article.title, _mentions(entities))
+    # The lead member's own text tells the story; the others' only when it has none to give.
+    sentences = summarizer.summarize(texts[:1], best_article.title, _mentions(entities))
+    if not sentences:
+        sentences = summarizer.summarize(texts, best_article.title, _mentions(entities))
     # The summarizer counts sources in ``ranked`` order; the story lists them by date.
     position = {
         index: next(
@@ -426,6 +469,18 @@ def _one_entry_per_link(
     return [(entry, article) for entry, article in pairs if entry.id in chosen]
 
 
+def _outlets_of_aggregators(
+    config: Config, pairs: Sequence[tuple[Entry, Article]]
+) -> list[tuple[Entry, Article]]:
+    """The outlets an item's <source> names count only for feeds the config marks
+    ``aggregator``: any other feed is one voice, however many outlets it claims to carry."""
+    bundles = {feed.name for feed in config.feeds if feed.aggregator}
+    return [
+        (entry if entry.outlet is None or entry.feed in bundles else replace(entry, outlet=None), a)
+        for entry, a in pairs
+    ]
+
+
 def chat_summarizer(config: Config) -> ChatSummarizer | None:
     """The configured chat endpoint, or None for the extractive default."""
     settings = config.summarizer
@@ -444,7 +499,7 @@ def compose(
     summarizer: Summarizer | None = None,
 ) -> Briefing:
     tagger = get_tagger()
-    pairs = _one_entry_per_link(pairs)
+    pairs = _one_entry_per_link(_outlets_of_aggregators(config, pairs))
     shown = actor_namer(config.actor_names)
     tagged = [
         (
@@ -478,7 +533,7 @@ def compose(
     members: dict[str, list[tuple[Entry, Article, Entities]]] = {}
     catalogue: set[str] = set()
     for group in cluster(docs):
-        story = make_story([tagged[i] for i in group], summarizer)
+        story = make_story([tagged[i] for i in group], summarizer, config)
         members[story.id] = [tagged[i] for i in group]
         feeds = {source.feed for source in story.sources}
         if feeds & exploit_feeds:
@@ -494,7 +549,7 @@ def compose(
         # A model's time goes to the stories read first; the rest keep the extractive summary.
         try:
             for rank, story in enumerate(stories[: config.summarizer.max_stories]):
-                rewritten = make_story(members[story.id], chat)
+                rewritten = make_story(members[story.id], chat, config)
                 stories[rank] = replace(rewritten, score=story.score)
         finally:
             chat.close()
