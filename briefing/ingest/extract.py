@@ -26,11 +26,13 @@ from datetime import datetime
 from html import unescape
 from typing import Any
 
+from briefing.bounds import ARTICLE_MAX, AUTHOR_MAX
 from briefing.config import Config, parse_duration
 from briefing.ingest.fetch import Fetcher, FetchError
 from briefing.ingest.netguard import Reach
 from briefing.ingest.workers import WarmPool
 from briefing.models import Article, Entry, Quality
+from briefing.sanitize import clean_line, clean_text
 from briefing.store import PageResult, Store, canonical_url
 
 # Page text shorter than this is a teaser, a paywall or a cookie wall, not an article.
@@ -210,8 +212,9 @@ def choose(entry: Entry, page: PageResult | None) -> Article:
         entry_id=entry.id,
         url=entry.link,
         title=entry.title,
-        text=text,
-        author=entry.author or (page.author if page else ""),
+        # A page is as hostile as its feed: no controls or invisible characters, bounded.
+        text=clean_text(text[:ARTICLE_MAX]),
+        author=entry.author or clean_line(page.author if page else "")[:AUTHOR_MAX],
         published=entry.published,
         language=page.language if page else None,
         quality=quality,

@@ -1,0 +1,67 @@
+"""Bounds on what one feed controls: items per poll, text lengths, entities per article."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from briefing import bounds
+from briefing.bounds import bound_entities, bound_items
+from briefing.models import ActorRef, Entities, FeedItem
+
+T0 = datetime(2026, 3, 10, 6, 0, tzinfo=UTC)
+
+
+def _item(n: int, published: datetime | None, **kw: str) -> FeedItem:
+    base = {"title": f"t{n}", "summary": "s", "content": "", "author": ""}
+    base.update(kw)
+    return FeedItem("F", f"g{n}", f"https://f.example/{n}", published=published, **base)
+
+
+def test_the_newest_items_are_taken_and_the_rest_counted() -> None:
+    count = bounds.ITEMS_PER_POLL + 50
+    # Oldest first in the document, with some undated: the newest dated ones win.
+    items = [_item(n, T0 + timedelta(minutes=n)) for n in range(count)]
+    items[-1] = _item(count - 1, None)
+    kept, left_out = bound_items(items)
+    assert left_out == 50
+    assert len(kept) == bounds.ITEMS_PER_POLL
+    assert [i.guid for i in kept] == [f"g{n}" for n in range(49, count - 1)]
+
+
+def test_a_feed_under_the_bound_is_untouched_but_cleaned() -> None:
+    kept, left_out = bound_items([_item(1, T0, title="A\x01\u202eB", summary="x\x02y")])
+    assert left_out == 0 and (kept[0].title, kept[0].summary) == ("AB", "xy")
+
+
+def test_text_fields_are_bounded() -> None:
+    (item,), _ = bound_items(
+        [_item(1, T0, title="T" * 5_000_000, summary="S" * 100_000, author="A" * 1000)]
+    )
+    assert len(item.title) == bounds.TITLE_MAX
+    assert len(item.summary) == bounds.SUMMARY_MAX
+    assert len(item.author) == bounds.AUTHOR_MAX
+
+
+def _actor(name: str, in_kb: bool) -> ActorRef:
+    return ActorRef(name, (), None, None, in_kb, (name,))
+
+
+def test_entities_per_article_are_bounded_and_names_cleaned() -> None:
+    made_up = tuple(_actor(f"Vendor Code {n}", False) for n in range(10_000))
+    known = (_actor("Sandworm", True), _actor("APT39", True))
+    entities = Entities(
+        actors=(_actor("Earth A" + "b" * 300, False), *made_up, *known),
+        cves=tuple(f"CVE-2026-{n:05d}" for n in range(600_000)),
+        indicators=(
+            ("ipv4", tuple(f"10.0.{n // 256}.{n % 256}" for n in range(700_000))),
+            ("domain", ("a.example",)),
+        ),
+    )
+    bounded = bound_entities(entities)
+    names = [a.name for a in bounded.actors]
+    new = [a for a in bounded.actors if not a.in_kb]
+    assert len(new) == bounds.NEW_ACTORS_PER_ARTICLE
+    assert "Sandworm" in names and "APT39" in names  # known actors are never crowded out
+    assert all(len(n) <= 80 for n in names)
+    assert len(bounded.cves) == bounds.CVES_PER_ARTICLE
+    assert sum(len(v) for _k, v in bounded.indicators) == bounds.INDICATORS_PER_ARTICLE
