@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from briefing.intel.normalize import alias_key
 from briefing.models import slug
 from briefing.publish.render import environment, safe_url, stylesheet, templates_dir
 
+log = logging.getLogger(__name__)
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 FEED_ENTRIES = 60  # briefings in the Atom feed (the newest)
 
@@ -357,7 +359,12 @@ def update_archive(
                 html_page = env.get_template(f"{kind}.html").render(
                     topic_context(config, topics[key])
                 )
-                write_atomic(path, html_page)
+                try:
+                    write_atomic(path, html_page)
+                except OSError as exc:
+                    # One topic page must not cost the day its briefing or its delivery.
+                    log.error("%s page %s not written: %s", kind, path.name, exc)
+                    continue
                 written.append(path)
                 for former in topics[key].folded - topics.keys():  # now on this page
                     (output / f"{kind}s" / f"{former}.html").unlink(missing_ok=True)

@@ -29,6 +29,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from briefing import __version__
+from briefing.bounds import bound_entities
 from briefing.config import Config
 from briefing.intel import geo, get_tagger
 from briefing.intel.normalize import alias_key
@@ -125,6 +126,8 @@ def merge_entities(all_entities: Sequence[Entities]) -> Entities:
     for entities in all_entities:
         for actor in entities.actors:
             known = actors.get(actor.name)
+            if known is not None and actor.in_kb and not known.in_kb:
+                known, actor = actor, known  # the knowledge base's actor speaks for the name
             if known is None:
                 actors[actor.name] = actor
             else:
@@ -218,9 +221,11 @@ def lead_order(
 ) -> Callable[[tuple[Entry, Article, Entities]], tuple[object, ...]]:
     """The sort key that puts a story's most trusted member first: its title and summary lead
     the story. Feed weight, then the feed whose site serves the link, then first seen, then
-    the operator's feed name; text length and the item id (a GUID the feed chose) come last,
-    so another feed cannot take over a story by writing more or picking its GUID."""
+    the operator's order of the feeds in the config; text length and the item id (a GUID the
+    feed chose) come last, so another feed cannot take over a story by writing more or
+    picking its GUID."""
     feeds = {feed.name: feed for feed in config.feeds} if config else {}
+    position = {name: index for index, name in enumerate(feeds)}
 
     def key(member: tuple[Entry, Article, Entities]) -> tuple[object, ...]:
         entry, article, _ = member
@@ -230,6 +235,7 @@ def lead_order(
             not (feed is not None and _serves(feed.url, entry.link)),
             _QUALITY_RANK[article.quality] == 2,  # a member with no text cannot lead
             entry.first_seen,
+            position.get(entry.feed, len(position)),
             entry.feed,
             _QUALITY_RANK[article.quality],
             -len(article.text),
@@ -348,7 +354,20 @@ def _sections(
     the top story's, which the e-mail subject names."""
     first = {name: position for position, name in enumerate(members)}
     order = sorted(members, key=lambda name: (-len(members[name]), first[name]))
-    return tuple(make(name, tuple(members[name])) for name in order)
+    return _unique_keys(make(name, tuple(members[name])) for name in order)
+
+
+def _unique_keys(sections: Iterable[Section]) -> tuple[Section, ...]:
+    """Two titles with one slug ("APT 29", "APT-29") still get two keys: an HTML id each."""
+    taken: set[str] = set()
+    out = []
+    for section in sections:
+        if section.key in taken:
+            digest = hashlib.sha256(section.title.encode("utf-8")).hexdigest()[:8]
+            section = replace(section, key=f"{section.key}-{digest}")
+        taken.add(section.key)
+        out.append(section)
+    return tuple(out)
 
 
 def _add(members: dict[str, list[str]], title: str, story_id: str) -> None:
@@ -372,6 +391,8 @@ def actor_sections(stories: Sequence[Story]) -> tuple[Section, ...]:
     for story in stories:
         for actor in story.entities.actors:
             _add(members, actor.name, story.id)
+            if actor.in_kb and not actors.get(actor.name, actor).in_kb:
+                actors[actor.name] = actor  # a lookalike never speaks for a known actor
             actors.setdefault(actor.name, actor)
     return _sections(
         members,
@@ -506,10 +527,12 @@ def compose(
             entry,
             article,
             shown(
-                tagger.tag(
-                    article.text,
-                    title=article.title,
-                    source_host=urlsplit(article.url or "").hostname,
+                bound_entities(
+                    tagger.tag(
+                        article.text,
+                        title=article.title,
+                        source_host=urlsplit(article.url or "").hostname,
+                    )
                 )
             ),
         )
