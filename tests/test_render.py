@@ -258,3 +258,29 @@ def test_broadest_drops_regions_another_one_holds() -> None:
         "Asia-Pacific",
     ]
     assert broadest(["Gulf"]) == ["Gulf"]
+
+
+def test_cve_and_indicator_tables_are_bounded_and_say_what_they_left_out() -> None:
+    """One feed naming thousands of CVEs or addresses does not make a 100 MB page: the tables
+    stop at a bound and point at briefing.json, which keeps every row."""
+    from briefing import bounds
+    from briefing.models import CveRow, IndicatorRow
+
+    briefing = synthetic_briefing(2)
+    story = briefing.stories[0].id
+    many = replace(
+        briefing,
+        cves=tuple(CveRow(f"CVE-2026-{n:05d}", (story,), False) for n in range(3000)),
+        indicators=tuple(
+            IndicatorRow("ipv4", f"8.8.{n // 256}.{n % 256}", story) for n in range(3000)
+        ),
+    )
+    config = _config()
+    env = environment(config)
+    pdf_html = render_html(many, config, env, "pdf")
+    assert pdf_html.count('<td class="mono">CVE-2026-') == bounds.PDF_TABLE_ROWS
+    assert f"{3000 - bounds.PDF_TABLE_ROWS} more CVEs are listed in briefing.json" in pdf_html
+    assert f"{3000 - bounds.PDF_TABLE_ROWS} more indicators" in pdf_html
+    html = render_html(many, config, env, "html")
+    assert html.count('<td class="mono">CVE-2026-') == bounds.HTML_TABLE_ROWS
+    assert len(briefing_json(many)["cves"]) == 3000
