@@ -132,6 +132,9 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 
+# How the SSRF guard's refusals begin (netguard.AddressBlocked), as a page's error.
+REFUSED = "refused:"
+
 _TRACKING_PREFIXES = ("utm_",)
 _TRACKING_KEYS = frozenset({"fbclid", "gclid", "mc_cid", "mc_eid", "ref", "_hsenc", "_hsmi"})
 
@@ -515,6 +518,14 @@ class Store:
             date=result.get("date"),
             language=result.get("language"),
         )
+
+    def refused_pages(self) -> set[str]:
+        """Canonical URLs of pages the SSRF guard refused: a wider ``poll.allow_networks`` (or
+        a new feed on that host) may allow them now, so they are asked again."""
+        rows = self._db.execute(
+            "SELECT url FROM pages WHERE ok = 0 AND error LIKE ?", (REFUSED + "%",)
+        )
+        return {str(row[0]) for row in rows}
 
     def save_page(self, page: PageResult, now: datetime) -> None:
         result = {
