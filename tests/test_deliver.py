@@ -299,6 +299,7 @@ def test_encoded_words_in_feed_titles_inject_no_header(
     assert tree["root"] == "multipart/mixed"
     assert tree["bodies"] == ["text/plain", "text/html"]
     assert tree["pdf"].startswith(b"%PDF-") and "<h1>Evil" not in tree["html"]
+    assert "<bdi>" in tree["html"]  # feed text isolated: no bidi reordering around it
     assert len(PdfReader(io.BytesIO(tree["pdf"])).pages) >= 1
 
 

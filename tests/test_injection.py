@@ -347,6 +347,9 @@ def test_feed_text_has_no_control_or_bidi_characters(review: Path) -> None:
     texts += [x["title"] for s in data["stories"] for x in s["sources"]]
     assert any("Controls" in t for t in texts) and any("Invoice" in t for t in texts)
     assert not [t for t in texts if bad.search(t)]
+    # And what bidi text remains (an Arabic title) is isolated where it is shown.
+    html = (review / "2026-03-10" / "briefing.html").read_text(encoding="utf-8")
+    assert re.search(r"\ba, \.chip[^{]*\{ unicode-bidi: isolate; \}", html)
 
 
 def test_every_xml_output_parses_strictly(review: Path) -> None:

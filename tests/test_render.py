@@ -284,3 +284,34 @@ def test_cve_and_indicator_tables_are_bounded_and_say_what_they_left_out() -> No
     html = render_html(many, config, env, "html")
     assert html.count('<td class="mono">CVE-2026-') == bounds.HTML_TABLE_ROWS
     assert len(briefing_json(many)["cves"]) == 3000
+
+
+def test_pdf_shows_cjk_arabic_and_cyrillic_titles_without_missing_glyphs(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Titles in Chinese, Japanese, Korean, Arabic and Cyrillic: WeasyPrint finds a glyph for
+    every character (it logs ".notdef" for one it cannot draw) and embeds the CJK font that
+    ./dev installs (fonts-wqy-zenhei)."""
+    titles = (
+        "勒索软件攻击医院 日本語のタイトル",
+        "해킹 그룹이 은행을 공격했다",
+        "هجوم إلكتروني على بنك — атака на банк",
+    )
+    briefing = synthetic_briefing(3)
+    briefing = replace(
+        briefing,
+        stories=tuple(replace(s, title=t) for s, t in zip(briefing.stories, titles, strict=True)),
+    )
+    config = _config()
+    with caplog.at_level("WARNING", logger="weasyprint"):
+        pdf = render_pdf(render_html(briefing, config, environment(config), "pdf"))
+    assert not [r for r in caplog.records if "notdef" in r.getMessage()]
+    reader = PdfReader(io.BytesIO(pdf))
+    fonts = set()
+    for page in reader.pages:
+        resources = page["/Resources"].get_object()
+        assert isinstance(resources, DictionaryObject)
+        fonts |= {str(f.get_object()["/BaseFont"]) for f in resources.get("/Font", {}).values()}
+    assert any("WenQuanYi" in name for name in fonts), fonts
+    text = "".join(page.extract_text() or "" for page in reader.pages)
+    assert "勒索软件" in text and "해킹" in text and "атака" in text
