@@ -34,7 +34,7 @@ from briefing.bounds import HTML_TABLE_ROWS, PDF_TABLE_ROWS
 from briefing.config import Config
 from briefing.files import write_atomic
 from briefing.intel import geo
-from briefing.intel.iocs import defang, refang
+from briefing.intel.iocs import defang, idn_note, refang
 from briefing.models import (
     ActorRef,
     Article,
@@ -106,6 +106,7 @@ def environment(config: Config) -> jinja2.Environment:
     )
     env.filters["safe_url"] = safe_url
     env.filters["defang"] = defang
+    env.filters["idn_note"] = idn_note
     env.filters["slug"] = slug
     env.filters["time"] = lambda moment, fmt="%Y-%m-%d %H:%M %Z": _fmt_time(
         moment, config.zone, fmt

@@ -32,6 +32,7 @@ from briefing import __version__
 from briefing.bounds import bound_entities
 from briefing.config import Config
 from briefing.intel import geo, get_tagger
+from briefing.intel.iocs import defang_lookalikes
 from briefing.intel.normalize import alias_key
 from briefing.models import (
     ActorRef,
@@ -283,10 +284,12 @@ def make_story(
         )
         for index in range(len(ranked))
     }
-    sentences = tuple(replace(s, source=position[s.source]) for s in sentences)
+    sentences = tuple(
+        replace(s, source=position[s.source], text=defang_lookalikes(s.text)) for s in sentences
+    )
     summary = " ".join(s.text for s in sentences)
     if not summary:
-        summary = fallback_summary(best_article.text)
+        summary = defang_lookalikes(fallback_summary(best_article.text))
     return Story(
         id=_story_id(entry.id for entry, _, _ in members),
         title=best_entry.title,
