@@ -50,6 +50,7 @@ TARGETS: dict[str, tuple[str, float]] = {
     "tag_mb_per_s": (">=", 5),
     "incremental_ratio": ("<=", 0.05),
     "incremental_page_fetches": ("<=", 0),
+    "incremental_build_second_tagged": ("<=", 0),
     "build_seconds": ("<=", 60),
     "build_peak_mb": ("<=", 500),
     "cli_poll_speedup": (">=", 8),
@@ -251,11 +252,24 @@ def bench_incremental(sizes: Sizes, work: Path) -> dict[str, Any]:
         counts = site.counts()
         page_fetches = counts["page"] - pages_before + second.pages_fetched
         not_modified = counts["304"]
+    # Two builds of the same day from the unchanged store: the second tags nothing and
+    # writes the same briefing.json.
+    build_first_s, built = _timed(lambda: pipeline.build(config, out, NOW, timedelta(hours=24)))
+    first_json = (built.folder / "briefing.json").read_bytes()
+    build_second_s, rebuilt = _timed(lambda: pipeline.build(config, out, NOW, timedelta(hours=24)))
+    identical = (rebuilt.folder / "briefing.json").read_bytes() == first_json
     _say(
         f"incremental: first {first_s:.2f} s ({first.pages_fetched} pages), second "
-        f"{second_s:.2f} s ({page_fetches} pages, {not_modified} × 304)"
+        f"{second_s:.2f} s ({page_fetches} pages, {not_modified} × 304); build "
+        f"{build_first_s:.2f} s ({built.tagged} tagged), again {build_second_s:.2f} s "
+        f"({rebuilt.tagged} tagged, briefing.json {'identical' if identical else 'DIFFERS'})"
     )
     return {
+        "incremental_build_first_seconds": build_first_s,
+        "incremental_build_second_seconds": build_second_s,
+        "incremental_build_first_tagged": built.tagged,
+        "incremental_build_second_tagged": rebuilt.tagged,
+        "incremental_build_identical": identical,
         "incremental_ratio": second_s / first_s,
         "incremental_page_fetches": page_fetches,
         "incremental_first_seconds": first_s,

@@ -24,10 +24,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.samples import synthetic_briefing
 from briefing.config import Config, FeedConfig
 from briefing.publish.charts import Series
 from briefing.publish.render import Trend, environment, render_html, render_pdf
-from briefing.samples import synthetic_briefing
 
 BUDGET_SECONDS = 5.0
 

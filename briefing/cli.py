@@ -7,7 +7,6 @@ is reported inside; 2 bad usage or bad config, one line naming the file, line an
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 import tempfile
@@ -24,11 +23,10 @@ from briefing.config import Config, check_secrets, load_config, parse_duration
 from briefing.errors import BriefingError, NothingToBuild
 from briefing.intel.commands import kb_group, tag_command
 from briefing.lock import work_lock
+from briefing.models import is_failing
 
 log = logging.getLogger("briefing")
 F = TypeVar("F", bound=Callable[..., Any])
-
-_FAILED = ("http-error", "timeout", "connection-error", "not-a-feed", "too-large")
 
 
 class _Group(click.Group):
@@ -206,7 +204,7 @@ def _do_poll(ctx: click.Context, config: Config, output: Path, now: datetime) ->
         outcomes = poll(config, output, now, advance)
     new = sum(o.new for o in outcomes)
     revised = sum(o.revised for o in outcomes)
-    failed = [o for o in outcomes if o.status in _FAILED]
+    failed = [o for o in outcomes if is_failing(o.status)]
     _say(
         ctx,
         f"polled {len(outcomes)} feeds: {new} new items, {revised} revised, {len(failed)} failing",
@@ -390,7 +388,7 @@ def send_command(
     store)."""
     from briefing.deliver.send import DeliveryError
     from briefing.pipeline import composed
-    from briefing.schedule import archived_until
+    from briefing.serialize import read as read_briefing
 
     config = load_config(config_path)
     if config.email is None and not config.webhooks:
@@ -402,13 +400,12 @@ def send_command(
             raise DeliveryError(f"{output}: no briefing in the archive; run 'briefing build'")
         day = dates[-1]
     with _locked(output, "send", lock_wait):
-        end = archived_until(output, day)
-        if end is None:
+        archived = read_briefing(output / day / "briefing.json")
+        if archived is None:
             raise DeliveryError(
                 f"{output}/{day}/briefing.json: no such briefing; run 'briefing build --date {day}'"
             )
-        start = json.loads((output / day / "briefing.json").read_text(encoding="utf-8"))
-        begin = datetime.fromisoformat(start["window"]["start"])
+        end, begin = archived.window_end, archived.window_start
         briefing = composed(config, output, end, end - begin)
         _do_send(ctx, config, output, briefing, datetime.now(UTC), force, to)
 
@@ -447,14 +444,22 @@ def archive() -> None:
 @click.option(
     "--no-pdf", is_flag=True, help="Re-render the days' HTML only; keep their existing PDFs."
 )
+@click.option(
+    "--retag",
+    is_flag=True,
+    help="Tag every archived day's articles again with the current tagger and compose the days"
+    " anew from the store (after a tagger or knowledge-base update).",
+)
 @click.pass_context
-def archive_rebuild(ctx: click.Context, config_path: Path, output: Path, no_pdf: bool) -> None:
+def archive_rebuild(
+    ctx: click.Context, config_path: Path, output: Path, no_pdf: bool, retag: bool
+) -> None:
     """Regenerate every page of the archive from the stored briefings and the store."""
-    from briefing.publish.archive import rebuild_archive
+    from briefing.pipeline import rebuild
 
     config = load_config(config_path)
     try:
-        days = rebuild_archive(config, output, pdf=not no_pdf)
+        days = rebuild(config, output, pdf=not no_pdf, retag=retag)
     except OSError as exc:
         raise NothingToBuild(f"cannot write the archive: {exc}") from None
     _say(ctx, f"rebuilt {len(days)} days and the archive in {output}")
@@ -480,7 +485,7 @@ def feeds_check(config_path: Path) -> None:
     for result in results:
         detail = result.error or f"{result.items} items"
         click.echo(f"{result.feed:<{width}}  {result.status:<16}  {detail}")
-    if any(result.status in _FAILED for result in results):
+    if any(is_failing(result.status) for result in results):
         sys.exit(1)
 
 

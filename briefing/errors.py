@@ -3,6 +3,8 @@
 BriefingError                 anything the library reports to a user
 ├── ConfigError               feeds.yaml is missing, unreadable or invalid   (exit 2)
 ├── StoreError                the SQLite store cannot be opened or migrated   (exit 1)
+├── KnowledgeBaseError        a cluster file of the KB is missing or damaged  (exit 1;
+│                             defined in ``intel/kb.py``, beside what raises it)
 └── NothingToBuild            no briefing could be produced                   (exit 1)
 
 PermanentFailure is internal to delivery: a server refused for good, so no retry.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -25,7 +26,19 @@ FeedStatus = Literal[
     "not-a-feed",
     "too-large",
     "never-polled",
+    "internal-error",  # a bug of ours while polling the feed, not the feed's fault
 ]
+# The one definition of a failing feed: its last poll gave nothing. A "degraded" feed was
+# parsed in part and gave items; a "never-polled" one has not failed yet.
+FAILING: frozenset[str] = frozenset(
+    {"http-error", "timeout", "connection-error", "not-a-feed", "too-large", "internal-error"}
+)
+
+
+def is_failing(status: str) -> bool:
+    return status in FAILING
+
+
 CountryRole = Literal["attributed", "target", "mentioned"]
 
 
@@ -143,6 +156,49 @@ class Entities:
             "techniques": list(self.techniques),
             "indicators": {kind: list(values) for kind, values in self.indicators},
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Entities:
+        """The inverse of ``to_dict`` (the store's entities column, a ``briefing.json`` story);
+        keys it lacks are empty, as an older file may lack them."""
+
+        def named(key: str) -> tuple[NamedRef, ...]:
+            return tuple(
+                NamedRef(str(item["name"]), tuple(item.get("mentions", ())))
+                for item in data.get(key) or ()
+            )
+
+        return cls(
+            actors=tuple(
+                ActorRef(
+                    name=str(a["name"]),
+                    aliases=tuple(a.get("aliases", ())),
+                    country=a.get("country"),
+                    country_code=a.get("country_code"),
+                    in_kb=bool(a.get("in_kb", True)),
+                    mentions=tuple(a.get("mentions", ())),
+                )
+                for a in data.get("actors") or ()
+            ),
+            countries=tuple(
+                CountryRef(
+                    str(c["code"]),
+                    str(c["name"]),
+                    c.get("role", "mentioned"),
+                    tuple(c.get("mentions", ())),
+                )
+                for c in data.get("countries") or ()
+            ),
+            regions=named("regions"),
+            sectors=named("sectors"),
+            malware=named("malware"),
+            cves=tuple(data.get("cves") or ()),
+            techniques=tuple(data.get("techniques") or ()),
+            indicators=tuple(
+                (str(kind), tuple(values))
+                for kind, values in (data.get("indicators") or {}).items()
+            ),
+        )
 
 
 # --- build side ---------------------------------------------------------------------------

@@ -1,27 +1,42 @@
-"""The stages strung together: what ``briefing run``, ``poll`` and ``build`` (and later the
-scheduler) call.
+"""The stages strung together: what ``briefing run``, ``poll``, ``build``, ``send``,
+``archive rebuild`` and the scheduler call. The flow, one call a stage::
 
-In: a ``Config``, the output folder and the clock. Out: the store updated (poll, extract) and
-the briefing files written (build). Each function opens the store itself, so a caller needs
-nothing but a config.
+    stage      function                            in -> out                        called by
+    poll       ingest.poll.poll_feeds              feeds -> entries (store)         poll
+    extract    ingest.extract.extract_pending      entries -> articles (store)      extract
+    tag        intel.stage.tag_articles            articles -> entities (store)     tag
+    cluster    stories.compose.story_groups        tagged articles -> groups        brief
+    summarize  stories.compose.summarize_stories   groups -> scored stories         brief
+    compose    stories.compose.compose             stories -> Briefing              brief
+    render     publish.render.write_briefing       Briefing -> HTML, PDF, JSON      build
+    archive    publish.archive.update_archive      days on disk -> static site      build
+    deliver    deliver.send.deliver                Briefing -> e-mail, webhooks     cli, schedule
+
+In: a ``Config``, the output folder and the clock. Out: the store updated (poll, extract,
+tag) and the briefing files written (build). Each function opens the store itself, so a
+caller needs nothing but a config. Nothing after ``tag`` tags, and nothing after ``extract``
+touches the network but an optional chat summarizer and delivery.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from briefing.config import Config, parse_duration
-from briefing.models import Article, Briefing
-from briefing.store import Store
+from briefing.models import Article, Briefing, Entry
+from briefing.store import FeedState, Store
 
 if TYPE_CHECKING:
     from briefing.ingest.extract import ExtractStats
     from briefing.ingest.poll import PollOutcome
+    from briefing.intel.stage import Tagged, TagResult
+    from briefing.publish.render import Trend
+    from briefing.stories.summarize import Summarizer
 
 # Each stage's modules are imported by the function that runs it: ``briefing poll`` (every
 # half hour under cron) then starts without Jinja, the archive and the tagger (~0.15 s).
@@ -35,6 +50,7 @@ def store_path(config: Config, output: Path) -> Path:
 class BuildResult:
     briefing: Briefing
     folder: Path
+    tagged: int = 0  # articles this build tagged (the rest had current stored entities)
 
 
 def poll(
@@ -76,38 +92,120 @@ def window_start(config: Config, output: Path, now: datetime) -> datetime:
     return start
 
 
+def tag(
+    config: Config, output: Path, start: datetime, end: datetime, *, retag: bool = False
+) -> TagResult:
+    """Tag stage: entities for the articles published in ``(start, end]``, stored; only what no
+    tagger of this version has tagged is tagged (all of it with ``retag``)."""
+    from briefing.intel.stage import tag_articles
+
+    with Store.open(store_path(config, output)) as store:
+        return tag_articles(_articles(store, start, end), store, retag=retag)
+
+
+def _articles(store: Store, start: datetime, end: datetime) -> list[tuple[Entry, Article]]:
+    from briefing.ingest.extract import choose
+
+    # An item polled but not extracted yet (``poll`` without ``--extract``) still has the
+    # feed's own text: a build never shows a bare title when the feed said more.
+    return [
+        (entry, article if article.text else choose(entry, None))
+        for entry, article in store.articles_between(start, end)
+    ]
+
+
+def brief(
+    config: Config,
+    tagged: Sequence[Tagged],
+    states: dict[str, FeedState],
+    start: datetime,
+    end: datetime,
+    summarizer: Summarizer | None = None,
+) -> Briefing:
+    """Tagged articles -> the briefing: cluster, summarize, compose."""
+    from briefing.stories.compose import compose, story_groups, summarize_stories
+
+    groups = story_groups(config, tagged)
+    stories = summarize_stories(config, groups, start, end, summarizer)
+    return compose(config, stories, states, start, end)
+
+
 def composed(
     config: Config, output: Path, now: datetime, window: timedelta | None = None
 ) -> Briefing:
-    """The briefing of the window ending at ``now``, from the store, without writing anything
-    (``briefing send`` rebuilds an archived day this way: same store and clock, same briefing).
-    ``window`` None means the configured one (see ``window_start``)."""
-    from briefing.ingest.extract import choose
-    from briefing.stories.compose import compose
-
+    """The briefing of the window ending at ``now``, from the store, writing nothing but the
+    entities it had to tag (``briefing send`` rebuilds an archived day this way: same store and
+    clock, same briefing). ``window`` None means the configured one (see ``window_start``)."""
     start = now - window if window is not None else window_start(config, output, now)
+    tagged = tag(config, output, start, now).items
+    return brief(config, tagged, feed_states(config, output), start, now)
+
+
+def feed_states(config: Config, output: Path) -> dict[str, FeedState]:
     with Store.open(store_path(config, output)) as store:
-        pairs = store.articles_between(start, now)
-        states = store.feed_states()
-    # An item polled but not extracted yet (``poll`` without ``--extract``) still has the
-    # feed's own text: a build never shows a bare title when the feed said more.
-    pairs = [(entry, article if article.text else choose(entry, None)) for entry, article in pairs]
-    return compose(config, pairs, states, start, now)
+        return store.feed_states()
+
+
+def trend(config: Config, output: Path, briefing: Briefing) -> Trend:
+    """The trend chart's counts: the top actors in the stored entities of the seven days up to
+    the briefing's end, the very entities the briefings showed."""
+    from briefing.publish.render import TREND_DAYS, actor_trend
+    from briefing.stories.compose import actor_namer
+
+    end = briefing.window_end
+    shown = actor_namer(config.actor_names)
+    with Store.open(store_path(config, output)) as store:
+        week = store.entities_between(end - timedelta(days=TREND_DAYS), end)
+    return actor_trend(briefing, [(entry, shown(found)) for entry, found in week], config.zone)
 
 
 def build(
     config: Config, output: Path, now: datetime, window: timedelta | None = None
 ) -> BuildResult:
+    """The build, one call a stage (poll and extract have filled the store)."""
     from briefing.publish.archive import touched_topics, update_archive
-    from briefing.publish.render import actor_trend, write_briefing
+    from briefing.publish.render import TREND_DAYS, write_briefing
 
-    briefing = composed(config, output, now, window)
-    # The trend chart counts the top actors in the store's last seven days of articles.
-    with Store.open(store_path(config, output)) as store:
-        week = store.articles_between(now - timedelta(days=7), now)
-    trend = actor_trend(briefing, week, config.zone)
+    start = now - window if window is not None else window_start(config, output, now)
+    # The trend chart's week is tagged too: it counts stored entities.
+    tagging = tag(config, output, min(start, now - timedelta(days=TREND_DAYS)), now)
+    tagged = [item for item in tagging.items if item[0].published > start]
+    briefing = brief(config, tagged, feed_states(config, output), start, now)
+    chart = trend(config, output, briefing)
     # What the day's earlier briefing (if rebuilt) touched, so pages it no longer names update.
     before = touched_topics(output, briefing.date)
-    folder = write_briefing(briefing, config, output, trend)
-    update_archive(config, output, [briefing.date], before)
-    return BuildResult(briefing, folder)
+    folder = write_briefing(briefing, config, output, chart)  # render
+    update_archive(config, output, [briefing.date], before)  # archive
+    return BuildResult(briefing, folder, tagging.tagged)
+
+
+def rebuild(config: Config, output: Path, *, pdf: bool = True, retag: bool = False) -> list[str]:
+    """``briefing archive rebuild``: every archived day rendered again with the current
+    templates (``pdf`` False: HTML only), then every archive page; returns the days.
+
+    A day is rendered from its ``briefing.json``, so what it said stays what it said. With
+    ``retag`` its window's articles are tagged again by the current tagger and the day is
+    composed anew from the store (a day whose articles the store no longer holds keeps its
+    ``briefing.json``)."""
+    from briefing.publish.archive import day_folders, load_day, update_archive
+    from briefing.publish.render import rerender_day, write_briefing
+
+    has_store = store_path(config, output).is_file()
+    days = []
+    for folder in sorted(day_folders(output)):
+        briefing = load_day(folder)
+        if briefing is None:
+            continue
+        if retag and has_store:
+            start, end = briefing.window_start, briefing.window_end
+            tagged = tag(config, output, start, end, retag=True).items
+            if tagged:
+                briefing = brief(config, tagged, feed_states(config, output), start, end)
+                write_briefing(briefing, config, output, trend(config, output, briefing))
+                days.append(folder.name)
+                continue
+        chart = trend(config, output, briefing) if has_store else None
+        rerender_day(briefing, config, output, chart, pdf=pdf)
+        days.append(folder.name)
+    update_archive(config, output, everything=True)
+    return days

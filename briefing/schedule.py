@@ -44,6 +44,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from briefing.config import Config, ScheduleConfig, cron_fields, parse_clock
 from briefing.errors import BriefingError
 from briefing.lock import Lock, serve_lock, work_lock
+from briefing.models import is_failing
 from briefing.publish.archive import window_end
 
 log = logging.getLogger(__name__)
@@ -222,7 +223,7 @@ class Service:
         from briefing.pipeline import extract, poll
 
         outcomes = poll(self.config, self.output, now)
-        failing = sum(o.status in _FAILED for o in outcomes)
+        failing = sum(is_failing(o.status) for o in outcomes)
         line = (
             f"polled {len(outcomes)} feeds: {sum(o.new for o in outcomes)} new, "
             f"{sum(o.revised for o in outcomes)} revised, {failing} failing"
@@ -265,9 +266,6 @@ class Service:
         summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
         failed = counts.get("failed", 0)
         return f"{'failed' if failed else 'ok'}: {line[4:]}; delivery: {summary or 'nobody'}"
-
-
-_FAILED = ("http-error", "timeout", "connection-error", "not-a-feed", "too-large")
 
 
 # --- the scheduler --------------------------------------------------------------------------

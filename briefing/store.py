@@ -34,7 +34,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from briefing.errors import StoreError
-from briefing.models import Article, Entry, FeedItem, Quality
+from briefing.models import Article, Entities, Entry, FeedItem, Quality, is_failing
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: the first schema.
@@ -117,9 +117,21 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE entries ADD COLUMN outlet TEXT;
     """,
-    # 5 (harden, "feed-scoped link ids"): a GUID-less item's id is its canonical link scoped to
-    # its feed. Rows keep their content; their ids, and the articles and revisions pointing at
-    # them, move to the new id (``briefing_link_id`` is registered on every connection).
+    # 5: the tag stage's output per entry, so a build tags only what no tagger of the current
+    # version has tagged. ``input`` is a digest of what was tagged (title, text, host): an
+    # entry extracted after an earlier build (feed text first, the page later) is tagged again.
+    """
+    CREATE TABLE entities (
+        entry_id TEXT PRIMARY KEY REFERENCES entries(id),
+        tagger TEXT NOT NULL,
+        input TEXT NOT NULL,
+        data TEXT NOT NULL
+    );
+    """,
+    # 6 (harden, "feed-scoped link ids"): a GUID-less item's id is its canonical link scoped to
+    # its feed. Rows keep their content; their ids, and the articles, revisions and entities
+    # pointing at them, move to the new id (``briefing_link_id`` is registered on every
+    # connection).
     """
     PRAGMA defer_foreign_keys = ON;
     UPDATE articles SET entry_id = (
@@ -127,6 +139,9 @@ MIGRATIONS: tuple[str, ...] = (
     ) WHERE entry_id IN (SELECT id FROM entries WHERE guid IS NULL AND link <> '');
     UPDATE revisions SET entry_id = (
         SELECT briefing_link_id(e.feed, e.link) FROM entries e WHERE e.id = revisions.entry_id
+    ) WHERE entry_id IN (SELECT id FROM entries WHERE guid IS NULL AND link <> '');
+    UPDATE entities SET entry_id = (
+        SELECT briefing_link_id(e.feed, e.link) FROM entries e WHERE e.id = entities.entry_id
     ) WHERE entry_id IN (SELECT id FROM entries WHERE guid IS NULL AND link <> '');
     UPDATE entries SET id = briefing_link_id(feed, link) WHERE guid IS NULL AND link <> '';
     """,
@@ -344,7 +359,7 @@ class Store:
         items: Sequence[FeedItem] = (),
     ) -> SaveCounts:
         """Save a feed's outcome and its items in one transaction."""
-        succeeded = status in ("ok", "not-modified", "degraded")
+        succeeded = not is_failing(status)
         with self._tx() as db:
             previous = db.execute(
                 "SELECT url, etag, last_modified, failures FROM feeds WHERE name = ?", (name,)
@@ -590,6 +605,45 @@ class Store:
             )
             out.append((entry, article))
         return out
+
+    # --- entities (the tag stage's output) ----------------------------------------------------
+
+    def tagged(self, entry_ids: Sequence[str]) -> dict[str, tuple[str, str, Entities]]:
+        """Entry id -> (tagger version, input digest, entities) for those of ``entry_ids``
+        that were ever tagged."""
+        out: dict[str, tuple[str, str, Entities]] = {}
+        for start in range(0, len(entry_ids), 500):  # under SQLite's bound-variable limit
+            chunk = list(entry_ids[start : start + 500])
+            for row in self._db.execute(
+                "SELECT entry_id, tagger, input, data FROM entities"
+                f" WHERE entry_id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ):
+                out[row[0]] = (row[1], row[2], Entities.from_dict(json.loads(row[3])))
+        return out
+
+    def save_entities(self, rows: Iterable[tuple[str, str, str, Entities]]) -> None:
+        """Store (entry id, tagger version, input digest, entities) rows in one transaction."""
+        with self._tx() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO entities (entry_id, tagger, input, data)"
+                " VALUES (?, ?, ?, ?)",
+                (
+                    (entry, tagger, digest, json.dumps(entities.to_dict(), ensure_ascii=False))
+                    for entry, tagger, digest, entities in rows
+                ),
+            )
+
+    def entities_between(self, start: datetime, end: datetime) -> list[tuple[Entry, Entities]]:
+        """The stored entities of entries published in ``(start, end]`` (untagged ones left
+        out), oldest first."""
+        rows = self._db.execute(
+            f"SELECT {self._ENTRY_COLUMNS}, n.data FROM entries e JOIN entities n"
+            " ON n.entry_id = e.id WHERE e.published > ? AND e.published <= ?"
+            " ORDER BY e.published, e.id",
+            (_iso(start), _iso(end)),
+        ).fetchall()
+        return [(self._entry(row), Entities.from_dict(json.loads(row[11]))) for row in rows]
 
     def revision_count(self, entry_id: str) -> int:
         return int(

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from briefing.localsite import LocalSite
+
+if TYPE_CHECKING:
+    from briefing.config import Config
+    from briefing.models import Article, Briefing, Entry
+    from briefing.store import FeedState
+    from briefing.stories.summarize import Summarizer
 
 FIXTURE_SITE = Path(__file__).parent / "fixtures" / "site"
 # The fixture site's items are dated around this moment (see fixtures/site/MANIFEST.md).
@@ -59,3 +67,27 @@ def write_config(folder: Path, base_url: str, extra: str = "", feeds: str | None
 @pytest.fixture
 def config_file(tmp_path: Path, site: LocalSite) -> Path:
     return write_config(tmp_path, site.base_url)
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+    """Poll ``condition`` until it holds; fail (never hang) when ``timeout`` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"{what}: not within {timeout:g} s"
+        time.sleep(0.01)
+
+
+def compose_pairs(
+    config: Config,
+    pairs: Sequence[tuple[Entry, Article]],
+    states: dict[str, FeedState],
+    start: datetime,
+    end: datetime,
+    summarizer: Summarizer | None = None,
+) -> Briefing:
+    """The briefing of ``pairs`` through every build stage after the store: tag (in memory),
+    cluster, summarize, compose."""
+    from briefing.intel.stage import tag_articles
+    from briefing.pipeline import brief
+
+    return brief(config, tag_articles(pairs).items, states, start, end, summarizer)

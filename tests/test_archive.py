@@ -12,11 +12,11 @@ from typing import Any
 import feedparser
 from click.testing import CliRunner
 
+from benchmarks.samples import END, synthetic_briefing
 from briefing.config import Config, FeedConfig
 from briefing.models import Entities
 from briefing.publish.archive import update_archive
 from briefing.publish.render import write_briefing
-from briefing.samples import END, synthetic_briefing
 
 
 def _config(**extra: Any) -> Config:

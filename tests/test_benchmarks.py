@@ -54,6 +54,9 @@ def test_tiny_run_writes_every_key(tmp_path: Path, capsys: pytest.CaptureFixture
     for key in KEYS:
         assert key in results, key
     assert results["incremental_page_fetches"] == 0
+    assert results["incremental_build_first_tagged"] > 0
+    assert results["incremental_build_second_tagged"] == 0
+    assert results["incremental_build_identical"] is True
     assert results["poll_items"] == results["poll_baseline_items"] > 0
     assert [row["store_articles"] for row in results["scale"]] == [20, 40]
     assert results["cli_items_stored"] == results["cli_baseline_items"] > 0

@@ -21,10 +21,10 @@ from urllib.request import urlopen
 
 import pytest
 
+from benchmarks.samples import END, synthetic_briefing
 from briefing.config import Config, FeedConfig
 from briefing.publish.archive import update_archive
 from briefing.publish.render import write_briefing
-from briefing.samples import END, synthetic_briefing
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
@@ -146,7 +146,7 @@ def server(archive_dir: Path) -> Iterator[str]:
     yield f"http://127.0.0.1:{httpd.server_address[1]}/"
     httpd.shutdown()
     httpd.server_close()
-    thread.join()
+    thread.join(timeout=10)
 
 
 def _walk(browser: Browser, start: str) -> None:

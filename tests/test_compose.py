@@ -7,8 +7,8 @@ from briefing.config import Config, FeedConfig, InterestsConfig
 from briefing.deliver.interests import filter_briefing
 from briefing.deliver.send import subject_line
 from briefing.models import ActorRef, Article, CountryRef, Entities, Entry, NamedRef
-from briefing.stories.compose import compose, exploited_cves, merge_entities
-from tests.conftest import NOW_DT
+from briefing.stories.compose import exploited_cves, merge_entities
+from tests.conftest import NOW_DT, compose_pairs
 
 CONFIG = Config(
     feeds=(
@@ -58,7 +58,7 @@ def build() -> tuple[object, ...]:
         pair("Desk", 3, "VPN flaw exploited in attacks", VPN, 2),
         pair("Wire", 4, "Monthly patches fix sixty flaws", PATCH, 1),
     ]
-    briefing = compose(CONFIG, pairs, {}, NOW_DT - timedelta(hours=24), NOW_DT)
+    briefing = compose_pairs(CONFIG, pairs, {}, NOW_DT - timedelta(hours=24), NOW_DT)
     return (briefing,)
 
 
@@ -100,6 +100,9 @@ def test_exploited_cves_reads_the_sentence() -> None:
         "CVE-2026-3333",
     )
     assert exploited_cves(["Nothing to see."], ("CVE-2026-3333",)) == ()
+    # Written as the tagger still reads it ("CVE 2026–1111"): the same CVE, the same pattern.
+    text = "CVE 2026\u20131111 is exploited in the wild. CVE-2026-2222 was also fixed."
+    assert exploited_cves([text], ("CVE-2026-1111", "CVE-2026-2222")) == ("CVE-2026-1111",)
 
 
 def test_merge_entities_keeps_strongest_role_and_all_mentions() -> None:
@@ -155,7 +158,7 @@ def test_three_outlets_one_event_and_a_neighbour_event_apart() -> None:
             for n in ("Wire", "Labs", "Desk", "Mirror")
         )
     )
-    briefing = compose(config, pairs, {}, NOW_DT - timedelta(hours=24), NOW_DT)
+    briefing = compose_pairs(config, pairs, {}, NOW_DT - timedelta(hours=24), NOW_DT)
     assert len(briefing.stories) == 3
     apt = briefing.stories[0]
     assert {s.feed for s in apt.sources} == {"Wire", "Labs", "Desk", "Mirror"}
@@ -183,7 +186,7 @@ def test_an_aggregators_outlets_count_as_separate_voices() -> None:
     config = Config(
         feeds=(FeedConfig(name="Bundle", url="https://bundle.example/f", aggregator=True),)
     )
-    briefing = compose(config, pairs, {}, NOW_DT - timedelta(hours=24), NOW_DT)
+    briefing = compose_pairs(config, pairs, {}, NOW_DT - timedelta(hours=24), NOW_DT)
     assert len(briefing.stories) == 1
     assert {s.publisher for s in briefing.stories[0].sources} == {"Wire", "Labs"}
 
@@ -205,15 +208,17 @@ def test_outlets_a_plain_feed_claims_are_one_voice() -> None:
     pairs = [(entry, replace(article, entry_id=entry.id, url=entry.link)) for entry in fake] + [
         pair("Wire", 1, "Iranian espionage group raids Gulf telecoms", APT39_A, 3),
         pair("Labs", 2, "APT39 targets telecom operators in the Gulf", APT39_B, 5),
-        pair("Desk", 3, "Chafer hackers siphon Gulf telecom data", APT39_C, 4),
+        # A syndicated copy on a third site.
+        pair("Mirror", 3, "Iranian espionage group raids Gulf telecoms", APT39_A, 2),
     ]
-    feeds = [FeedConfig(name=n, url=f"https://{n.lower()}.example/f") for n in ("Wire", "Labs")]
-    feeds += [FeedConfig(name="Desk", url="https://desk.example/f")]
+    feeds = [
+        FeedConfig(name=n, url=f"https://{n.lower()}.example/f") for n in ("Wire", "Labs", "Mirror")
+    ]
     bundle = FeedConfig(name="Bundle", url="https://bundle.example/f", weight=0.8)
-    briefing = compose(
+    briefing = compose_pairs(
         Config(feeds=(*feeds, bundle)), pairs, {}, NOW_DT - timedelta(hours=24), NOW_DT
     )
-    assert {s.feed for s in briefing.stories[0].sources} == {"Wire", "Labs", "Desk"}
+    assert {s.feed for s in briefing.stories[0].sources} == {"Wire", "Labs", "Mirror"}
     claimed = next(s for s in briefing.stories if s.sources[0].feed == "Bundle")
     assert {s.publisher for s in claimed.sources} == {"Bundle"}
 
@@ -267,7 +272,7 @@ def test_a_shared_link_does_not_hand_another_feeds_story_to_an_attacker() -> Non
                 FeedConfig(name="Blog", url="https://blog.example/rss", weight=weights[1]),
             )
         )
-        briefing = compose(config, pairs, {}, NOW_DT - timedelta(hours=24), NOW_DT)
+        briefing = compose_pairs(config, pairs, {}, NOW_DT - timedelta(hours=24), NOW_DT)
         assert len(briefing.stories) == 1
         story = briefing.stories[0]
         assert story.title == "CERT: patch CVE-2026-21001 now"
@@ -280,7 +285,7 @@ def test_a_kev_tagged_feed_marks_its_cves_exploited() -> None:
         "deadline three weeks from today for federal agencies and their contractors."
     )
     config = Config(feeds=(FeedConfig(name="KEV", url="https://kev.example/f", tags=("kev",)),))
-    briefing = compose(
+    briefing = compose_pairs(
         config,
         [pair("KEV", 1, "CVE-2026-40001 added", stub, 2)],
         {},
@@ -313,7 +318,7 @@ def test_kev_additions_rank_below_reported_attacks_and_take_one_executive_line()
         pair("Desk", 10, "VPN flaw exploited in attacks", VPN, 2),
         pair("Wire", 11, "Iranian espionage group raids Gulf telecoms", APT39_A, 3),
     ]
-    briefing = compose(config, pairs, {}, NOW_DT - timedelta(hours=24), NOW_DT)
+    briefing = compose_pairs(config, pairs, {}, NOW_DT - timedelta(hours=24), NOW_DT)
     kev = [s for s in briefing.stories if {src.feed for src in s.sources} == {"KEV"}]
     news = [s for s in briefing.stories if s not in kev]
     assert len(kev) == 4 and all(s.exploited for s in kev)
@@ -344,7 +349,7 @@ def test_sections_of_equal_size_follow_their_best_storys_rank() -> None:
         pair("Wire", 1, "Iranian espionage group raids Gulf telecoms", APT39_A, 3),
         pair("Gov", 2, "Volt Typhoon keeps access to US water utilities", volt, 3),
     ]
-    briefing = compose(config, pairs, {}, NOW_DT - timedelta(hours=24), NOW_DT)
+    briefing = compose_pairs(config, pairs, {}, NOW_DT - timedelta(hours=24), NOW_DT)
     assert "Volt Typhoon" in briefing.stories[0].title  # the weighted feed ranks it first
     # One story each: the order is the stories' rank, not the alphabet (APT39 < Volt Typhoon).
     assert [s.title for s in briefing.by_actor] == ["Volt Typhoon", "APT39"]
@@ -356,7 +361,7 @@ def test_actor_names_from_the_config_rename_an_actor_everywhere() -> None:
     an alias, and interests by either name still match."""
     config = CONFIG.model_copy(update={"actor_names": {"remix kitten": "Remix Kitten"}})
     pairs = [pair("Wire", 1, "Iranian espionage group raids Gulf telecoms", APT39_A, 3)]
-    briefing = compose(config, pairs, {}, NOW_DT - timedelta(hours=24), NOW_DT)
+    briefing = compose_pairs(config, pairs, {}, NOW_DT - timedelta(hours=24), NOW_DT)
     actor = briefing.stories[0].entities.actors[0]
     assert actor.name == "Remix Kitten" and "APT39" in actor.aliases
     assert actor.country == "Iran"

@@ -3,8 +3,7 @@ duplicates nothing, leaves no half-written file and a sound SQLite store.
 
 The run is a real child process against the fixture site served with one slow path; the kill
 comes when the server has seen the request for that path (poll, extract) or when the briefing
-folder appears (render) — watched for, not guessed with a sleep. ``python -m briefing run`` is
-used when the CLI imports; until then the same stages are driven through ``briefing.pipeline``.
+folder appears (render) — watched for, not guessed with a sleep: ``python -m briefing run``.
 """
 
 from __future__ import annotations
@@ -29,29 +28,9 @@ ROOT = Path(__file__).parent.parent
 DAY = "2026-03-10"
 
 
-def _cli_available() -> bool:
-    probe = subprocess.run(
-        [sys.executable, "-c", "import briefing.cli"], cwd=ROOT, capture_output=True, check=False
-    )
-    return probe.returncode == 0
-
-
-CLI = _cli_available()
-_PIPELINE = (
-    "import sys; from pathlib import Path; from datetime import datetime\n"
-    "from briefing.config import load_config\n"
-    "from briefing.pipeline import build, extract, poll\n"
-    "c = load_config(sys.argv[1]); out = Path(sys.argv[2])\n"
-    "now = datetime.fromisoformat(sys.argv[3])\n"
-    "poll(c, out, now); extract(c, out, now); build(c, out, now, c.window_delta)\n"
-)
-
-
 def command(config: Path, output: Path) -> list[str]:
-    if CLI:
-        args = ["-q", "run", "-c", str(config), "-o", str(output), "--now", NOW]
-        return [sys.executable, "-m", "briefing", *args]
-    return [sys.executable, "-c", _PIPELINE, str(config), str(output), NOW]
+    args = ["-q", "run", "-c", str(config), "-o", str(output), "--now", NOW]
+    return [sys.executable, "-m", "briefing", *args]
 
 
 class SlowSite:
@@ -174,7 +153,6 @@ def test_kill_during_render(tmp_path: Path, slow_site: SlowSite) -> None:
     check_output(output, site)
 
 
-@pytest.mark.skipif(not CLI, reason="briefing.cli does not import yet (briefing.intel.commands)")
 def test_two_runs_at_once_are_serialised(tmp_path: Path, slow_site: SlowSite) -> None:
     site = slow_site.site
     slow_site.slow_down("/c/feed.xml")

@@ -359,3 +359,15 @@ def test_every_xml_output_parses_strictly(review: Path) -> None:
     assert paths
     for path in paths:
         etree.fromstring(path.read_bytes(), etree.XMLParser(recover=False))
+
+
+def test_briefing_json_links_are_http_or_absent(output: Path) -> None:
+    """Tools that render the JSON's links must not inherit what the HTML is protected from."""
+    text = (output / "2026-03-10" / "briefing.json").read_text(encoding="utf-8")
+    data: dict[str, Any] = json.loads(text)
+    urls = [s["url"] for story in data["stories"] for s in story["sources"]]
+    assert urls and None in urls  # the hostile links are gone, not the sources
+    for url in urls:
+        assert url is None or url.startswith(("http://", "https://")), url
+    for scheme in ("javascript:", "file:", "data:", "vbscript:"):
+        assert scheme not in text.lower().replace("\t", ""), scheme

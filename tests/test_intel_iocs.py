@@ -125,3 +125,14 @@ def test_a_host_mixing_scripts_is_extracted_whole_in_punycode_and_flagged() -> N
     assert "micros\u043eft.com" not in shown and "login[.]xn--microsft-sbh[.]com" in shown
     assert "xn--pypal-4ve.com;" not in shown and "xn--pypal-4ve[.]com;" in shown
     assert "M\u00fcller.Das" in shown  # no host: left alone
+
+
+def test_only_what_was_written_defanged_counts_as_defanged() -> None:
+    # "report.zip" is inside the defanged URL's text, but the file name on its own is prose.
+    text = "The loader fetched hxxp://evil[.]com/report.zip and then opened report.zip."
+    found = dict(extract_indicators(text))
+    assert found.get("url") == ("http://evil.com/report.zip",)
+    assert "domain" not in found
+    # Written defanged on its own, the same name is an indicator; so is a defanged URL's host.
+    found = dict(extract_indicators("Then it beaconed to report[.]zip and evil[.]com/x."))
+    assert found["domain"] == ("report.zip", "evil.com")

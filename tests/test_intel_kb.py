@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 from briefing.intel.kb import load_kb
 from briefing.intel.normalize import alias_key, scan_text
+from briefing.localsite import LocalSite
+from tests.conftest import NOW
 
 ALIASES = [
     # Iranian
@@ -146,7 +148,12 @@ def test_the_kb_is_the_same_whatever_the_hash_seed(tmp_path: Path) -> None:
     for seed in ("1", "2"):
         env = dict(os.environ, PYTHONHASHSEED=seed, BRIEFING_DATA_DIR=str(tmp_path / seed))
         out = subprocess.run(
-            [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+            [sys.executable, "-c", script],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
         )
         digests.add(out.stdout.strip())
     assert len(digests) == 1
@@ -169,3 +176,36 @@ def test_actors_go_by_their_attack_name_except_apt_numbers() -> None:
         actor = kb.lookup(alias)
         assert actor is not None and actor.name == name, alias
         assert alias_key(alias) in {alias_key(a) for a in actor.aliases} | {alias_key(name)}
+
+
+def test_a_broken_knowledge_base_is_one_line_not_a_traceback(
+    tmp_path: Path, site: LocalSite, config_file: Path
+) -> None:
+    """A build that must tag with a damaged cluster file says so in one line, exit 1."""
+    import os
+    import subprocess
+    import sys
+
+    from click.testing import CliRunner
+
+    from briefing.cli import cli
+
+    output = tmp_path / "out"
+    common = ["-c", str(config_file), "-o", str(output), "--now", NOW]
+    assert CliRunner().invoke(cli, ["poll", *common]).exit_code == 0
+    data = tmp_path / "data"
+    clusters = data / "galaxy" / "clusters"
+    clusters.mkdir(parents=True)
+    (clusters / "threat-actor.json").write_text("{not json", encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "briefing", "build", *common],
+        env=dict(os.environ, BRIEFING_DATA_DIR=str(data)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "threat-actor.json" in lines[0], done.stderr

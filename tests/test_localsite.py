@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from briefing.localsite import LAST_MODIFIED, LocalSite, RecordedRequest, Response
+from tests.conftest import wait_until
 
 RSS = """<?xml version="1.0" encoding="utf-8"?>
 <!-- a comment before the root -->
@@ -248,8 +249,7 @@ def test_stop_cuts_pending_delays_short(root: Path) -> None:
 
     t = threading.Thread(target=fetch)
     t.start()
-    while not site.requests:
-        time.sleep(0.01)
+    wait_until(lambda: bool(site.requests), "the slow request at the server")
     start = time.monotonic()
     site.stop()
     t.join(timeout=5)

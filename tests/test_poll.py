@@ -2,13 +2,16 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from briefing.config import load_config
 from briefing.ingest.intake import Intake
 from briefing.ingest.poll import parse_feed, plain_text, poll_feeds
 from briefing.localsite import LocalSite, Response
 from briefing.store import Store
-from tests.conftest import FIXTURE_SITE, NOW_DT, write_config
+from tests.conftest import FIXTURE_SITE, NOW_DT, wait_until, write_config
 
 RSS = b"""<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel><title>T</title><link>http://x.example/</link><description>d</description>
@@ -129,7 +132,6 @@ def test_a_dead_parsing_worker_fails_its_feed_only(tmp_path: Path, site: LocalSi
     with a reason, and the feeds after it are parsed inline and stored."""
     import os
     import signal
-    import time
 
     from briefing.ingest import poll as poll_module
 
@@ -142,8 +144,7 @@ def test_a_dead_parsing_worker_fails_its_feed_only(tmp_path: Path, site: LocalSi
         try:
             pool = work.pool
             assert pool is not None
-            while not pool.ready:  # a worker comes up in well under a second
-                time.sleep(0.01)
+            wait_until(lambda: pool.ready, "a parsing worker up")  # well under a second
             assert pool._executor is not None
             for pid in list(pool._executor._processes):
                 os.kill(pid, signal.SIGKILL)
@@ -165,3 +166,34 @@ def test_a_dead_parsing_worker_fails_its_feed_only(tmp_path: Path, site: LocalSi
         assert isinstance(dead, RuntimeError) and "worker died" in str(dead)
         assert isinstance(alive, Intake) and alive.status == "ok" and alive.new > 0
         assert store.feed_state("B") is not None
+
+
+def test_a_bug_of_ours_is_an_internal_error_not_the_feeds_fault(
+    tmp_path: Path, site: LocalSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An exception nobody expected (here: injected into the real intake for one feed) is
+    recorded as "internal-error", which is failing, and the other feeds go on."""
+    from briefing.ingest import poll as poll_module
+    from briefing.models import is_failing
+
+    real = poll_module.intake
+
+    def intake_with_a_bug(store: Store, name: str, *args: Any) -> Any:
+        if name == "Buggy":
+            raise KeyError("a bug")
+        return real(store, name, *args)
+
+    monkeypatch.setattr(poll_module, "intake", intake_with_a_bug)
+    feeds = (
+        f"  - name: Good\n    url: {site.base_url}/a/feed.xml\n"
+        f"  - name: Buggy\n    url: {site.base_url}/b/atom.xml\n"
+    )
+    config = load_config(write_config(tmp_path, site.base_url, feeds=feeds))
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        outcomes = {o.feed: o for o in asyncio.run(poll_feeds(config, store, NOW_DT))}
+        assert outcomes["Good"].status == "ok"
+        assert outcomes["Buggy"].status == "internal-error"
+        assert "KeyError" in (outcomes["Buggy"].error or "")
+        state = store.feed_state("Buggy")
+        assert state is not None and state.status == "internal-error" and state.failures == 1
+    assert is_failing("internal-error") and not is_failing("degraded")

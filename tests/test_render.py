@@ -4,7 +4,6 @@ charts, cards, tables) and a self-contained HTML page; hostile input stays inert
 from __future__ import annotations
 
 import io
-import json
 import re
 from dataclasses import replace
 from itertools import pairwise
@@ -15,19 +14,18 @@ import pytest
 from pypdf import PdfReader
 from pypdf.generic import DictionaryObject
 
+from benchmarks.samples import synthetic_briefing
 from briefing.config import Config, FeedConfig
 from briefing.models import Source
 from briefing.publish.render import (
     Trend,
     actor_trend,
-    briefing_from_json,
-    briefing_json,
     environment,
     render_html,
     render_pdf,
     write_briefing,
 )
-from briefing.samples import synthetic_briefing
+from briefing.serialize import to_json
 
 
 def _config(**extra: Any) -> Config:
@@ -133,35 +131,30 @@ def test_hostile_story_stays_inert() -> None:
     assert pdf.startswith(b"%PDF")
 
 
-def test_json_round_trips_through_briefing_from_json() -> None:
-    briefing = synthetic_briefing(10)
-    data = json.loads(json.dumps(briefing_json(briefing)))
-    again = briefing_json(briefing_from_json(data))
-    assert again == data
-
-
-def test_actor_trend_counts_articles_per_day_by_alias() -> None:
-    from briefing.models import Article, Entry
+def test_actor_trend_counts_stored_entities_per_day() -> None:
+    from briefing.models import ActorRef, Entities, Entry, NamedRef
 
     briefing = synthetic_briefing(6)
     config = _config()
+    apt39 = ActorRef("APT39", ("Chafer",), "Iran", "IR", True, ("Chafer",))
 
-    def pair(day: int, text: str) -> tuple[Entry, Article]:
+    def tagged(day: int, n: int, entities: Entities) -> tuple[Entry, Entities]:
         moment = briefing.window_end.replace(day=day, hour=3)
-        entry = Entry(str(day) + text[:5], "f", None, "t", "", "", "", moment, moment, 1)
-        return entry, Article(entry.id, None, "t", text, "", moment, "en", "full")
+        entry = Entry(f"{day}-{n}", "f", None, "t", "", "", "", moment, moment, 1)
+        return entry, entities
 
-    pairs = [
-        pair(9, "Chafer was back."),
-        pair(9, "APT39 again"),
-        pair(4, "Remix Kitten"),
-        pair(8, "nothing here"),
-        pair(1, "APT39 too old"),
+    rows = [
+        tagged(9, 1, Entities(actors=(apt39,))),
+        tagged(9, 2, Entities(actors=(apt39, apt39))),  # one article counts once
+        tagged(4, 1, Entities(actors=(apt39,))),
+        # The text may say "APT39" anywhere: what counts is what the tagger found.
+        tagged(8, 1, Entities(malware=(NamedRef("APT39", ("APT39",)),))),
+        tagged(1, 1, Entities(actors=(apt39,))),  # before the seven days
     ]
-    trend = actor_trend(briefing, pairs, config.zone)
+    trend = actor_trend(briefing, rows, config.zone)
     assert trend.days[0] == "03-04" and trend.days[-1] == "03-10"
-    apt39 = next(s for s in trend.series if s.label == "APT39")
-    assert apt39.values == (1, 0, 0, 0, 0, 2, 0)
+    series = next(s for s in trend.series if s.label == "APT39")
+    assert series.values == (1, 0, 0, 0, 0, 2, 0)
 
 
 def test_write_briefing_writes_three_files(tmp_path: Path) -> None:
@@ -283,7 +276,7 @@ def test_cve_and_indicator_tables_are_bounded_and_say_what_they_left_out() -> No
     assert f"{3000 - bounds.PDF_TABLE_ROWS} more indicators" in pdf_html
     html = render_html(many, config, env, "html")
     assert html.count('<td class="mono">CVE-2026-') == bounds.HTML_TABLE_ROWS
-    assert len(briefing_json(many)["cves"]) == 3000
+    assert len(to_json(many)["cves"]) == 3000
 
 
 def test_pdf_shows_cjk_arabic_and_cyrillic_titles_without_missing_glyphs(

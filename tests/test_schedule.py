@@ -6,7 +6,6 @@ pinned clock, and ``serve`` is run with its stop event already set.
 
 from __future__ import annotations
 
-import json
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -98,9 +97,17 @@ def _config(tmp_path: Path, extra: str = "") -> Config:
 
 
 def _archive(out: Path, date: str, end: datetime) -> None:
+    """A briefing of ``date`` whose window ended at ``end`` in the archive."""
+    from dataclasses import replace
+
+    from benchmarks.samples import synthetic_briefing
+    from briefing.serialize import dumps
+
+    briefing = replace(
+        synthetic_briefing(1), date=date, window_start=end - timedelta(days=1), window_end=end
+    )
     (out / date).mkdir(parents=True, exist_ok=True)
-    window = {"start": (end - timedelta(days=1)).isoformat(), "end": end.isoformat()}
-    (out / date / "briefing.json").write_text(json.dumps({"window": window}), encoding="utf-8")
+    (out / date / "briefing.json").write_text(dumps(briefing), encoding="utf-8")
 
 
 EMAIL = (

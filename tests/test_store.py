@@ -136,7 +136,7 @@ def test_migration_scopes_old_link_ids_to_their_feed(tmp_path: Path) -> None:
     revisions under the new ids."""
     path = tmp_path / "s.sqlite3"
     db = sqlite3.connect(path, isolation_level=None)
-    for migration in MIGRATIONS[:4]:
+    for migration in MIGRATIONS[:5]:
         for statement in migration.split(";"):
             if statement.strip():
                 db.execute(statement)
@@ -160,7 +160,8 @@ def test_migration_scopes_old_link_ids_to_their_feed(tmp_path: Path) -> None:
         (old, stamp),
     )
     db.execute("INSERT INTO revisions VALUES (?, 1, 'T0', 'S0', '', ?)", (old, stamp))
-    db.execute("PRAGMA user_version = 4")
+    db.execute("INSERT INTO entities VALUES (?, 'v', 'd', '{}')", (old,))
+    db.execute("PRAGMA user_version = 5")
     db.close()
     new = entry_id(item(guid=None, link="https://n.example/x"))
     with Store.open(path) as store:
@@ -171,6 +172,7 @@ def test_migration_scopes_old_link_ids_to_their_feed(tmp_path: Path) -> None:
         article = next(a for e, a in pairs if e.id == new)
         assert article is not None and article.text == "text"
         assert store.revision_count(new) == 1
+        assert set(store.tagged([new, old])) == {new}
         assert store.pending_entries()[0].id == "g"  # the moved article still counts as done
 
 

@@ -165,8 +165,7 @@ def test_compose_asks_the_chat_backend_for_the_top_stories_only(llm: LocalSite) 
     from datetime import timedelta
 
     from briefing.config import Config
-    from briefing.stories.compose import compose
-    from tests.conftest import NOW_DT
+    from tests.conftest import NOW_DT, compose_pairs
     from tests.test_compose import APT39_A, PATCH, VPN, pair
 
     answer = (
@@ -192,7 +191,7 @@ def test_compose_asks_the_chat_backend_for_the_top_stories_only(llm: LocalSite) 
         pair("Desk", 3, "VPN flaw exploited in attacks", VPN, 2),
         pair("Wire", 4, "Monthly patches fix sixty flaws", PATCH, 1),
     ]
-    briefing = compose(config, pairs, {}, NOW_DT - timedelta(hours=24), NOW_DT)
+    briefing = compose_pairs(config, pairs, {}, NOW_DT - timedelta(hours=24), NOW_DT)
     assert briefing.stories[0].summary.startswith("A model wrote this sentence")
     assert not any(s.summary.startswith("A model") for s in briefing.stories[1:])
     assert len(llm.requests_for("/v1/chat/completions")) == 1

@@ -11,10 +11,10 @@ from typing import Any
 import jinja2.meta
 import pytest
 
+from benchmarks.samples import synthetic_briefing
 from briefing.config import Config, FeedConfig
 from briefing.publish import archive
 from briefing.publish.render import context, environment, render_html, templates_dir
-from briefing.samples import synthetic_briefing
 
 DOCS = templates_dir() / "README.md"
 

@@ -12,7 +12,7 @@ import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -409,11 +409,33 @@ def test_retry_after_is_honoured_up_to_a_bound(
     config = make_config(tmp_path, hooks_yaml(item("soar", "TEST_HOOK")))
     hook.answers = [(429, {"Retry-After": "30"}), (429, {"Retry-After": "86400"})]
     waits: list[float] = []
-    deliver(
+    outcomes = deliver(
         config, tmp_path / "out", briefing_with(), NOW, sender=WebhookSender(sleep=waits.append)
     )
-    assert waits == [30.0, 60.0]
-    assert len(hook.posts) == 3
+    # 30 s is waited; a day is not, and not cut short either: the delivery fails for now.
+    assert waits == [30.0]
+    assert len(hook.posts) == 2
+    assert [o.status for o in outcomes] == ["failed"]
+    assert "asked to retry after 86400 s" in (outcomes[0].detail or "")
+
+
+def test_retry_after_as_an_http_date_is_honoured(
+    tmp_path: Path, hook: Hook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from email.utils import format_datetime
+
+    monkeypatch.setenv("TEST_HOOK", hook.url("/h"))
+    config = make_config(tmp_path, hooks_yaml(item("soar", "TEST_HOOK")))
+    later = format_datetime(datetime.now(UTC) + timedelta(seconds=50), usegmt=True)
+    hook.answers = [(503, {"Retry-After": later}), (200, {})]
+    waits: list[float] = []
+    outcomes = deliver(
+        config, tmp_path / "out", briefing_with(), NOW, sender=WebhookSender(sleep=waits.append)
+    )
+    assert [o.status for o in outcomes] == ["sent"]
+    # Up to 50 s (whole seconds in the header, and the clock has moved since): far more than
+    # the 5 s a retry waits when nothing is asked.
+    assert len(waits) == 1 and 30.0 < waits[0] <= 50.0
 
 
 def test_400_is_not_retried_and_a_failure_stops_nothing_else(

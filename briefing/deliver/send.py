@@ -46,6 +46,7 @@ from briefing.errors import BriefingError
 from briefing.errors import PermanentFailure as PermanentFailure  # re-exported for callers
 from briefing.models import Briefing
 from briefing.publish.render import environment, render_html, render_pdf
+from briefing.retry import Backoff, TryAgain, call
 from briefing.sanitize import header_value
 from briefing.store import Store
 
@@ -255,26 +256,26 @@ class SmtpChannel:
         return cls(email, password)
 
     def send(self, message: EmailMessage) -> None:
-        attempts = self.email.retries + 1
-        for attempt in range(attempts):
+        def attempt() -> None:
             try:
                 self._send_once(message)
-                return
             except (OSError, smtplib.SMTPException) as exc:
                 if _permanent(exc):
                     raise PermanentFailure(_explain(exc)) from None
-                if attempt + 1 == attempts:
-                    raise
-                wait = self.email.retry_wait * 2**attempt
-                log.warning(
-                    "sending to %s failed (%s); retry %d of %d in %gs",
-                    message["To"],
-                    _explain(exc),
-                    attempt + 1,
-                    attempts - 1,
-                    wait,
-                )
-                self._sleep(wait)
+                raise TryAgain(exc) from None
+
+        def tell(error: BaseException, retry: int, wait: float) -> None:
+            log.warning(
+                "sending to %s failed (%s); retry %d of %d in %gs",
+                message["To"],
+                _explain(error),
+                retry,
+                self.email.retries,
+                wait,
+            )
+
+        backoff = Backoff(self.email.retries, self.email.retry_wait)
+        call(attempt, backoff, sleep=self._sleep, on_retry=tell)
 
     def _send_once(self, message: EmailMessage) -> None:
         email = self.email

@@ -21,8 +21,9 @@ regions, exploited CVEs and one link — to the story in the published archive w
 
 Sending: httpx, no redirects followed (a webhook that moved is a configuration problem, and a
 redirect could carry the token elsewhere), ``timeout`` per attempt. Connection errors,
-timeouts, 429 and 5xx are retried ``retries`` times with doubling waits (a numeric
-``Retry-After`` is honoured up to ``MAX_WAIT``); any other answer outside 2xx is permanent. The
+timeouts, 429 and 5xx are retried ``retries`` times with doubling waits (``briefing.retry``: a
+``Retry-After``, in seconds or as a date, is honoured; one longer than ``MAX_WAIT`` fails the
+delivery for now instead); any other answer outside 2xx is permanent. The
 URL holds a token, so it never appears in a log line or an error.
 """
 
@@ -44,13 +45,14 @@ from briefing.deliver.interests import filter_briefing, labelled
 from briefing.errors import PermanentFailure
 from briefing.ingest.fetch import USER_AGENT
 from briefing.models import Briefing, Story
-from briefing.publish.render import safe_url
+from briefing.retry import Backoff, TryAgain, WaitTooLong, call, retry_after
+from briefing.serialize import safe_url
 
 log = logging.getLogger(__name__)
 
 VERSION = 1  # of the ``json`` format; raised only when a field changes meaning or goes away
 RETRY_WAIT = 5.0  # seconds before the first retry, doubled after each
-MAX_WAIT = 60.0  # the longest wait, whatever Retry-After asks
+MAX_WAIT = 60.0  # the longest wait; a Retry-After asking more fails the delivery for now
 MAX_TOP = 20  # stories listed at most (as ``WebhookConfig.top`` allows): Slack takes 50 blocks
 _TITLE_MAX = 200
 _LIST_MAX = 10
@@ -311,14 +313,6 @@ def encode(body: Mapping[str, Any]) -> bytes:
 # --- sending --------------------------------------------------------------------------------
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After", "").strip()
-    try:
-        return float(value) if value else None
-    except ValueError:
-        return None  # an HTTP date: rare from webhook services; the doubling wait stands
-
-
 class WebhookSender:
     """POSTs one payload to one URL with retries; ``sleep`` is injected so tests never wait."""
 
@@ -334,7 +328,6 @@ class WebhookSender:
     def send(self, webhook: WebhookConfig, url: str, body: bytes) -> int:
         """The HTTP status of the accepted POST; ``PermanentFailure`` or ``httpx``'s
         ``TransportError`` when it was not accepted."""
-        attempts = webhook.retries + 1
         headers = {"User-Agent": USER_AGENT, "Content-Type": "application/json"}
         with httpx.Client(
             timeout=webhook.timeout,
@@ -342,35 +335,35 @@ class WebhookSender:
             transport=self._transport,
             trust_env=False,  # as every client here: no proxy or .netrc picked up unasked
         ) as client:
-            for attempt in range(attempts):
-                wait = RETRY_WAIT * 2**attempt
+
+            def attempt() -> int:
                 try:
                     response = client.post(url, content=body, headers=headers)
                 except httpx.TransportError as exc:
-                    if attempt + 1 == attempts:
-                        raise
-                    problem = type(exc).__name__
-                else:
-                    status = response.status_code
-                    if 200 <= status < 300:
-                        return status
-                    problem = f"HTTP {status} {_snippet(response)}".rstrip()
-                    if status != 429 and status < 500:
-                        raise PermanentFailure(problem)
-                    if attempt + 1 == attempts:
-                        raise PermanentFailure(f"{problem} (after {attempts} attempts)")
-                    wait = max(wait, _retry_after(response) or 0.0)
-                wait = min(wait, MAX_WAIT)
+                    raise TryAgain(exc) from None
+                status = response.status_code
+                if 200 <= status < 300:
+                    return status
+                problem = PermanentFailure(f"HTTP {status} {_snippet(response)}".rstrip())
+                if status != 429 and status < 500:
+                    raise problem
+                raise TryAgain(problem, retry_after(response.headers.get("Retry-After")))
+
+            def tell(error: BaseException, retry: int, wait: float) -> None:
                 log.warning(
                     "webhook %s: %s; retry %d of %d in %gs",
                     webhook.name,
-                    problem,
-                    attempt + 1,
-                    attempts - 1,
+                    type(error).__name__ if isinstance(error, httpx.TransportError) else error,
+                    retry,
+                    webhook.retries,
                     wait,
                 )
-                self._sleep(wait)
-        raise AssertionError("unreachable: the last attempt returns or raises")
+
+            backoff = Backoff(webhook.retries, RETRY_WAIT, MAX_WAIT)
+            try:
+                return call(attempt, backoff, sleep=self._sleep, on_retry=tell)
+            except WaitTooLong as exc:
+                raise PermanentFailure(str(exc)) from None
 
 
 def _snippet(response: httpx.Response) -> str:

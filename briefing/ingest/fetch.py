@@ -13,22 +13,23 @@ dropped as soon as it passes the cap), a bounded number of redirects followed on
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import functools
 import ssl
-import time
 import zlib
 from collections import defaultdict
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Literal, Protocol
 from urllib.parse import urljoin, urlsplit
 
+import httpcore
 import httpx
 
 from briefing import __version__
 from briefing.config import PollConfig
 from briefing.ingest.netguard import AddressBlocked, GuardedBackend, Reach, current_reach
+from briefing.retry import Backoff, TryAgain, WaitTooLong, acall, retry_after
 
 USER_AGENT = f"briefing/{__version__} (+https://github.com/briefing-cti/briefing; threat briefing)"
 
@@ -167,24 +168,81 @@ def _connect_problem(exc: BaseException, url: str) -> str:
     return message
 
 
-def _retry_after(value: str | None, now: float) -> float | None:
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, moment.timestamp() - now)
-
-
 @functools.cache
 def _tls() -> ssl.SSLContext:
     """One verifying TLS context a process, shared by every client: loading the CA bundle costs
     20-35 ms, which httpx otherwise pays for each client and transport it makes."""
     return httpx.create_ssl_context(trust_env=False)
+
+
+def _httpx_error(exc: Exception) -> httpx.TransportError:
+    """httpcore's exception as httpx's of the same name (httpx names them alike)."""
+    kind = getattr(httpx, type(exc).__name__, None)
+    if isinstance(kind, type) and issubclass(kind, httpx.TransportError):
+        return kind(str(exc))
+    return httpx.TransportError(str(exc))
+
+
+_CORE_ERRORS = (
+    httpcore.TimeoutException,
+    httpcore.NetworkError,
+    httpcore.ProtocolError,
+    httpcore.UnsupportedProtocol,
+)
+
+
+class _CoreBody(httpx.AsyncByteStream):
+    def __init__(self, stream: AsyncIterable[bytes], close: Callable[[], Awaitable[None]]) -> None:
+        self._stream = stream
+        self._close = close
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._stream:
+                yield chunk
+        except _CORE_ERRORS as exc:
+            raise _httpx_error(exc) from exc
+
+    async def aclose(self) -> None:
+        await self._close()
+
+
+class _PoolTransport(httpx.AsyncBaseTransport):
+    """httpx over an httpcore pool made with the public constructor, which takes the network
+    backend (``httpx.AsyncHTTPTransport`` takes none): the guard sees every connection."""
+
+    def __init__(self, pool: httpcore.AsyncConnectionPool) -> None:
+        self._pool = pool
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        assert isinstance(request.stream, httpx.AsyncByteStream)
+        core = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(
+                scheme=request.url.raw_scheme,
+                host=request.url.raw_host,
+                port=request.url.port,
+                target=request.url.raw_path,
+            ),
+            headers=request.headers.raw,
+            content=request.stream,
+            extensions=request.extensions,
+        )
+        try:
+            response = await self._pool.handle_async_request(core)
+        except _CORE_ERRORS as exc:
+            raise _httpx_error(exc) from exc
+        body = response.stream
+        assert isinstance(body, AsyncIterable)
+        return httpx.Response(
+            status_code=response.status,
+            headers=response.headers,
+            stream=_CoreBody(body, response.aclose),
+            extensions=response.extensions,
+        )
+
+    async def aclose(self) -> None:
+        await self._pool.aclose()
 
 
 class Fetcher:
@@ -230,21 +288,15 @@ class Fetcher:
             transport=self._guarded_transport() if guarded else None,
         )
 
-    def _guarded_transport(self) -> httpx.AsyncHTTPTransport:
-        transport = httpx.AsyncHTTPTransport(
-            limits=httpx.Limits(
-                max_connections=self.limits.concurrency, max_keepalive_connections=0
-            ),
-            verify=_tls(),
-            trust_env=False,
+    def _guarded_transport(self) -> httpx.AsyncBaseTransport:
+        self.backend = GuardedBackend(httpcore.AnyIOBackend())
+        pool = httpcore.AsyncConnectionPool(
+            ssl_context=_tls(),
+            max_connections=self.limits.concurrency,
+            max_keepalive_connections=0,
+            network_backend=self.backend,
         )
-        pool = transport._pool
-        # httpx has no public hook for the network backend; httpcore's pool has one.
-        if not hasattr(pool, "_network_backend"):  # pragma: no cover - httpcore changed
-            raise RuntimeError("httpcore without _network_backend: cannot guard page fetches")
-        self.backend = GuardedBackend(pool._network_backend)
-        pool._network_backend = self.backend
-        return transport
+        return _PoolTransport(pool)
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -281,20 +333,20 @@ class Fetcher:
             current_reach.reset(token)
 
     async def _get_with_retries(self, url: str, headers: dict[str, str]) -> Fetched:
-        attempt = 0
-        while True:
+        async def attempt() -> Fetched:
             try:
                 return await self._follow(url, headers)
             except FetchError as exc:
-                if exc.status not in _RETRY_STATUSES or attempt >= self.limits.retries:
-                    raise
-                wait = exc.retry_after if exc.retry_after is not None else 0.5 * 2**attempt
-                if wait > self.limits.max_retry_wait:
-                    raise FetchError(
-                        "http-error", f"{exc} (asked to retry after {wait:.0f} s)", exc.status
-                    ) from None
-                attempt += 1
-                await asyncio.sleep(wait)
+                if exc.status in _RETRY_STATUSES:
+                    raise TryAgain(exc, exc.retry_after) from None
+                raise
+
+        backoff = Backoff(self.limits.retries, 0.5, self.limits.max_retry_wait)
+        try:
+            return await acall(attempt, backoff)
+        except WaitTooLong as exc:
+            status = exc.error.status if isinstance(exc.error, FetchError) else None
+            raise FetchError("http-error", str(exc), status) from None
 
     async def _follow(self, url: str, headers: dict[str, str]) -> Fetched:
         for _hop in range(self.limits.max_redirects + 1):
@@ -325,7 +377,7 @@ class Fetcher:
                         "http-error",
                         f"HTTP {status} {response.reason_phrase}",
                         status,
-                        _retry_after(names.get("retry-after"), time.time()),
+                        retry_after(names.get("retry-after")),
                     )
                 declared = names.get("content-length", "")
                 if (

@@ -14,6 +14,7 @@ and never stops the others.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
@@ -28,7 +29,9 @@ from briefing.ingest.workers import WarmPool
 from briefing.models import FeedStatus
 from briefing.store import Store
 
-__all__ = ["PollOutcome", "parse_feed", "plain_text", "poll_feeds"]
+__all__ = ["PollOutcome", "fetch_status", "parse_feed", "plain_text", "poll_feeds"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,11 @@ class PollOutcome:
     new: int = 0
     revised: int = 0
     items: int = 0
+
+
+def fetch_status(exc: FetchError) -> FeedStatus:
+    """A feed's health status when fetching it failed (poll and ``feeds check`` alike)."""
+    return "http-error" if exc.kind == "bad-url" or exc.kind == "blocked" else exc.kind
 
 
 async def _poll_one(
@@ -55,9 +63,7 @@ async def _poll_one(
     try:
         fetched = await fetcher.get(feed.url, headers)
     except FetchError as exc:
-        status: FeedStatus = (
-            "http-error" if exc.kind == "bad-url" or exc.kind == "blocked" else exc.kind
-        )
+        status = fetch_status(exc)
         store.record_poll(feed.name, feed.url, status=status, error=str(exc), now=now)
         return PollOutcome(feed.name, feed.url, status, str(exc))
     if fetched.status == 304:
@@ -143,9 +149,12 @@ async def _poll_all(
         try:
             outcome = await _poll_one(fetcher, work, store, feed, now)
         except Exception as exc:  # one feed's surprise must not stop the others
+            # Ours, not the feed's: the feed may be fine, so it is not called "not-a-feed".
+            log.exception("feed %s: unexpected error while polling", feed.name)
             message = f"unexpected error: {type(exc).__name__}: {exc}"[:500]
-            store.record_poll(feed.name, feed.url, status="not-a-feed", error=message, now=now)
-            outcome = PollOutcome(feed.name, feed.url, "not-a-feed", message)
+            status: FeedStatus = "internal-error"
+            store.record_poll(feed.name, feed.url, status=status, error=message, now=now)
+            outcome = PollOutcome(feed.name, feed.url, status, message)
         if on_done is not None:
             on_done(outcome)
         return outcome

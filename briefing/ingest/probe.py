@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from briefing.config import Config, FeedConfig
 from briefing.ingest.fetch import Fetcher, FetchError
-from briefing.ingest.poll import PollOutcome, parse_feed
+from briefing.ingest.poll import PollOutcome, fetch_status, parse_feed
 
 
 async def probe_feeds(config: Config) -> list[PollOutcome]:
@@ -22,8 +22,7 @@ async def probe_feeds(config: Config) -> list[PollOutcome]:
             try:
                 fetched = await fetcher.get(feed.url)
             except FetchError as exc:
-                kind = "http-error" if exc.kind == "bad-url" or exc.kind == "blocked" else exc.kind
-                return PollOutcome(feed.name, feed.url, kind, str(exc))
+                return PollOutcome(feed.name, feed.url, fetch_status(exc), str(exc))
             items, status, error = parse_feed(
                 feed.name, fetched.body, fetched.headers, fetched.url, now
             )

@@ -19,7 +19,12 @@ Rules (each tested in tests/test_intel_geo.py):
 * Role "target" needs targeting wording earlier in the same sentence ("targeting ... in
   Israel", "attacks against the U.S.", "victims in Germany") or a victim noun right after a
   demonym ("Israeli companies", "Saudi organisations").
-* Anything else is "mentioned". Across mentions: attributed > target > mentioned.
+* Role "home": a demonym right before the kind of organisation or person that reports,
+  sells or is named in passing ("Slovak cybersecurity firm ESET", "an Israeli LockBit
+  developer", "a Russian national") names where the reporter or the person comes from, not a
+  place of the story: the tagger leaves such a country out unless another mention gives it a
+  role.
+* Anything else is "mentioned". Across mentions: attributed > target > mentioned > home.
 
 Regions: named regions are recognised directly ("Middle East", "Middle Eastern", "APAC").
 An article's derived regions come from its *target* countries, or, when it names no target,
@@ -45,7 +50,7 @@ from briefing.intel.geo_data import (
 )
 from briefing.intel.normalize import alias_key
 
-Role = Literal["attributed", "target", "mentioned"]
+Role = Literal["attributed", "target", "mentioned", "home"]
 GeoKind = Literal["country", "region"]
 
 
@@ -190,10 +195,6 @@ def exact_form_ok(text: str, start: int, end: int, form: str) -> bool:
 _EXACT_BARE = frozenset(f.replace(".", "") for f in EXACT_FORMS)
 
 
-def capitalised(surface: str) -> bool:
-    return surface[:1].isupper()
-
-
 # --- roles ------------------------------------------------------------------------------------
 
 _ACTOR_NOUN = (
@@ -244,6 +245,17 @@ _VICTIM_NOUN = (
 _TARGET_AFTER = re.compile(
     r"(?:['’]s)?(?:\s*[-‐‑–]\s*based)?\s+(?:[a-z][a-z-]*\s+){0,2}?" + _VICTIM_NOUN + r"\b",
 )
+# "Slovak cybersecurity firm", "Israeli LockBit developer", "a Russian national": where the
+# reporter or a person is from (role "home"). Organisation nouns here are the reporting kind
+# (vendors, researchers); victim kinds ("Israeli companies") stay targets.
+_HOME_AFTER = re.compile(
+    r"(?:\s+(?:[a-z][a-z-]*\s+){0,2}?(?:cyber\s*security|security|anti-?virus|threat[- ]intel\w*"
+    r"|research|software|tech(?:nology)?|intelligence)\s+(?:firms?|compan(?:y|ies)|vendors?"
+    r"|researchers?|experts?|outfits?|providers?|giants?|researcher|analysts?|startups?)"
+    r"|\s+(?:security\s+)?(?:researchers?|experts?|analysts?|journalists?|reporter)"
+    r"|\s+(?:[A-Z][\w-]*\s+){0,3}(?i:nationals?|citizens?|man|woman|developers?|programmers?"
+    r"|suspects?|founder|administrator|admin|teenager|individual))\b",
+)
 _TARGET_CUE = re.compile(
     r"\b(?:target(?:s|ed|ing)?|attack(?:s|ed|ing)?|against|victims?|compromis(?:ed|es|ing)|"
     r"breach(?:ed|es|ing)?|infiltrat(?:ed|es|ing)|hit(?:s|ting)?|struck|spy(?:ing)?\s+on|"
@@ -271,8 +283,7 @@ def _attr_before(window: str) -> bool:
 
 
 # Every _TARGET_CUE match contains one of these (lower case): a cheap test before the regex.
-_TARGET_CUE_ANCHORS = ahocorasick.Automaton()
-for _w in [
+_TARGET_CUE_WORDS = (
     "target",
     "attack",
     "against",
@@ -310,9 +321,19 @@ for _w in [
     "concentrated",
     "campaign",
     "operation",
-]:
-    _TARGET_CUE_ANCHORS.add_word(_w, _w)
-_TARGET_CUE_ANCHORS.make_automaton()
+)
+
+
+@lru_cache(maxsize=1)
+def _target_cue_anchors() -> ahocorasick.Automaton:
+    """Built on first use, not at import: importing geo (the region table) costs nothing."""
+    automaton = ahocorasick.Automaton()
+    for word in _TARGET_CUE_WORDS:
+        automaton.add_word(word, word)
+    automaton.make_automaton()
+    return automaton
+
+
 # Characters that IGNORECASE matches with an ASCII letter but lower() does not map to it.
 _CASE_ODD = frozenset("\u0130\u0131\u017f")
 
@@ -320,7 +341,7 @@ _CASE_ODD = frozenset("\u0130\u0131\u017f")
 def _target_cue(window: str) -> bool:
     """``_TARGET_CUE.search(window)``, skipped when the window holds none of its words."""
     if window.isascii() or not _CASE_ODD.intersection(window):
-        for _ in _TARGET_CUE_ANCHORS.iter(window.lower()):
+        for _ in _target_cue_anchors().iter(window.lower()):
             break
         else:
             return False
@@ -338,6 +359,8 @@ def country_role(text: str, start: int, end: int) -> Role:
     before = text[max(0, start - 120) : start]
     if _attr_before(before[-60:]):
         return "attributed"
+    if _HOME_AFTER.match(after):
+        return "home"
     if _TARGET_AFTER.match(after):
         return "target"
     cut = 0
@@ -348,4 +371,4 @@ def country_role(text: str, start: int, end: int) -> Role:
     return "mentioned"
 
 
-ROLE_RANK: dict[str, int] = {"attributed": 0, "target": 1, "mentioned": 2}
+ROLE_RANK: dict[str, int] = {"attributed": 0, "target": 1, "mentioned": 2, "home": 3}

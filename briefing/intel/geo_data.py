@@ -253,6 +253,34 @@ EXACT_FORMS: dict[str, str] = {
     "DRC": "CD",
 }
 
+# National agencies that defend, investigate, regulate or legislate: where one acts (an FBI
+# warning, a CISA order, an ICO fine) is the story's jurisdiction, so the agency names its
+# country as a place (the guide's "a national agency's order"). Written exactly so. Only
+# agencies whose acronym is no common word and no other country's; intelligence services that
+# attack (GRU, FSB, MSS...) are actor nouns in geo.py, never places.
+AGENCY_FORMS: dict[str, str] = {
+    "FBI": "US",
+    "CISA": "US",
+    "NSA": "US",
+    "DHS": "US",
+    "DOJ": "US",
+    "HHS": "US",
+    "OFAC": "US",
+    "FTC": "US",
+    "FCC": "US",
+    "NCA": "GB",
+    "GCHQ": "GB",
+    "ANSSI": "FR",
+    "CNIL": "FR",
+    "CERT-UA": "UA",
+    "SBU": "UA",
+    "ACSC": "AU",
+    "JPCERT": "JP",
+    "KISA": "KR",
+    "BKA": "DE",
+}
+EXACT_FORMS.update(AGENCY_FORMS)
+
 # Names that denote a country but are not its modern name; attributed as written.
 HISTORICAL_NAMES: dict[str, str] = {"Soviet Union": "RU", "Soviet": "RU", "Persia": "IR"}
 

@@ -36,7 +36,6 @@ from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
 
-IndicatorKind = str  # one of INDICATOR_KINDS
 INDICATOR_KINDS: tuple[str, ...] = (
     "ipv4",
     "ipv6",
@@ -401,6 +400,14 @@ def _hex_runs(text: str) -> list[tuple[int, int]]:
     return out
 
 
+def _token_host(token: str) -> str:
+    """The host a refanged token names: "http://user@evil.com:8080/x" -> "evil.com"."""
+    rest = token.split("://", 1)[-1]
+    rest = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    rest = rest.rsplit("@", 1)[-1]
+    return rest.rsplit(":", 1)[0] if rest.count(":") == 1 else rest
+
+
 def _back(pattern: re.Pattern[str], text: str, pos: int, limit: int) -> int:
     """Start of the run of ``pattern`` characters ending at ``pos`` (matched on the reversed
     window: a ``...$`` search would be quadratic)."""
@@ -445,13 +452,16 @@ def extract_indicators(
                 tokens.append(text[left:right])
         # One refang pass over all tokens, not one per token.
         for tok in refang("\n".join(tokens)).split("\n"):
-            defanged_values.add(tok.strip(".,;:()[]{}<>\"'").lower())
+            value = tok.strip(".,;:()[]{}<>\"'").lower()
+            defanged_values.add(value)
+            defanged_values.add(_token_host(value))
     else:
         clean = text
-    defanged_blob = "\n".join(defanged_values)
 
     def was_defanged(value: str) -> bool:
-        return bool(defanged_blob) and value.lower() in defanged_blob
+        # A whole defanged token or its host: "report.zip" in "hxxp://evil[.]com/report.zip"
+        # was not written defanged, and is a file name when it stands on its own.
+        return value.lower() in defanged_values
 
     consumed: list[tuple[int, int]] = []  # spans of URLs and e-mails
     starts: list[int] = []
@@ -483,9 +493,9 @@ def extract_indicators(
             host = ascii_host
         if not host or "." not in host or _under(host, own):
             continue
-        if (
-            _under_set(host, _REFERENCE_HOSTS) or _under_set(host, _RESERVED_DOMAINS)
-        ) and not was_defanged(url):
+        if (_under_set(host, _REFERENCE_HOSTS) or _under_set(host, _RESERVED_DOMAINS)) and not (
+            was_defanged(url) or was_defanged(host)
+        ):
             continue
         found["url"].setdefault(url, None)
 

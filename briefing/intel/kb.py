@@ -52,9 +52,11 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+from briefing.errors import BriefingError
 from briefing.intel.geo import country_code_for_name, country_name
 from briefing.intel.normalize import alias_key
 
@@ -80,41 +82,11 @@ _URL = re.compile(r"https?://\S+")
 _WORD = re.compile(r"\b[a-z]{3,}\b")
 _PLACEHOLDER_KEYS = frozenset({"unknown", "other", "na", "none", "test", "unnamed"})
 
-# Ordinary English words that occur as actor or malware names but are rare in the cluster
-# descriptions from which the rest of the lexicon is learnt. Lower-case.
-EXTRA_COMMON_WORDS = frozenset(
-    """
-    cobalt equation lotus gold silver bronze iron copper carbon zinc lead nickel platinum
-    mercury neon argon sodium cerium strontium titanium chromium thallium barium phosphorus
-    dragonfly turbine patchwork leviathan cleaver magic hound sidewinder transparent tribe
-    bitter hermit machete inception tick pirate panda kitten
-    spider bear chollima tiger jackal buffalo crane typhoon blizzard sandstorm sleet tempest
-    flood storm poseidon axiom elderwood moafee ke3chang mofang sowbug suckfly nitro night
-    dragon shadow ghost phantom viper cobra python anaconda scorpion hornet wasp mantis
-    emissary charming mustang wizard scattered volt salt flax silk raspberry
-    orange lemon apple banana cherry plum mango peach berry sugar honey candy cookie
-    agent beacon loader stealer dropper backdoor trojan worm virus ransom locker crypt
-    crypto miner rat bot botnet shell spy spyware keylogger sniffer sparrow pigeon eagle
-    hawk falcon raven crow owl swan duck goose chicken rooster horse zebra lion wolf fox
-    dog cat mouse rat rabbit hare bat snake lizard frog toad turtle fish shark whale
-    dolphin octopus squid crab lobster shrimp spring summer autumn winter january february
-    march april may june july august september october november december monday tuesday
-    wednesday thursday friday saturday sunday north south east west central red blue
-    green yellow black white grey gray brown pink purple violet golden dark light
-    ocean sea river lake mountain desert forest island city village royal imperial
-    united national international global world earth water fire wind air sun moon star
-    planet comet meteor galaxy nova orbit rocket satellite atom electron proton quantum
-    alpha beta gamma delta epsilon zeta theta omega sigma lambda kappa
-    operation operations campaign campaigns team group gang crew unit bureau army
-    navy hack hacker hackers cyber digital online network networks security secure
-    trust trusted safe guard shield defender sentinel guardian patriot liberty freedom
-    justice honor pride glory victory union alliance league empire kingdom republic
-    emperor king queen prince princess knight bishop castle tower bridge gate door
-    window house home garden farm market store shop bank money cash coin gold
-    diamond emerald ruby sapphire pearl jade crystal amber onyx opal topaz
-    citrine garnet whois electrum shell chromium iridium
-    """.split()  # noqa: SIM905
-)
+
+def _common_words() -> frozenset[str]:
+    """Ordinary words that are also KB names (``data/common_words.txt`` says which)."""
+    raw = resources.files("briefing.intel").joinpath("data/common_words.txt").read_text("utf-8")
+    return frozenset(w for line in raw.splitlines() for w in line.split("#")[0].split())
 
 
 @dataclass(frozen=True)
@@ -149,7 +121,7 @@ class KnowledgeBase:
     collisions: Mapping[str, tuple[int, ...]]  # alias_key -> all actor ids claiming it
     malware: tuple[MalwareFamily, ...]
     malware_index: Mapping[str, int]  # alias_key -> malware id
-    common_words: frozenset[str]  # lower-case ordinary words (see EXTRA_COMMON_WORDS)
+    common_words: frozenset[str]  # lower-case ordinary words (data/common_words.txt)
     source_files: tuple[str, ...] = field(default=())
 
     def lookup(self, name: str) -> Actor | None:
@@ -171,7 +143,7 @@ class KnowledgeBase:
         return tuple(self.actors[i] for i in ids)
 
 
-class KnowledgeBaseError(Exception):
+class KnowledgeBaseError(BriefingError):
     """A cluster file is missing, unreadable or not a MISP galaxy cluster."""
 
 
@@ -263,6 +235,9 @@ def _display_name(name: str) -> str:
     words = name.split()
     if len(words) > 1 and name.isupper() and all(w.isalpha() for w in words):
         return " ".join(w.capitalize() for w in words)
+    # Ransomware leak-site trackers write gangs in lower case ("interlock"): a name is a name.
+    if name.islower() and name[:1].isalpha():
+        return " ".join(w[:1].upper() + w[1:] for w in words)
     return name
 
 
@@ -403,7 +378,7 @@ def build_kb(files: Mapping[str, Path]) -> KnowledgeBase:
         collisions=collisions,
         malware=malware,
         malware_index=malware_index,
-        common_words=_lexicon(clusters.values()) | EXTRA_COMMON_WORDS,
+        common_words=_lexicon(clusters.values()) | _common_words(),
         source_files=tuple(str(p) for p in files.values()),
     )
 
@@ -557,6 +532,7 @@ def _signature(files: Mapping[str, Path]) -> str:
     code = [
         Path(__file__),
         Path(__file__).with_name("geo_data.py"),
+        Path(__file__).with_name("data") / "common_words.txt",
         Path(__file__).with_name("normalize.py"),
     ]
     for path in [*sorted(files.values()), *code]:

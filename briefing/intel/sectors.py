@@ -3,7 +3,7 @@
 
 In: ``SECTOR_TABLE`` (written for this project) plus the MISP ``sector`` cluster's names and
 synonyms mapped through ``MISP_SECTOR_MAP``. Out: ``sector_terms()`` -> (surface form,
-canonical sector, exact) for the tagger's automaton, and ``CANONICAL_SECTORS``.
+canonical sector, exact) for the tagger's automaton.
 
 Matching is case-insensitive except for the forms marked exact (e.g. "IT", which is also a
 pronoun). Plurals are listed where news uses them. "government" needs a little care: after a
@@ -22,7 +22,7 @@ Agriculture|agriculture;agricultural;farming;agribusiness;food and agriculture
 Automotive|automotive;car manufacturers;carmakers;automakers;auto industry
 Chemical|chemical;chemicals;chemical industry;chemical companies;chemical company;petrochemical;petrochemicals
 Construction|construction;construction companies;engineering firms
-Critical infrastructure|critical infrastructure;critical infrastructures;critical national infrastructure;industrial control systems;utilities;public utilities;utility companies;water utilities;water utility;water treatment;water sector
+Critical infrastructure|critical infrastructure;critical infrastructures;critical national infrastructure;industrial control systems;public utilities;utility companies;water utilities;water utility;water treatment;water sector
 Cryptocurrency|cryptocurrency;cryptocurrency exchanges;crypto exchanges;cryptocurrency companies;crypto firms
 Defense|defense;defence;defense industry;defence industry;defense contractors;defence contractors;defense industrial base;military;armed forces;ministry of defense;ministry of defence;defense sector;defence sector;military contractors;arms manufacturers
 Diplomacy|diplomatic;diplomats;diplomatic corps;embassies;embassy;foreign ministries;foreign ministry;ministry of foreign affairs;foreign affairs
@@ -31,14 +31,14 @@ Energy|energy;oil and gas;electricity;electric utilities;power grid;power plants
 E-commerce|e-commerce;ecommerce;online retail;online shops;online stores;online shopping;e-shops;webshops
 Entertainment|entertainment;gaming;video game;video games;game developers;gaming industry;gaming companies;casinos;gambling;streaming services;film industry;music industry
 Finance|finance;financials;financial services;financial institutions;financial sector;financial sectors;financial industry;banks;banking;bank;fintech;insurance;insurers;investment firms;payment processors;credit unions;stock exchanges;asset management;accounting;accountants;cryptocurrency exchanges
-Government|government;governments;government agencies;government entities;government organizations;government organisations;public sector;public administration;ministries;federal agencies;state agencies;local governments;municipalities;city councils;government bodies;government body;state institutions;parliaments;political parties;politicians;public-sector organizations;public-sector organisations
+Government|government;governments;government agencies;county;counties;county government;municipal;city government;government entities;government organizations;government organisations;public sector;public administration;ministries;federal agencies;state agencies;local governments;municipalities;city councils;government bodies;government body;state institutions;parliaments;political parties;politicians;public-sector organizations;public-sector organisations
 Healthcare|healthcare;health care;hospitals;hospital;health sector;healthcare providers;healthcare sector;clinics;pharmacies;health systems;hospital systems;healthcare organizations;healthcare provider
 High-tech|high-tech;high tech;hi-tech;technology;tech companies;tech firms;technology companies;technology firms;semiconductor;semiconductors;chipmakers;electronics;software companies;software vendors;tech sector;technology sector
 Hospitality|hospitality;hotels;hotel;restaurants;restaurant;hospitality industry;tourism;resorts
 IT|=IT;information technology;IT firms;IT companies;IT services;IT service providers;IT sector;managed service providers;managed services providers;MSPs;cloud providers;cloud service providers;hosting providers;data centers;data centres;IT infrastructure;IT contractors;IT contractor;IT company
 Legal|law firms;law firm;lawyers;legal sector;legal services
 Law enforcement|law enforcement;police;law enforcement agencies;police forces;border agencies;courts;judiciary
-Logistics|logistics;shipping;maritime;shipping companies;supply chain;supply chains;delivery companies;ship builder;shipbuilders;shipbuilding
+Logistics|logistics;shipping;maritime;shipping companies;delivery companies;ship builder;shipbuilders;shipbuilding
 Manufacturing|manufacturing;manufacturers;industrial companies;manufacturing sector
 Media|media;news media;journalists;journalism;newspapers;broadcasters;broadcaster;publishers;publishing;news organizations;news outlets;television;media companies;media outlets
 NGOs|NGOs;NGO;non-governmental organizations;non-governmental organisations;non-profits;nonprofits;non-profit organizations;charities;think tanks;think tank;human rights organizations;civil society;activists;dissidents
@@ -51,7 +51,7 @@ Travel|travel;travel industry;travel agencies;travel companies;airline companies
 Real estate|real estate;property management
 Professional services|professional services;consultancies;business services
 Cybersecurity|cybersecurity companies;cybersecurity firms;security vendors;security companies;antivirus vendors;cybersecurity industry;cyber security company;security firms
-Food|food and beverage;food processing;restaurants chains
+Food|food and beverage;food processing;restaurants chains;food giant;food company;food companies;food maker;food makers;food manufacturer;food producers;food producer;food retailer
 """
 
 # MISP sector cluster values/synonyms -> canonical (others map only if they equal a canonical
@@ -71,7 +71,6 @@ MISP_SECTOR_MAP: dict[str, str] = {
     "Gas": "Energy",
     "Turbine": "Energy",
     "Petrochemical": "Chemical",
-    "Game": "Entertainment",
     "Casino": "Entertainment",
     "Sport": "Entertainment",
     "Streaming service": "Entertainment",
@@ -214,10 +213,24 @@ NOT_BEFORE: dict[str, tuple[str, ...]] = {
     "travel": ("itineraries", "itinerary", "plans", "documents"),
     "hotel": ("wi fi", "wifi", "room", "rooms"),
 }
-# Adjective forms: a sector only before an organisation noun ("financial institutions") or as
+# Adjective forms, and nouns mostly used as modifiers or for a thing rather than its industry
+# ("payment", "insurance", "cryptocurrency", "technology"): a sector only before an
+# organisation noun ("financial institutions") or as
 # an item of a list ("energy, financial, and retail"), never before any other noun
 # ("financial pressure", "academic debate").
-ADJECTIVE_FORMS = frozenset({"financial", "diplomatic", "educational", "academic", "agricultural"})
+ADJECTIVE_FORMS = frozenset(
+    {
+        "financial",
+        "diplomatic",
+        "educational",
+        "academic",
+        "agricultural",
+        "payment",
+        "insurance",
+        "cryptocurrency",
+        "technology",
+    }
+)
 ORG_NOUNS = frozenset(
     """institutions institution services service sector sectors industry industries
     organizations organisations organization organisation firms firm companies company
@@ -240,7 +253,6 @@ def _parse() -> dict[str, tuple[str, ...]]:
 
 
 SECTOR_FORMS: dict[str, tuple[str, ...]] = _parse()
-CANONICAL_SECTORS: tuple[str, ...] = tuple(SECTOR_FORMS)
 
 
 def sector_terms(

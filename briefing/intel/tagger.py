@@ -14,7 +14,7 @@ ATT&CK / indicators and for unknown vendor-scheme actor names.
 
 Ambiguity rule for actor aliases. An alias is *ambiguous* when it is a single word that is
 also an ordinary word (it occurs in lower case in the KB's own prose, or is in
-``kb.EXTRA_COMMON_WORDS``), a malware family's name, a place or sector name, or has at most 3
+``intel/data/common_words.txt``), a malware family's name, a place or sector name, or has at most 3
 characters. Every actor mention must contain a capital letter or a digit. An ambiguous
 mention counts only
   (a) in an actor context: followed by "group", "gang", "team", "crew", "actor(s)", "APT",
@@ -71,13 +71,15 @@ from __future__ import annotations
 
 import re
 import threading
+import tomllib
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from importlib import resources
 from typing import Any
 
 import ahocorasick
 
-from briefing.intel import geo
+from briefing.intel import decide, geo
 from briefing.intel.iocs import extract_indicators, find_cves, find_techniques
 from briefing.intel.kb import Actor, KnowledgeBase, cluster_files, load_kb, read_cluster
 from briefing.intel.normalize import alias_key, scan_text, scan_text_lowered, scan_variants
@@ -104,6 +106,11 @@ _MALWARE_WORDS = (  # noqa: SIM905
     "plugin plugins"
 ).split()
 _MALWARE_AFTER = re.compile(r" +(?:" + "|".join(_MALWARE_WORDS) + r"|v?\d+(?: \d+)*)(?= |$)")
+_MALWARE_AFTER_STRONG = re.compile(
+    r" +(?:malware|ransomware|backdoor|backdoors|trojan|trojans|rat|loader|stealer"
+    r"|infostealer|implant|botnet|dropper|downloader|wiper|worm|spyware|rootkit|keylogger"
+    r"|miner|cryptominer|webshell|variant|variants|strain|payload|samples?|family)(?= |$)"
+)
 _MALWARE_CUE = re.compile(
     r" (?:malware|ransomware|backdoor|trojan|rat|loader|stealer|infostealer|implant|botnet"
     r"|dropper|downloader|wiper|worm|spyware|rootkit|keylogger|payload|c2|infection|infected"
@@ -111,7 +118,10 @@ _MALWARE_CUE = re.compile(
     r"|executable|dll|persistence) "
 )
 _GROUP_AFTER = re.compile(
-    r" +(?:(?:and|or) +[a-z0-9]+ +(?=(?:apt |threat )?(?:groups|actors|gangs)(?= |$)))?"
+    # an apposition: "EncryptHub, a notorious threat actor", "X, the ransomware gang"
+    r" +(?:(?:a|an|the) +(?:[a-z]+ +){0,2}(?=(?:threat |hacking |ransomware |apt )?"
+    r"(?:actor|group|gang|crew|collective)(?= |$)))?"
+    r"(?:(?:and|or) +[a-z0-9]+ +(?=(?:apt |threat )?(?:groups|actors|gangs)(?= |$)))?"
     r"(?:apt |threat |hacking |hacker |cyber ?espionage |espionage |ransomware |cybercrime "
     r"|criminal |state sponsored |nation state |affiliated )?"
     r"(?:group|groups|gang|crew|actor|actors|apt|hackers|operators|adversary|intrusion set"
@@ -128,63 +138,35 @@ _GROUP_BEFORE = re.compile(
     r"|(?:apt|threat|hacking|espionage|ransomware|cybercrime|criminal) group)"
     r" +(?:the +)?$"
 )
-# Microsoft's old element names and other aliases that are product or tech words in
-# Title case ("Chromium" the browser, "Electrum" the wallet): as actors only in capitals
-# ("CHROMIUM") or in an actor context.
-_ELEMENT_WORDS = frozenset(
-    """hydrogen helium lithium beryllium boron carbon nitrogen oxygen fluorine neon sodium
-    magnesium aluminum aluminium silicon phosphorus sulfur chlorine argon potassium calcium
-    scandium titanium vanadium chromium manganese iron cobalt nickel copper zinc gallium
-    germanium arsenic selenium bromine krypton rubidium strontium yttrium zirconium niobium
-    molybdenum technetium ruthenium rhodium palladium silver cadmium indium tin antimony
-    tellurium iodine xenon cesium barium lanthanum cerium praseodymium neodymium promethium
-    samarium europium gadolinium terbium dysprosium holmium erbium thulium ytterbium
-    lutetium hafnium tantalum tungsten rhenium osmium iridium platinum gold mercury
-    thallium lead bismuth polonium astatine radon francium radium actinium thorium
-    protactinium uranium neptunium plutonium americium curium berkelium californium
-    einsteinium fermium mendelevium nobelium lawrencium rutherfordium dubnium seaborgium
-    bohrium hassium meitnerium darmstadtium roentgenium copernicium nihonium flerovium
-    moscovium livermorium tennessine oganesson electrum whois shell""".split()  # noqa: SIM905
+# What a group does to its victims, right after its name ("Patchwork targeted ...").
+_ATTACK_VERB_RE = re.compile(
+    r" (?:has |have |had |was |is )?(?:target(?:s|ed|ing)|attack(?:s|ed)|compromis(?:es|ed)"
+    r"|breach(?:es|ed)|hack(?:s|ed)|spied|spies|stole|steals|deploy(?:s|ed)|exploit(?:s|ed)"
+    r"|abus(?:es|ed)|launch(?:es|ed)|phish(?:es|ed)|impersonat(?:es|ed)|infiltrat(?:es|ed)"
+    r"|return(?:s|ed)|resurfac(?:es|ed))\b"
 )
+# What a ransomware gang does that its ransomware cannot: "LockBit claimed the attack",
+# "Qilin ransomware claims ..." (a headline's way of naming the gang).
+_GANG_ACTS = re.compile(
+    r" +(?:(?:ransomware|extortion)(?: +(?:gang|group|crew|operators?))? +)?"
+    r"(?:claim(?:s|ed|ing)?|took responsibility|listed|lists|leaked|leaks|posted|published"
+    r"|demand(?:s|ed|ing)?|threaten(?:s|ed|ing)?|added|says|said|announced|extorted"
+    r"|negotiat(?:ed|es|ing))(?= |$)"
+)
+# Capitals inside a word after a lower-case run that CamelCase does not explain: "AnDROid".
+_ODD_CASE_RE = re.compile(r"[a-z][A-Z]{2,}[a-z]|^[a-z]+[A-Z]")
 _SENTENCE_END = frozenset(".!?:;\n\"“”'(")
 
+_NAMING = tomllib.loads(
+    resources.files("briefing.intel").joinpath("data/naming.toml").read_text("utf-8")
+)
 # Vendor naming schemes for actors not in the KB: suffix word -> attributed country (or None).
 _SCHEME_ANIMALS: dict[str, str | None] = {
-    "Panda": "CN",
-    "Bear": "RU",
-    "Kitten": "IR",
-    "Chollima": "KP",
-    "Tiger": "IN",
-    "Leopard": "PK",
-    "Buffalo": "VN",
-    "Crane": "KR",
-    "Spider": None,
-    "Jackal": None,
-    "Lynx": "GE",
-    "Ocelot": "CO",
-    "Wolf": "TR",
-    "Hawk": "SY",
-    "Eagle": "US",
-    "Saiga": "KZ",
-    "Typhoon": "CN",
-    "Blizzard": "RU",
-    "Sandstorm": "IR",
-    "Sleet": "KP",
-    "Hail": "KR",
-    "Dust": "TR",
-    "Cyclone": "VN",
-    "Tempest": None,
-    "Tsunami": None,
-    "Flood": None,
-    "Ursa": "RU",
-    "Serpens": "IR",
-    "Pisces": "KP",
+    k: (v or None) for k, v in _NAMING["scheme_suffix"].items()
 }
-_SCHEME_STOP = frozenset(
-    "The This That These Those A An Our Their Its His Her Your My One Each Every Any Some "  # noqa: SIM905
-    "New Old Big Great Little Teddy Polar Brown Black White Paper Red Giant Baby Tasmanian "
-    "Snow Desert Perfect Tropical Winter Dust Sand Ice Super".split()
-)
+_SCHEME_STOP = frozenset(_NAMING["words"]["not_a_name"])
+_ELEMENT_WORDS = frozenset(_NAMING["words"]["title_case_products"])
+_BARE_NOT_REGION = frozenset(_NAMING["words"]["bare_region_not_region"])
 # Scheme names are found through the automaton (a prefix or suffix word as key) and checked
 # with these anchored patterns at the hit: no whole-text regex.
 _SCHEME_CODE_RE = re.compile(
@@ -232,15 +214,19 @@ _INTRO_RE = re.compile(
 )
 _INTRO_NOUN_RE = re.compile(
     r"(?:actor|actors|group|gang|crew|adversary|apt|attackers|hackers|operators|cluster"
-    r"|intrusion set|collective|syndicate)"
+    r"|intrusion set|collective|syndicate"
+    # "a ransomware-as-a-service (RaaS) operation called X": the gang, not a campaign
+    r"|(?:ransomware|raas|extortion|cybercrime)(?: +[a-z]+){0,5} +operation)"
     r"(?: (?:is|are|was|were|has been|have been|now|also|commonly|publicly|internally))* $"
 )
 _CAMEL_RE = re.compile(r"[A-Z][a-z]+[A-Z0-9][\w-]*")
+# An unquoted introduced name of one or two Title-case words ("a group named Weaver Ant");
+# a third capitalised word means the name runs on into something else.
+_TITLE_NAME_RE = re.compile(r"[A-Z][a-z0-9]+(?:-[A-Za-z0-9]+)?(?: [A-Z][a-z0-9]+)?")
 _AKA = r"(?:also known as|aka|a\.k\.a\.?|also tracked as|also referred to as|also called)"
 _AKA_AFTER_RE = re.compile(r"[ \xa0]*[,(]?[ \xa0]*" + _AKA + r"[ \xa0]+(?:the[ \xa0]+)?")
 _AKA_BEFORE_RE = re.compile(r"[ \xa0]*[,(][ \xa0]*" + _AKA + r"[ \xa0]+$")
-_SW_COUNTRY = {"BRONZE": "CN", "IRON": "RU", "COBALT": "IR", "NICKEL": "KP", "TUNGSTEN": "KR"}
-_TREND_COUNTRY = {"Earth": "CN"}
+_PREFIX_STATE: dict[str, str] = dict(_NAMING["scheme_prefix_state"])
 
 
 @dataclass
@@ -266,6 +252,22 @@ class _Acc:
         self.hits.append((pos, surface))
 
 
+@dataclass
+class _Candidates:
+    """What part 1 found in one text, before the decider and assembly."""
+
+    text: str
+    low: str
+    source_host: str | None
+    actors: dict[int, _Acc]
+    unknown: dict[str, tuple[str | None, _Acc]]
+    malware: dict[int, _Acc]
+    countries: dict[str, _Acc]
+    roles: dict[str, int]
+    regions: dict[str, _Acc]
+    sectors: dict[str, _Acc]
+
+
 PASSING_MAX = 1
 PASSING_MIN_CHARS = 6000
 PASSING_DEPTH = 0.4
@@ -274,8 +276,15 @@ PASSING_DEPTH = 0.4
 class Tagger:
     """Finds threat-intel entities in text. Build once (``get_tagger``), call ``tag`` often."""
 
-    def __init__(self, kb: KnowledgeBase, misp_sectors: list[tuple[str, list[str]]] | None = None):
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        misp_sectors: list[tuple[str, list[str]]] | None = None,
+        decider: bool = True,
+    ):
         self.kb = kb
+        # False: every candidate is kept (``benchmarks.train_tagger`` learns from them).
+        self.decider = decider
         self._automaton = ahocorasick.Automaton()
         self._build(misp_sectors or [])
 
@@ -328,8 +337,16 @@ class Tagger:
                 if len(key) < 3 or key.isdigit():
                     continue
                 risky = self._malware_risky(name, key, place_keys)
+                # A ransomware's spelling is also its gang's ("Black Basta" / BlackBasta):
+                # the gang may be named in every way its ransomware is.
+                gang = kb.actor_index.get(key)
+                if gang is not None and kb.actors[gang].kind != "ransomware":
+                    gang = None
                 for v in scan_variants(name, drop_optional=False):
                     add(v, (_MALWARE, fam.id, name, risky))
+                    if gang is not None:
+                        amb = self._actor_ambiguity(name, key, malware_keys, place_keys)
+                        add(v, (_ACTOR, gang, name, amb))
         for word, sub in _SCHEME_KEYS.items():
             add(word, (_SCHEME, sub, word, 0))
         for word in _INTRO_KEYS:
@@ -369,7 +386,20 @@ class Tagger:
     # --- tagging --------------------------------------------------------------------------
 
     def tag(self, text: str, title: str = "", source_host: str | None = None) -> Entities:
-        """Entities found in ``title`` and ``text`` (see module docstring for the rules)."""
+        """Entities found in ``title`` and ``text`` (see module docstring for the rules):
+        candidates -> decider -> assembly."""
+        return self._assemble(self._candidates(text, title, source_host))
+
+    def sector_candidates(
+        self, text: str, title: str = ""
+    ) -> dict[str, list[tuple[str, list[float]]]]:
+        """Every mention of every sector candidate with its decider features (training)."""
+        c = self._candidates(text, title, None)
+        return sector_features(c.text, c.low, c.sectors)
+
+    def _candidates(self, text: str, title: str, source_host: str | None) -> _Candidates:
+        """Part 1: every name the KB and gazetteers find, with the checks that need only the
+        words around one hit (case, word ends, actor context)."""
         full = f"{title}\n\n{text}" if title else text
         low = full.lower()
         scan = _mask_urls(full, " " + scan_text_lowered(full, low))
@@ -383,7 +413,8 @@ class Tagger:
         regions: dict[str, _Acc] = {}
         sectors: dict[str, _Acc] = {}
         taken: list[tuple[int, int]] = []
-        amb_malware_fallback: dict[int, list[tuple[int, _Hit]]] = {}
+        # actor id -> (malware payload, hit): names that are an actor's and a malware's
+        amb_malware_fallback: dict[int, list[tuple[tuple[int, Any, str, int], _Hit]]] = {}
 
         unknown: dict[str, tuple[str | None, _Acc]] = {}
         introduced: dict[str, int | None] = {}  # name -> KB actor id (None: not in the KB)
@@ -426,6 +457,13 @@ class Tagger:
                 ):
                     if ctx is None:
                         ctx = _actor_context(after, before, scan[max(0, start - 200) : start + 1])
+                    if (
+                        not ctx
+                        and self.kb.actors[p[1]].kind == "ransomware"
+                        and full[end : end + 1] == " "  # "with X, demanding": not X's act
+                        and _GANG_ACTS.match(after)
+                    ):
+                        ctx = 2  # "LockBit claimed the attack": the gang acts
                     if not ctx or (ctx == 1 and p[3] == _AMB_PLACE):
                         continue
                     ref = _in_link_title(full, start, end)
@@ -435,10 +473,11 @@ class Tagger:
                     break
             if done:
                 continue
-            # 2. Malware with a malware word after it.
+            # 2. Malware with a malware word after it (a name that is also an ordinary or
+            # short word needs a word that only malware takes: "CRM tools" is no malware).
             if (
                 mal is not None
-                and _MALWARE_AFTER.match(after) is not None
+                and (_MALWARE_AFTER_STRONG if mal[3] else _MALWARE_AFTER).match(after) is not None
                 and self._malware_surface_ok(surface, mal)
             ):
                 malware.setdefault(mal[1], _Acc(start)).add(start, surface)
@@ -512,7 +551,7 @@ class Tagger:
                 hit = _Hit(start, end, surface)
                 amb_actor_hits.append((p[1], hit, mal is not None))
                 if mal is not None:
-                    amb_malware_fallback.setdefault(p[1], []).append((mal[1], hit))
+                    amb_malware_fallback.setdefault(p[1], []).append((mal, hit))
                 done = True
                 break
             if done:
@@ -536,16 +575,26 @@ class Tagger:
         for aid, lst in amb_malware_fallback.items():
             if aid in actors:
                 continue
-            for mid, hit in lst:
-                fam = self.kb.malware[mid]
-                if hit.surface[:1].isupper() or any(ch.isdigit() for ch in hit.surface):
-                    malware.setdefault(fam.id, _Acc(hit.start)).add(hit.start, hit.surface)
+            for mal, hit in lst:
+                # The malware reading needs what the name needs as malware alone: a
+                # capital or digit, and for an ordinary or short word ("Global") a word
+                # that only malware takes right after it, or malware talk nearby.
+                if not (hit.surface[:1].isupper() or any(ch.isdigit() for ch in hit.surface)):
+                    continue
+                key = alias_key(mal[2])
+                if mal[3] == 1 and (key in self.kb.common_words or len(key) <= 3):
+                    continue
+                if mal[3] == 2 and not _MALWARE_CUE.search(
+                    scan, max(0, hit.start - 150), hit.end + 150
+                ):
+                    continue
+                malware.setdefault(mal[1], _Acc(hit.start)).add(hit.start, hit.surface)
 
         if introduced:
             self._apply_introduced(full, introduced, actors, unknown)
         if unknown:
             _link_aliases(full, actors, unknown)
-        return self._assemble(
+        return _Candidates(
             full, low, source_host, actors, unknown, malware, countries, roles, regions, sectors
         )
 
@@ -557,6 +606,11 @@ class Tagger:
 
     @staticmethod
     def _malware_surface_ok(surface: str, payload: tuple[int, Any, str, int]) -> bool:
+        name = payload[2]
+        if _ODD_CASE_RE.search(name) and surface != name:
+            # A name written in odd capitals ("AnDROid", "iSpy") is that name only so
+            # written: "Android" is the platform.
+            return False
         if payload[3]:
             return surface.replace(" ", "") == payload[2].replace(" ", "") or surface[:1].isupper()
         return any(ch.isupper() or ch.isdigit() for ch in surface) or payload[2].islower()
@@ -570,7 +624,9 @@ class Tagger:
         while i >= 0 and text[i] in " \t":
             i -= 1
         if i < 0 or text[i] in _SENTENCE_END:
-            return False
+            # At a sentence start capitals say nothing; an attacker's verb right after
+            # does ("Patchwork targeted ...").
+            return _ATTACK_VERB_RE.match(text, end) is not None
         # Part of a hyphenated compound ("Alibaba-Cloud", "Kaspersky-Leviathan"): not alone.
         if text[end : end + 1] == "-" or text[start - 1 : start] == "-":
             return False
@@ -603,7 +659,7 @@ class Tagger:
             return surface.replace(" ", "") == p[2].replace(" ", "")
         if not surface[:1].isupper():
             return False
-        return not (p[1] == "Gulf" and surface.lower() in ("gulf",))
+        return surface not in _BARE_NOT_REGION
 
     @staticmethod
     def _sector_ok(
@@ -658,13 +714,13 @@ class Tagger:
             if m is None or m.group(1).lower() in self.kb.common_words:
                 return False
             name = m.group(0)
-            country = _TREND_COUNTRY.get(name.split()[0])
+            country = _PREFIX_STATE.get(name.split()[0])
         else:
             m = _SCHEME_SW_RE.match(text, start)
             if m is None:
                 return False
             name = " ".join(w.capitalize() for w in m.group(0).split())
-            country = _SW_COUNTRY.get(m.group(0).split()[0])
+            country = _PREFIX_STATE.get(m.group(0).split()[0])
         surface = m.group(0)
         known = self.kb.lookup(surface)
         taken.append((start, m.end()))
@@ -718,10 +774,12 @@ class Tagger:
             return
         name = m.group("name").replace("\xa0", " ")
         quoted = m.group("q") is not None and m.group("close") is not None
-        if not quoted and not (" " not in name and _CAMEL_RE.fullmatch(name)):
+        if not quoted and not (
+            (" " not in name and _CAMEL_RE.fullmatch(name)) or _TITLE_NAME_RE.fullmatch(name)
+        ):
             return
         if not text.startswith("naming", start) and not _INTRO_NOUN_RE.search(
-            scan, max(0, start - 50), start + 1
+            scan, max(0, start - 70), start + 1
         ):
             return
         if name.split()[0] in _SCHEME_STOP or name.lower() in self.kb.common_words:
@@ -778,19 +836,12 @@ class Tagger:
 
     # --- output ---------------------------------------------------------------------------
 
-    def _assemble(
-        self,
-        text: str,
-        low: str,
-        source_host: str | None,
-        actors: dict[int, _Acc],
-        unknown: dict[str, tuple[str | None, _Acc]],
-        malware: dict[int, _Acc],
-        countries: dict[str, _Acc],
-        roles: dict[str, int],
-        regions: dict[str, _Acc],
-        sectors: dict[str, _Acc],
-    ) -> Entities:
+    def _assemble(self, found: _Candidates) -> Entities:
+        """Part 3: the decided candidates as ``Entities`` (roles, derived regions, order)."""
+        text, low, source_host = found.text, found.low, found.source_host
+        actors, unknown, malware = found.actors, found.unknown, found.malware
+        countries, roles = found.countries, found.roles
+        regions, sectors = found.regions, found.sectors
         role_names = ("attributed", "target", "mentioned")
         actor_refs: list[tuple[int, ActorRef]] = []
         actors = {aid: acc for aid, acc in actors.items() if not _passing(acc, len(text))}
@@ -837,7 +888,10 @@ class Tagger:
 
         country_refs: list[tuple[int, CountryRef]] = []
         for code, acc in countries.items():
-            role = role_names[roles.get(code, 2)]
+            rank = roles.get(code, 2)
+            if rank >= len(role_names):
+                continue  # only where the reporter or a person is from (geo: "home")
+            role = role_names[rank]
             country_refs.append(
                 (
                     acc.first,
@@ -864,6 +918,14 @@ class Tagger:
             ((acc.first, NamedRef(name, tuple(acc.mentions))) for name, acc in region_accs.items()),
             key=lambda t: (t[0], t[1].name),
         )
+        if self.decider and sectors:
+            model = decide.models()["sector"]
+            feats = sector_features(text, low, sectors)
+            sectors = {
+                k: acc
+                for k, acc in sectors.items()
+                if any(model.accepts(x) for _sf, x in feats.get(k, ()))
+            }
         sector_refs = _named(sectors, lambda k: k)
         malware_refs = _named(malware, lambda k: self.kb.malware[k].name)
         return Entities(
@@ -876,6 +938,24 @@ class Tagger:
             techniques=tuple(find_techniques(text)),
             indicators=extract_indicators(text, source_host, low),
         )
+
+
+def sector_features(
+    text: str, low: str, sectors: dict[str, _Acc]
+) -> dict[str, list[tuple[str, list[float]]]]:
+    """The decider's features of every mention of every sector candidate that can name a
+    victim at all (``decide.sector_features``, ``decide.harm_in``)."""
+    if not sectors or not decide.harm_in(low):
+        return {}
+    starts = {k: [p for p, _ in acc.hits] for k, acc in sectors.items()}
+    out: dict[str, list[tuple[str, list[float]]]] = {}
+    for k, acc in sectors.items():
+        others = [p for o, ps in starts.items() if o != k for p in ps]
+        for pos, surface in acc.hits:
+            x = decide.sector_features(text, pos, surface, others)
+            if x is not None:
+                out.setdefault(k, []).append((surface, x))
+    return out
 
 
 def _passing(acc: _Acc, length: int) -> bool:
@@ -1037,11 +1117,16 @@ _LIST_BEFORE = re.compile(
 
 
 _TITLE_WORD_RE = re.compile(r"[A-Z][a-z]+")
+_PREV_WORD_RE = re.compile(r"([A-Za-z][\w-]*) $")
 
 
 def _compound(text: str, start: int, end: int) -> bool:
     """Rule (f): a one-word Title-case name followed by another capitalised word or a
-    hyphen is the start of a longer name ("Alibaba Cloud", "Alibaba-Cloud")."""
+    hyphen is the start of a longer name ("Alibaba Cloud", "Alibaba-Cloud"); right after a
+    capitalised word that is no determiner, it is the end of one ("Google Play")."""
+    m = _PREV_WORD_RE.search(text, max(0, start - 40), start)
+    if m is not None and m.group(1)[:1].isupper() and m.group(1) not in _SCHEME_STOP:
+        return True
     nxt = text[end : end + 2]
     if nxt[:1] == "-":
         return not text[end + 1 : end + 2].islower()  # "Sofacy-linked" is no compound

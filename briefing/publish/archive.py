@@ -13,9 +13,9 @@ In: the ``DIR/YYYY-MM-DD/briefing.json`` files already written (the day pages th
 
 Links are relative only, so the folder can be copied or served anywhere. Every file is written
 atomically. ``update_archive`` is incremental: it rewrites the site-wide pages (index, feed,
-search index) and only the actor and region pages the changed day touches; ``rebuild_archive``
-regenerates everything, day pages included, from the stored ``briefing.json`` files plus the
-store (for the seven-day trend chart).
+search index) and only the actor and region pages the changed day touches;
+``pipeline.rebuild`` regenerates everything, day pages included, from the stored
+``briefing.json`` files plus the store (for the seven-day trend chart).
 """
 
 from __future__ import annotations
@@ -26,15 +26,17 @@ import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from briefing.config import Config
 from briefing.files import write_atomic
 from briefing.intel.normalize import alias_key
-from briefing.models import slug
-from briefing.publish.render import environment, safe_url, stylesheet, templates_dir
+from briefing.models import Briefing, slug
+from briefing.publish.render import environment, stylesheet, templates_dir
+from briefing.serialize import read as read_briefing
+from briefing.serialize import safe_url
 
 log = logging.getLogger(__name__)
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -110,17 +112,9 @@ class Site:
     regions: dict[str, Topic]
 
 
-def _names(items: Any, key: str = "name") -> tuple[str, ...]:
-    return tuple(str(item[key]) for item in items or () if isinstance(item, dict) and key in item)
-
-
-def load_day(folder: Path) -> dict[str, Any] | None:
-    """A day's ``briefing.json``, or None if missing or damaged (it must not break the site)."""
-    try:
-        data = json.loads((folder / "briefing.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+def load_day(folder: Path) -> Briefing | None:
+    """A day's briefing, or None if missing or damaged (it must not break the site)."""
+    return read_briefing(folder / "briefing.json")
 
 
 def day_folders(output: Path) -> list[Path]:
@@ -135,12 +129,8 @@ def day_folders(output: Path) -> list[Path]:
 def window_end(folder: Path) -> datetime | None:
     """Where the briefing archived in ``folder`` ended its window (the clock it was built for),
     or None if there is none."""
-    data = load_day(folder)
-    try:
-        end = datetime.fromisoformat(str(data["window"]["end"]))  # type: ignore[index]
-    except (KeyError, TypeError, ValueError):
-        return None
-    return end if end.tzinfo else end.replace(tzinfo=UTC)
+    briefing = load_day(folder)
+    return briefing.window_end if briefing is not None else None
 
 
 def archived_window_ends(output: Path) -> list[datetime]:
@@ -153,62 +143,53 @@ def scan(output: Path) -> Site:
     site = Site(days=[], stories=[], actors={}, regions={})
     listed: dict[str, list[Topic]] = {}  # alias key -> actor pages listing it as an alias
     for folder in day_folders(output):
-        data = load_day(folder)
-        if data is None:
+        briefing = load_day(folder)
+        if briefing is None:
             continue
         date = folder.name
-        stories = [s for s in data.get("stories", []) if isinstance(s, dict)]
         refs = []
-        for story in stories:
-            sources = [s for s in story.get("sources", []) if isinstance(s, dict)]
+        for story in briefing.stories:
+            entities = story.entities
             ref = StoryRef(
                 date=date,
-                id=str(story.get("id", "")),
-                title=str(story.get("title", "")),
-                summary=str(story.get("summary", "")),
-                url=safe_url(sources[0].get("url")) if sources else None,
-                feeds=tuple(dict.fromkeys(str(s.get("feed", "")) for s in sources)),
-                published=str(story.get("published", "")),
-                actors=_names(story.get("actors")),
-                regions=_names(story.get("regions")),
-                countries=tuple(
-                    c["name"]
-                    for c in story.get("countries", [])
-                    if isinstance(c, dict) and c.get("role") != "attributed" and "name" in c
-                ),
-                sectors=_names(story.get("sectors")),
-                cves=tuple(str(c) for c in story.get("cves", [])),
+                id=story.id,
+                title=story.title,
+                summary=story.summary,
+                url=safe_url(story.sources[0].url) if story.sources else None,
+                feeds=tuple(dict.fromkeys(source.feed for source in story.sources)),
+                published=story.published.isoformat(),
+                actors=tuple(actor.name for actor in entities.actors),
+                regions=tuple(region.name for region in entities.regions),
+                countries=tuple(c.name for c in entities.countries if c.role != "attributed"),
+                sectors=tuple(sector.name for sector in entities.sectors),
+                cves=entities.cves,
             )
             refs.append(ref)
-            for actor in story.get("actors", []):
-                if not isinstance(actor, dict) or "name" not in actor:
-                    continue
-                aliases = {str(a) for a in actor.get("aliases", [])}
-                topic = _actor_topic(site.actors, listed, str(actor["name"]), aliases)
+            for actor in entities.actors:
+                aliases = set(actor.aliases)
+                topic = _actor_topic(site.actors, listed, actor.name, aliases)
                 for alias in aliases - topic.aliases:
                     listed.setdefault(alias_key(alias), []).append(topic)
                 topic.aliases.update(aliases)
-                topic.country = topic.country or actor.get("country")  # newest day wins
+                topic.country = topic.country or actor.country  # newest day wins
                 topic.stories.append(ref)
             for region in ref.regions:
                 topic = site.regions.setdefault(slug(region), Topic("region", slug(region), region))
                 topic.countries.update(ref.countries)
                 topic.stories.append(ref)
         site.stories.extend(refs)
-        sections = data.get("sections", {}) if isinstance(data.get("sections"), dict) else {}
         by_id = {ref.id: ref for ref in refs}
-        executive = [by_id[i].title for i in data.get("executive_summary", []) if i in by_id]
-        window = data.get("window", {}) if isinstance(data.get("window"), dict) else {}
+        executive = [by_id[i].title for i in briefing.executive if i in by_id]
         site.days.append(
             DaySummary(
                 date=date,
                 month=date[:7],
-                title=str(data.get("title", "")),
-                tlp=str(data.get("tlp", "")),
-                updated=str(window.get("end") or f"{date}T00:00:00+00:00"),
+                title=briefing.title,
+                tlp=briefing.tlp,
+                updated=briefing.window_end.isoformat(),
                 stories=len(refs),
-                actors=_names(sections.get("actors"))[:8],
-                regions=_names(sections.get("regions"))[:8],
+                actors=tuple(section.title for section in briefing.by_actor)[:8],
+                regions=tuple(section.title for section in briefing.by_region)[:8],
                 headlines=tuple(executive or [ref.title for ref in refs[:5]]),
                 has_pdf=(folder / "briefing.pdf").is_file(),
             )
@@ -234,16 +215,15 @@ def _actor_topic(
     return topics.setdefault(key, Topic("actor", key, name))
 
 
-def _touched(data: dict[str, Any] | None) -> tuple[set[str], set[str]]:
+def _touched(briefing: Briefing | None) -> tuple[set[str], set[str]]:
     """The actor and region slugs one day's briefing mentions."""
-    if not data:
+    if briefing is None:
         return set(), set()
     actors: set[str] = set()
     regions: set[str] = set()
-    for story in data.get("stories", []):
-        if isinstance(story, dict):
-            actors.update(slug(name) for name in _names(story.get("actors")))
-            regions.update(slug(name) for name in _names(story.get("regions")))
+    for story in briefing.stories:
+        actors.update(slug(actor.name) for actor in story.entities.actors)
+        regions.update(slug(region.name) for region in story.entities.regions)
     return actors, regions
 
 
@@ -398,23 +378,3 @@ def update_archive(
 
 def _topic_order(topic: Topic) -> tuple[int, str]:
     return (-len(topic.stories), topic.name.lower())
-
-
-def rebuild_archive(config: Config, output: Path, *, pdf: bool = True) -> list[str]:
-    """Regenerate everything under ``output`` from the stored briefings and the store.
-
-    Each day's ``briefing.html`` (and ``.pdf`` unless ``pdf`` is False) is rendered again from
-    its ``briefing.json`` with the current templates; then every archive page. Returns the days
-    rebuilt.
-    """
-    from briefing.publish.render import rerender_day
-
-    days = []
-    for folder in sorted(day_folders(output)):
-        data = load_day(folder)
-        if data is None:
-            continue
-        rerender_day(data, config, output, pdf=pdf)
-        days.append(folder.name)
-    update_archive(config, output, everything=True)
-    return days

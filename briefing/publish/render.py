@@ -16,8 +16,6 @@ folder and refuses everything else, so a hostile page can make it fetch nothing.
 
 from __future__ import annotations
 
-import json
-import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -34,25 +32,18 @@ from briefing.bounds import HTML_TABLE_ROWS, PDF_TABLE_ROWS
 from briefing.config import Config
 from briefing.files import write_atomic
 from briefing.intel import geo
-from briefing.intel.iocs import defang, idn_note, refang
+from briefing.intel.iocs import defang, idn_note
 from briefing.models import (
-    ActorRef,
-    Article,
     Briefing,
-    CountryRef,
-    CveRow,
     Entities,
     Entry,
-    FeedHealth,
-    IndicatorRow,
-    NamedRef,
     Section,
-    Source,
     Story,
-    SummarySentence,
+    is_failing,
     slug,
 )
 from briefing.publish.charts import Series, bar_chart, trend_chart
+from briefing.serialize import dumps, safe_url
 
 ASSET_PREFIX = "briefing-asset:/"
 EXECUTIVE_FALLBACK = 5  # top stories shown when compose gave no executive summary
@@ -66,22 +57,6 @@ def templates_dir() -> Path:
     if (checkout / "briefing.html").is_file():
         return checkout
     return Path(str(resources.files("briefing.templates")))
-
-
-def safe_url(url: str | None) -> str | None:
-    """The URL if it is a plain http(s) link, else None (no ``javascript:``, ``data:``...)."""
-    if not url:
-        return None
-    url = url.strip()
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
-    if any(ord(ch) < 0x20 or ch.isspace() for ch in url):
-        return None
-    return url
 
 
 def _fmt_time(moment: datetime | None, zone: Any = None, fmt: str = "%Y-%m-%d %H:%M %Z") -> str:
@@ -113,6 +88,7 @@ def environment(config: Config) -> jinja2.Environment:
     )
     env.filters["host"] = lambda url: (urlsplit(url).hostname or "") if url else ""
     env.filters["broadest"] = broadest
+    env.tests["failing"] = is_failing
     return env
 
 
@@ -134,7 +110,7 @@ class Trend:
 
 def actor_trend(
     briefing: Briefing,
-    pairs: Sequence[tuple[Entry, Article]],
+    tagged: Sequence[tuple[Entry, Entities]],
     zone: Any,
     *,
     days: int = TREND_DAYS,
@@ -142,41 +118,20 @@ def actor_trend(
 ) -> Trend:
     """Count, per day, the stored articles naming each of the briefing's top actors.
 
-    ``pairs`` are the store's articles of the ``days`` days up to the briefing's end. Matching
-    is by canonical name and aliases as whole words (case-sensitive: "Charming Kitten", not
-    "charming kitten"), which is what the tagger matched on the day itself; re-tagging a week
-    of text at every build would cost seconds for the same numbers.
+    ``tagged`` are the store's entities of the ``days`` days up to the briefing's end, actors
+    under the names the briefing shows them by: an article counts for an actor when the tagger
+    found that actor in it, exactly as on the day itself ("Winnti malware" is no APT41).
     """
     end_day = briefing.window_end.astimezone(zone).date()
     day_list = [end_day - timedelta(days=offset) for offset in range(days - 1, -1, -1)]
     index = {day: number for number, day in enumerate(day_list)}
-    names: dict[str, set[str]] = {}
-    for section in briefing.by_actor[:actors]:
-        forms = {section.title}
-        for story_id in section.story_ids:
-            for story in briefing.stories:
-                if story.id == story_id:
-                    for actor in story.entities.actors:
-                        if actor.name == section.title:
-                            forms.update(actor.aliases)
-                            forms.update(actor.mentions)
-        names[section.title] = {form for form in forms if len(form) >= 3}
-    patterns = {
-        name: re.compile(
-            r"(?<![\w-])(?:"
-            + "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
-            + r")(?![\w-])"
-        )
-        for name, forms in names.items()
-    }
-    counts = {name: [0] * days for name in names}
-    for entry, article in pairs:
+    counts = {section.title: [0] * days for section in briefing.by_actor[:actors]}
+    for entry, entities in tagged:
         number = index.get(entry.published.astimezone(zone).date())
         if number is None:
             continue
-        text = f"{entry.title}\n{article.text or entry.summary}"
-        for name, pattern in patterns.items():
-            if pattern.search(text):
+        for name in {actor.name for actor in entities.actors}:
+            if name in counts:
                 counts[name][number] += 1
     return Trend(
         days=tuple(day.strftime("%m-%d") for day in day_list),
@@ -185,34 +140,6 @@ def actor_trend(
 
 
 # --- the template context --------------------------------------------------------------------
-
-
-def _cve_rows(briefing: Briefing) -> list[CveRow]:
-    if briefing.cves:
-        return list(briefing.cves)
-    members: dict[str, list[str]] = {}
-    exploited: set[str] = set()
-    for story in briefing.stories:
-        exploited.update(story.exploited)
-        for cve in story.entities.cves:
-            members.setdefault(cve, []).append(story.id)
-    return [
-        CveRow(id=cve, story_ids=tuple(ids), exploited=cve in exploited)
-        for cve, ids in sorted(
-            members.items(), key=lambda item: (item[0] not in exploited, item[0])
-        )
-    ]
-
-
-def _indicator_rows(briefing: Briefing) -> list[IndicatorRow]:
-    if briefing.indicators:
-        return list(briefing.indicators)
-    return [
-        IndicatorRow(kind=kind, value=value, story_id=story.id)
-        for story in briefing.stories
-        for kind, values in story.entities.indicators
-        for value in values
-    ]
 
 
 def _quality_counts(stories: Iterable[Story]) -> dict[str, dict[str, int]]:
@@ -310,9 +237,9 @@ def context(
         executive = [stories[sid] for sid in briefing.executive if sid in stories]
     else:
         executive = list(briefing.stories[:EXECUTIVE_FALLBACK])
-    cves = _cve_rows(briefing)
-    indicators = _indicator_rows(briefing)
-    failing = [feed for feed in briefing.feeds if feed.status not in ("ok", "not-modified")]
+    cves = list(briefing.cves)
+    indicators = list(briefing.indicators)
+    failing = [feed for feed in briefing.feeds if is_failing(feed.status)]
     regions = region_groups(briefing.by_region)
     return {
         "briefing": briefing,
@@ -387,269 +314,23 @@ def render_pdf(html: str) -> bytes:
     return bytes(document.write_pdf())
 
 
-# --- briefing.json ---------------------------------------------------------------------------
-
-
-def _story_json(story: Story) -> dict[str, Any]:
-    entities = story.entities.to_dict()
-    entities["indicators"] = {
-        kind: [defang(value, kind) for value in values]
-        for kind, values in story.entities.indicators
-    }
-    return {
-        "id": story.id,
-        "title": story.title,
-        "summary": story.summary,
-        "summary_sources": [
-            {"text": sentence.text, "source": sentence.source} for sentence in story.sentences
-        ],
-        "score": story.score,
-        "exploited": list(story.exploited),
-        "published": story.published.isoformat(),
-        "sources": [
-            {
-                "feed": source.feed,
-                "title": source.title,
-                "url": source.url,
-                "published": source.published.isoformat(),
-                "quality": source.quality,
-                "outlet": source.outlet,
-            }
-            for source in story.sources
-        ],
-        **entities,
-    }
-
-
-def _section_json(section: Section, kind: str) -> dict[str, Any]:
-    out: dict[str, Any] = {"name": section.title, "key": section.key}
-    if kind == "actors":
-        out["aliases"] = list(section.aliases)
-        out["country"] = section.country
-    elif kind == "regions":
-        out["countries"] = list(section.countries)
-    out["detail"] = section.detail
-    out["story_ids"] = list(section.story_ids)
-    return out
-
-
-def briefing_json(briefing: Briefing) -> dict[str, Any]:
-    return {
-        "title": briefing.title,
-        "date": briefing.date,
-        "window": {
-            "start": briefing.window_start.isoformat(),
-            "end": briefing.window_end.isoformat(),
-        },
-        # The clock the briefing was built for (``--now``), never the wall clock: the same
-        # store and --now give a byte-identical file.
-        "generated_at": briefing.window_end.isoformat(),
-        "tlp": briefing.tlp,
-        "generator": briefing.generated_with,
-        "stories": [_story_json(story) for story in briefing.stories],
-        "executive_summary": list(briefing.executive),
-        "other_stories": list(briefing.other_story_ids),
-        "sections": {
-            "actors": [_section_json(s, "actors") for s in briefing.by_actor],
-            "regions": [_section_json(s, "regions") for s in briefing.by_region],
-            "sectors": [_section_json(s, "sectors") for s in briefing.by_sector],
-        },
-        "cves": [
-            {"id": row.id, "stories": list(row.story_ids), "exploited": row.exploited}
-            for row in briefing.cves
-        ],
-        "feeds": [
-            {
-                "name": feed.name,
-                "url": feed.url,
-                "status": feed.status,
-                "items": feed.items,
-                "error": feed.error,
-                "last_ok": feed.last_ok.isoformat() if feed.last_ok else None,
-                "failures": feed.failures,
-                "failing_since": feed.failing_since.isoformat() if feed.failing_since else None,
-                "quality": {"full": feed.full, "feed-only": feed.feed_only, "failed": feed.failed},
-            }
-            for feed in briefing.feeds
-        ],
-    }
-
-
 def write_briefing(
     briefing: Briefing, config: Config, output: Path, trend: Trend | None = None
 ) -> Path:
     """Write ``briefing.html``, ``.pdf`` and ``.json`` into ``output/DATE/``; return that folder."""
     env = environment(config)
     folder = output / briefing.date
-    data = json.dumps(briefing_json(briefing), indent=2, ensure_ascii=False, sort_keys=False)
-    write_atomic(folder / "briefing.json", data + "\n")
+    write_atomic(folder / "briefing.json", dumps(briefing))
     write_atomic(folder / "briefing.html", render_html(briefing, config, env, "html", trend))
     pdf = render_pdf(render_html(briefing, config, env, "pdf", trend))
     write_atomic(folder / "briefing.pdf", pdf)
     return folder
 
 
-# --- back from briefing.json (``briefing archive rebuild``) -----------------------------------
-
-
-def _dt(text: Any) -> datetime:
-    return datetime.fromisoformat(str(text))
-
-
-def _named(items: Any) -> tuple[NamedRef, ...]:
-    return tuple(NamedRef(str(i["name"]), tuple(i.get("mentions", ()))) for i in items or ())
-
-
-def _sections(items: Any) -> tuple[Section, ...]:
-    return tuple(
-        Section(
-            key=str(i.get("key") or slug(str(i["name"]))),
-            title=str(i["name"]),
-            detail=str(i.get("detail") or ""),
-            story_ids=tuple(i.get("story_ids", i.get("stories", ()))),
-            aliases=tuple(i.get("aliases", ())),
-            country=i.get("country"),
-            countries=tuple(i.get("countries", ())),
-        )
-        for i in items or ()
-    )
-
-
-def briefing_from_json(data: dict[str, Any]) -> Briefing:
-    """The ``Briefing`` a ``briefing.json`` was written from (indicators refanged again), so a
-    stored day can be rendered anew with today's templates."""
-    stories = []
-    for item in data.get("stories", []):
-        indicators = tuple(
-            (kind, tuple(refang(value) for value in values))
-            for kind, values in (item.get("indicators") or {}).items()
-        )
-        entities = Entities(
-            actors=tuple(
-                ActorRef(
-                    name=str(a["name"]),
-                    aliases=tuple(a.get("aliases", ())),
-                    country=a.get("country"),
-                    country_code=a.get("country_code"),
-                    in_kb=bool(a.get("in_kb", True)),
-                    mentions=tuple(a.get("mentions", ())),
-                )
-                for a in item.get("actors", ())
-            ),
-            countries=tuple(
-                CountryRef(
-                    str(c["code"]),
-                    str(c["name"]),
-                    c.get("role", "mentioned"),
-                    tuple(c.get("mentions", ())),
-                )
-                for c in item.get("countries", ())
-            ),
-            regions=_named(item.get("regions")),
-            sectors=_named(item.get("sectors")),
-            malware=_named(item.get("malware")),
-            cves=tuple(item.get("cves", ())),
-            techniques=tuple(item.get("techniques", ())),
-            indicators=indicators,
-        )
-        stories.append(
-            Story(
-                id=str(item["id"]),
-                title=str(item["title"]),
-                summary=str(item.get("summary", "")),
-                sources=tuple(
-                    Source(
-                        feed=str(src["feed"]),
-                        title=str(src.get("title", "")),
-                        url=src.get("url"),
-                        published=_dt(src["published"]),
-                        quality=src.get("quality", "failed"),
-                        outlet=src.get("outlet"),
-                    )
-                    for src in item.get("sources", ())
-                ),
-                entities=entities,
-                published=_dt(item["published"]),
-                sentences=tuple(
-                    SummarySentence(str(x["text"]), int(x.get("source", 0)))
-                    for x in item.get("summary_sources", ())
-                    if isinstance(x, dict)
-                ),
-                score=float(item.get("score", 0.0)),
-                exploited=tuple(item.get("exploited", ())),
-            )
-        )
-    by_story = {story.id: story for story in stories}
-    sections = data.get("sections", {})
-    return Briefing(
-        title=str(data.get("title", "")),
-        date=str(data["date"]),
-        window_start=_dt(data["window"]["start"]),
-        window_end=_dt(data["window"]["end"]),
-        tlp=str(data.get("tlp", "TLP:CLEAR")),
-        stories=tuple(stories),
-        by_actor=_sections(sections.get("actors")),
-        by_region=_sections(sections.get("regions")),
-        feeds=tuple(
-            FeedHealth(
-                name=str(f["name"]),
-                url=str(f.get("url", "")),
-                status=f.get("status", "never-polled"),
-                items=int(f.get("items", 0)),
-                error=f.get("error"),
-                last_ok=_dt(f["last_ok"]) if f.get("last_ok") else None,
-                failures=int(f.get("failures", 0)),
-                failing_since=_dt(f["failing_since"]) if f.get("failing_since") else None,
-                full=int(f.get("quality", {}).get("full", 0)),
-                feed_only=int(f.get("quality", {}).get("feed-only", 0)),
-                failed=int(f.get("quality", {}).get("failed", 0)),
-            )
-            for f in data.get("feeds", ())
-        ),
-        generated_with=str(data.get("generator", "")),
-        executive=tuple(i for i in data.get("executive_summary", ()) if i in by_story),
-        other_story_ids=tuple(data.get("other_stories", ())),
-        by_sector=_sections(sections.get("sectors")),
-        cves=tuple(
-            CveRow(
-                str(row["id"]),
-                tuple(str(i) for i in row.get("stories", row.get("story_ids")) or ()),
-                bool(row.get("exploited", False)),
-            )
-            for row in data.get("cves", ())
-            if isinstance(row, dict)
-        ),
-        indicators=tuple(
-            IndicatorRow(kind, value, story.id)
-            for story in stories
-            for kind, values in story.entities.indicators
-            for value in values
-        ),
-    )
-
-
-def store_file(config: Config, output: Path) -> Path:
-    """Where the store lives (the config's ``store``, else ``OUTPUT/briefing.sqlite3``)."""
-    return config.resolve(config.store) if config.store else output / "briefing.sqlite3"
-
-
-def trend_from_store(briefing: Briefing, config: Config, output: Path) -> Trend | None:
-    """The seven-day actor trend of ``briefing`` read from the store (None without a store)."""
-    path = store_file(config, output)
-    if not path.is_file():
-        return None
-    from briefing.store import Store
-
-    with Store.open(path) as store:
-        start = briefing.window_end - timedelta(days=TREND_DAYS)
-        pairs = store.articles_between(start, briefing.window_end)
-    return actor_trend(briefing, pairs, config.zone)
-
-
-def rerender_day(data: dict[str, Any], config: Config, output: Path, *, pdf: bool = True) -> Path:
-    """Render a stored day's HTML (and PDF) again from its ``briefing.json``; the JSON stays."""
-    briefing = briefing_from_json(data)
-    trend = trend_from_store(briefing, config, output)
+def rerender_day(
+    briefing: Briefing, config: Config, output: Path, trend: Trend | None, *, pdf: bool = True
+) -> Path:
+    """Render a stored day's HTML (and PDF) again (from its ``briefing.json``); the JSON stays."""
     env = environment(config)
     folder = output / briefing.date
     write_atomic(folder / "briefing.html", render_html(briefing, config, env, "html", trend))

@@ -1,17 +1,18 @@
-"""Compose stage: the articles of a window -> a ranked ``Briefing``.
+"""Cluster, summarize and compose stages: the window's tagged articles -> a ranked ``Briefing``.
 
-In: ``(Entry, Article)`` pairs from the store for the window, the feed-health rows, the config
-and the window's bounds. Out: a ``Briefing`` holding everything the renderers show, so that no
-template computes anything:
+Three calls, in the order ``pipeline`` makes them, none of which tags or (but for an optional
+chat endpoint in ``summarize_stories``) touches the network:
 
-1. tag every article (``briefing.intel``);
-2. fold articles about one event into one story (``stories.cluster``), its entities the union
-   of its sources';
-3. summarize each story from all its sources (``stories.summarize``), each sentence traced;
-4. score and rank: coverage (distinct outlets), actors (state-attributed weigh more),
-   exploited or named CVEs, recency in the window, and the best source's feed weight;
-5. cut the day by actor, by region and by sector; list the CVEs (exploited or not), the
-   indicators with their story, the stories with neither actor nor region, and feed health.
+1. ``story_groups``: ``(Entry, Article, Entities)`` triples (the tag stage's output) -> one
+   group per event (``stories.cluster``);
+2. ``summarize_stories``: groups -> ``Story``s, each summarized from all its sources
+   (``stories.summarize``, every sentence traced), its entities the union of its sources',
+   scored: coverage (distinct outlets), actors (state-attributed weigh more), exploited or
+   named CVEs, recency in the window, and the best source's feed weight;
+3. ``compose``: stories, feed-health rows, the config and the window's bounds -> a
+   ``Briefing`` holding everything the renderers show, so that no template computes anything:
+   the ranking, the day cut by actor, by region and by sector, the CVEs (exploited or not),
+   the indicators with their story, the stories with neither actor nor region, feed health.
 
 Everything is ordered by explicit keys, so the same store and clock give the same briefing.
 """
@@ -29,11 +30,11 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from briefing import __version__
-from briefing.bounds import bound_entities
 from briefing.config import Config
-from briefing.intel import geo, get_tagger
-from briefing.intel.iocs import defang_lookalikes
+from briefing.intel import geo
+from briefing.intel.iocs import defang_lookalikes, find_cves
 from briefing.intel.normalize import alias_key
+from briefing.intel.stage import Tagged
 from briefing.models import (
     ActorRef,
     Article,
@@ -69,7 +70,6 @@ _EXPLOITED = re.compile(
     r"being exploited|exploitation attempts",
     re.IGNORECASE,
 )
-_CVE = re.compile(r"CVE-\d{4}-\d{4,7}", re.IGNORECASE)
 
 
 # Feeds tagged so in feeds.yaml list only vulnerabilities exploited in the wild.
@@ -180,7 +180,7 @@ def exploited_cves(texts: Iterable[str], cves: Sequence[str]) -> tuple[str, ...]
             if not _EXPLOITED.search(sentence):
                 continue
             said_exploited = True
-            found.update(match.upper() for match in _CVE.findall(sentence))
+            found.update(find_cves(sentence))
     if said_exploited and len(cves) == 1:
         found.add(cves[0])
     return tuple(sorted(found & set(cves)))
@@ -247,7 +247,7 @@ def lead_order(
 
 
 def make_story(
-    members: Sequence[tuple[Entry, Article, Entities]],
+    members: Sequence[Tagged],
     summarizer: Summarizer,
     config: Config | None = None,
 ) -> Story:
@@ -514,33 +514,23 @@ def chat_summarizer(config: Config) -> ChatSummarizer | None:
     return ChatSummarizer(settings.url, settings.model, api_key=key, timeout=settings.timeout)
 
 
-def compose(
-    config: Config,
-    pairs: Sequence[tuple[Entry, Article]],
-    states: dict[str, FeedState],
-    start: datetime,
-    end: datetime,
-    summarizer: Summarizer | None = None,
-) -> Briefing:
-    tagger = get_tagger()
-    pairs = _one_entry_per_link(_outlets_of_aggregators(config, pairs))
+def _exploit_feeds(config: Config) -> set[str]:
+    return {feed.name for feed in config.feeds if EXPLOITED_TAGS & set(feed.tags)}
+
+
+def _rank(story: Story) -> tuple[float, float, str]:
+    return (-story.score, -story.published.timestamp(), story.id)
+
+
+def story_groups(config: Config, tagged: Sequence[Tagged]) -> list[list[Tagged]]:
+    """Cluster stage: the window's tagged articles -> one group per event (``stories.cluster``),
+    one entry per article (``_one_entry_per_link``), actors under the config's names."""
     shown = actor_namer(config.actor_names)
-    tagged = [
-        (
-            entry,
-            article,
-            shown(
-                bound_entities(
-                    tagger.tag(
-                        article.text,
-                        title=article.title,
-                        source_host=urlsplit(article.url or "").hostname,
-                    )
-                )
-            ),
-        )
-        for entry, article in pairs
-    ]
+    entities_of = {entry.id: entities for entry, _, entities in tagged}
+    pairs = _one_entry_per_link(
+        _outlets_of_aggregators(config, [(entry, article) for entry, article, _ in tagged])
+    )
+    items = [(entry, article, shown(entities_of[entry.id])) for entry, article in pairs]
     docs = [
         Doc(
             # An aggregator's items come from many outlets: each is its own voice.
@@ -550,26 +540,36 @@ def compose(
             text=article.text,
             entities=entities,
         )
-        for entry, article, entities in tagged
+        for entry, article, entities in items
     ]
+    return [[items[i] for i in group] for group in cluster(docs)]
+
+
+def summarize_stories(
+    config: Config,
+    groups: Sequence[Sequence[Tagged]],
+    start: datetime,
+    end: datetime,
+    summarizer: Summarizer | None = None,
+) -> list[Story]:
+    """Summarize stage: each group -> a scored ``Story`` summarized from all its sources, best
+    first. With a chat endpoint configured, the ``max_stories`` best are summarized again by it
+    (the only network this side of the store)."""
     summarizer = summarizer or ExtractiveSummarizer()
     weights = {feed.name: feed.weight for feed in config.feeds}
-    exploit_feeds = {feed.name for feed in config.feeds if EXPLOITED_TAGS & set(feed.tags)}
+    exploit_feeds = _exploit_feeds(config)
     stories = []
-    members: dict[str, list[tuple[Entry, Article, Entities]]] = {}
-    catalogue: set[str] = set()
-    for group in cluster(docs):
-        story = make_story([tagged[i] for i in group], summarizer, config)
-        members[story.id] = [tagged[i] for i in group]
+    members: dict[str, Sequence[Tagged]] = {}
+    for group in groups:
+        story = make_story(group, summarizer, config)
+        members[story.id] = group
         feeds = {source.feed for source in story.sources}
         if feeds & exploit_feeds:
             # A feed of known-exploited vulnerabilities (CISA's KEV, say) says so by being it.
             story = replace(story, exploited=tuple(sorted(story.entities.cves)))
-        if feeds <= exploit_feeds:
-            catalogue.add(story.id)
-        ranked = score(story, weights, start, end, story.id in catalogue)
+        ranked = score(story, weights, start, end, feeds <= exploit_feeds)
         stories.append(replace(story, score=ranked))
-    stories.sort(key=lambda s: (-s.score, -s.published.timestamp(), s.id))
+    stories.sort(key=_rank)
     chat = chat_summarizer(config)
     if chat is not None:
         # A model's time goes to the stories read first; the rest keep the extractive summary.
@@ -579,7 +579,21 @@ def compose(
                 stories[rank] = replace(rewritten, score=story.score)
         finally:
             chat.close()
+    return stories
 
+
+def compose(
+    config: Config,
+    stories: Sequence[Story],
+    states: dict[str, FeedState],
+    start: datetime,
+    end: datetime,
+) -> Briefing:
+    """Compose stage: scored stories -> the ``Briefing`` (rank, sections, tables, feed health);
+    no tagging, no network."""
+    stories = sorted(stories, key=_rank)
+    exploit_feeds = _exploit_feeds(config)
+    catalogue = {story.id for story in stories if {s.feed for s in story.sources} <= exploit_feeds}
     by_actor = actor_sections(stories)
     by_region = region_sections(stories)
     by_sector = sector_sections(stories)

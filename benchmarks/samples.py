@@ -1,4 +1,4 @@
-"""Synthetic briefings for the render benchmark, the template tests and template previews.
+"""Synthetic briefings for the render benchmark and the template, archive and serializer tests.
 
 In: a story count and a seed. Out: a fully populated ``Briefing`` (every optional field set:
 executive summary, sectors, CVEs with exploitation, indicators including long hashes,
