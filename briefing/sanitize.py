@@ -13,7 +13,9 @@ change how other text is read or parsed:
 * ``clean_name`` -- an entity's name: ``clean_line`` bounded in length (``NAME_MAX``).
 * ``header_value`` -- a value for an e-mail header the project builds: encoded-words decoded
   first (so what they hide is cleaned too), every control and line break removed, and no
-  ``=?`` left for the e-mail module to decode again. The project must not rely on the
+  ``=?`` left for the e-mail module to decode again. Feed text bound for a header goes through
+  ``refuse_encoded_words`` first: its encoded-words are not decoded at all, so what they hide
+  (``Reply-To: ...``) never reads as a header line, folded or not. The project must not rely on the
   interpreter's patch level for this (CVE-2024-6923: Python < 3.11.10 / 3.12.5 writes a
   decoded CR/LF out unquoted).
 
@@ -78,6 +80,14 @@ def _decode_word(match: re.Match[str]) -> str:
         )
     except (HeaderParseError, LookupError, ValueError):
         return " "
+
+
+def refuse_encoded_words(text: str) -> str:
+    """Feed text bound for a header: an encoded-word in it (no honest feed title has one) is
+    kept as the literal text it is, never decoded: "=?" becomes "= ?"."""
+    while "=?" in text:
+        text = text.replace("=?", "= ?")
+    return text
 
 
 def header_value(text: str) -> str:

@@ -287,6 +287,9 @@ def test_encoded_words_in_feed_titles_inject_no_header(
     raw = inbox.messages[0].raw
     names = [line.split(b":", 1)[0].lower() for line in _raw_headers(raw)]
     assert b"reply-to" not in names and b"x-evil" not in names
+    # Not even a folded continuation of the Subject reads as one of those headers.
+    head = raw.replace(b"\r\n", b"\n").split(b"\n\n", 1)[0].split(b"\n")
+    assert not [line for line in head if line.lstrip().lower().startswith((b"reply-to", b"x-evil"))]
     assert names.count(b"content-type") == 1 and names.count(b"subject") == 1
     assert b"it-helpdesk@evil.example" not in b"".join(
         line for line in _raw_headers(raw) if not line.lower().startswith(b"subject:")

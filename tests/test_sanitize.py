@@ -8,7 +8,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from briefing.sanitize import NAME_MAX, clean_line, clean_name, clean_text, header_value
+from briefing.sanitize import (
+    NAME_MAX,
+    clean_line,
+    clean_name,
+    clean_text,
+    header_value,
+    refuse_encoded_words,
+)
 
 
 def test_controls_go_tab_and_newline_stay() -> None:
@@ -60,3 +67,10 @@ def test_no_header_value_can_break_a_line_or_start_an_encoded_word(text: str) ->
     assert not any(c in value for c in "\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
     assert "=?" not in value
     assert not any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in value)
+
+
+def test_feed_text_keeps_its_encoded_words_as_inert_text() -> None:
+    title = "=?utf-8?q?Patch_now=0D=0AReply-To:_it-helpdesk@evil.example?="
+    value = header_value(refuse_encoded_words(title))
+    assert value == "= ?utf-8?q?Patch_now=0D=0AReply-To:_it-helpdesk@evil.example?="
+    assert " Reply-To" not in value  # no space before it: a fold can never start a line there

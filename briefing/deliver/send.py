@@ -47,7 +47,7 @@ from briefing.errors import PermanentFailure as PermanentFailure  # re-exported 
 from briefing.models import Briefing
 from briefing.publish.render import environment, render_html, render_pdf
 from briefing.retry import Backoff, TryAgain, call
-from briefing.sanitize import header_value
+from briefing.sanitize import header_value, refuse_encoded_words
 from briefing.store import Store
 
 log = logging.getLogger(__name__)
@@ -107,7 +107,7 @@ def subject_line(template: str, filtered: Filtered) -> str:
         date=briefing.date,
         count=len(briefing.stories),
         total=filtered.total,
-        top=top[:80],
+        top=refuse_encoded_words(top[:80]),
         title=briefing.title,
     )
     # A newline or an encoded-word from a feed title must never reach a header.
