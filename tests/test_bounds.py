@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from briefing import bounds
 from briefing.bounds import bound_entities, bound_items
@@ -65,3 +66,41 @@ def test_entities_per_article_are_bounded_and_names_cleaned() -> None:
     assert all(len(n) <= 80 for n in names)
     assert len(bounded.cves) == bounds.CVES_PER_ARTICLE
     assert sum(len(v) for _k, v in bounded.indicators) == bounds.INDICATORS_PER_ARTICLE
+
+
+def test_a_feed_of_too_many_items_stores_the_newest_and_says_how_many_were_left_out(
+    tmp_path: Path,
+) -> None:
+    from briefing.ingest.intake import intake
+    from briefing.store import Store
+    from tests.faults import rss
+
+    count = bounds.ITEMS_PER_POLL + 100
+    items = [
+        {
+            "title": f"Item {n}",
+            "guid": f"g{n}",
+            "link": f"https://f.example/{n}",
+            # The document lists the oldest first: the newest are at its end.
+            "pubDate": (T0 + timedelta(minutes=n)).strftime("%a, %d %b %Y %H:%M:%S GMT"),
+        }
+        for n in range(count)
+    ]
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        result = intake(
+            store,
+            "Flood",
+            "https://f.example/feed",
+            rss(items),
+            {},
+            "https://f.example/feed",
+            T0 + timedelta(days=1),
+        )
+        assert (result.status, result.new) == ("degraded", bounds.ITEMS_PER_POLL)
+        state = store.feed_state("Flood")
+        assert state is not None and state.error is not None
+        assert f"{count} items, 100 left out" in state.error
+        titles = {
+            e.title for e in store.entries_between(T0 - timedelta(days=1), T0 + timedelta(days=2))
+        }
+        assert "Item 100" in titles and f"Item {count - 1}" in titles and "Item 99" not in titles
