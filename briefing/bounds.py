@@ -4,8 +4,9 @@ A hostile feed under the 10 MB body cap can still send 100,000 tiny items, a 5 M
 thousand made-up actor names or 600,000 CVE ids in one item. Each of those is cut here, at the
 stage that first sees it, so that one feed costs seconds and tens of MB, never the day:
 
-* intake and extract: items taken per feed per poll (newest first; the rest are counted in
-  feed health), title, author and summary length (``bound_item``), an article page's text;
+* intake and extract: items parsed per document (``cut_document``), items taken per feed per
+  poll (newest first; the rest are counted in feed health), title, author and summary
+  length (``bound_item``), an article page's text;
 * tag: entities per article, and actors per article that are not in the knowledge base
   (``bound_entities``);
 * render: rows of the CVE and indicator tables of the PDF and HTML (the full lists stay in
@@ -16,6 +17,7 @@ In: ``FeedItem``s and ``Entities``. Out: the same types, cut. Pure functions.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -23,6 +25,9 @@ from briefing.models import ActorRef, Entities, FeedItem
 from briefing.sanitize import clean_line, clean_name, clean_text
 
 ITEMS_PER_POLL = 500  # items taken from one feed document, newest first
+# Items of one document parsed at all: beyond this the document is cut before parsing
+# (feedparser reads 100,000 items in ~30 s), with room for feeds that list the oldest first.
+ITEMS_PARSED = 4 * ITEMS_PER_POLL
 TITLE_MAX = 300  # characters
 AUTHOR_MAX = 200
 SUMMARY_MAX = 20_000  # a feed's summary or content: a long article, not a book
@@ -53,6 +58,21 @@ def bound_item(item: FeedItem) -> FeedItem:
         author=_cut(clean_line(item.author), AUTHOR_MAX),
         outlet=_cut(clean_line(item.outlet), AUTHOR_MAX) or None if item.outlet else None,
     )
+
+
+_ITEM_START = re.compile(rb"<(item|entry)[\s>]")
+_CLOSE = {b"item": b"</channel></rss>", b"entry": b"</feed>"}
+
+
+def cut_document(body: bytes) -> tuple[bytes, int]:
+    """A feed document with at most ``ITEMS_PARSED`` items (the rest cut off, the document
+    closed again so that it stays well-formed), and how many items the whole had. A plain RSS
+    or Atom document only: anything else is returned as it is."""
+    starts = [m for m in _ITEM_START.finditer(body)]
+    if len(starts) <= ITEMS_PARSED:
+        return body, len(starts)
+    cut = starts[ITEMS_PARSED]
+    return body[: cut.start()] + _CLOSE[cut.group(1)] + b"\n", len(starts)
 
 
 def bound_items(items: list[FeedItem]) -> tuple[list[FeedItem], int]:

@@ -104,3 +104,26 @@ def test_a_feed_of_too_many_items_stores_the_newest_and_says_how_many_were_left_
             e.title for e in store.entries_between(T0 - timedelta(days=1), T0 + timedelta(days=2))
         }
         assert "Item 100" in titles and f"Item {count - 1}" in titles and "Item 99" not in titles
+
+
+def test_a_huge_document_is_cut_before_parsing_and_stays_well_formed() -> None:
+    from lxml import etree
+
+    from tests.faults import rss
+
+    count = bounds.ITEMS_PARSED + 7
+    body = rss([{"title": f"t{n}", "guid": f"g{n}"} for n in range(count)])
+    cut, listed = bounds.cut_document(body)
+    assert listed == count
+    root = etree.fromstring(cut)  # still a whole document: the fast reader can take it
+    assert len(root.findall("channel/item")) == bounds.ITEMS_PARSED
+    atom = (
+        b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>a</title>'
+        + b"".join(b"<entry><id>%d</id></entry>" % n for n in range(count))
+        + b"</feed>"
+    )
+    cut, listed = bounds.cut_document(atom)
+    assert listed == count
+    assert len(etree.fromstring(cut)) == 1 + bounds.ITEMS_PARSED
+    small = rss([{"title": "t"}])
+    assert bounds.cut_document(small) == (small, 1)

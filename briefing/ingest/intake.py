@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from briefing.bounds import bound_items
+from briefing.bounds import bound_items, cut_document
 from briefing.ingest.feedparse import parse_feed
 from briefing.models import FeedStatus
 from briefing.store import Store
@@ -56,9 +56,11 @@ def intake(
     now: datetime,
 ) -> Intake:
     """Parse a fetched feed and record it; ``store`` is open (inline) or a path (in a worker)."""
+    body, listed = cut_document(body)
     items, status, error = parse_feed(feed, body, headers, final_url, now)
     # Feed text is cleaned and bounded before anything stores or shows it.
     items, left_out = bound_items(items)
+    left_out = max(left_out, listed - len(items))
     if left_out:
         status = "degraded"
         note = f"took the newest {len(items)} of {len(items) + left_out} items, {left_out} left out"
