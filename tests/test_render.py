@@ -308,3 +308,16 @@ def test_pdf_shows_cjk_arabic_and_cyrillic_titles_without_missing_glyphs(
     assert any("WenQuanYi" in name for name in fonts), fonts
     text = "".join(page.extract_text() or "" for page in reader.pages)
     assert "勒索软件" in text and "해킹" in text and "атака" in text
+
+
+def test_a_story_naming_a_hundred_cves_has_a_dozen_chips_on_paper() -> None:
+    briefing = synthetic_briefing(2)
+    story = briefing.stories[0]
+    many = replace(story.entities, cves=tuple(f"CVE-2026-{n:05d}" for n in range(100)))
+    briefing = replace(briefing, stories=(replace(story, entities=many), *briefing.stories[1:]))
+    config = _config()
+    env = environment(config)
+    pdf_html = render_html(briefing, config, env, "pdf")
+    assert pdf_html.count('<span class="chip cve') == 12 + 1
+    assert "+88 more CVEs" in pdf_html
+    assert render_html(briefing, config, env, "html").count('<span class="chip cve') >= 100
