@@ -467,7 +467,7 @@ def archive_rebuild(
 
 @cli.group()
 def feeds() -> None:
-    """Inspect the configured feeds."""
+    """Inspect the configured feeds; import them from OPML, export them as OPML."""
 
 
 @feeds.command("check")
@@ -487,6 +487,41 @@ def feeds_check(config_path: Path) -> None:
         click.echo(f"{result.feed:<{width}}  {result.status:<16}  {detail}")
     if any(is_failing(result.status) for result in results):
         sys.exit(1)
+
+
+@feeds.command("import")
+@config_option
+@click.argument("opml_file", metavar="FILE.opml", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--print",
+    "to_stdout",
+    is_flag=True,
+    help="Write the resulting config to stdout (the report to stderr); change no file.",
+)
+def feeds_import(config_path: Path, opml_file: Path, to_stdout: bool) -> None:
+    """Add the feeds of an OPML file (a feed reader's export) to the config.
+
+    Nested outlines and categories become tags; feeds whose URL is already configured are
+    skipped, non-http(s) ones refused; the config's comments and layout are kept."""
+    from briefing.files import write_atomic
+    from briefing.opml import import_opml
+
+    text, report = import_opml(opml_file, config_path)
+    if to_stdout:
+        click.echo(text, nl=False)
+    elif report.added:
+        write_atomic(config_path, text)
+    for line in report.lines():
+        click.echo(line, err=to_stdout)
+
+
+@feeds.command("export")
+@config_option
+def feeds_export(config_path: Path) -> None:
+    """Print the configured feeds as OPML 2.0 (for a feed reader), grouped by first tag."""
+    from briefing.opml import export_opml
+
+    click.echo(export_opml(load_config(config_path)), nl=False)
 
 
 @cli.command()

@@ -369,3 +369,28 @@ def test_actor_names_from_the_config_rename_an_actor_everywhere() -> None:
     for name in ("APT39", "Remix Kitten"):
         interests = InterestsConfig(actors=(name,))
         assert len(filter_briefing(briefing, interests).briefing.stories) == 1
+
+
+def test_unnamed_state_activity_is_an_actor_section_without_a_group_name() -> None:
+    text = (
+        "North Korean hackers stole $40 million from a cryptocurrency exchange in Japan, the "
+        "exchange said on Monday. Separately, APT28 phished diplomats in Europe."
+    )
+    other = "North Korean hackers breached a Seoul shipbuilder's network, police said."
+    config = Config(feeds=(FeedConfig(name="Wire", url="https://wire.example/f"),))
+    briefing = compose_pairs(
+        config,
+        [pair("Wire", 1, "Exchange drained", text, 2), pair("Wire", 2, "Shipyard hit", other, 3)],
+        {},
+        NOW_DT - timedelta(hours=24),
+        NOW_DT,
+    )
+    sections = {s.title: s for s in briefing.by_actor}
+    unnamed = sections["Unnamed North Korea-linked actors"]
+    assert unnamed.country == "North Korea" and unnamed.aliases == ()
+    assert "no group named" in unnamed.detail
+    assert len(unnamed.story_ids) == 2
+    # a named actor's own state never becomes an unnamed section of its story
+    assert "APT28" in sections and "Unnamed Russia-linked actors" not in sections
+    # and no story's actors list gains an invented group
+    assert all("Unnamed" not in a.name for s in briefing.stories for a in s.entities.actors)

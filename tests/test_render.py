@@ -157,7 +157,7 @@ def test_actor_trend_counts_stored_entities_per_day() -> None:
     assert series.values == (1, 0, 0, 0, 0, 2, 0)
 
 
-def test_write_briefing_writes_three_files(tmp_path: Path) -> None:
+def test_write_briefing_writes_four_files(tmp_path: Path) -> None:
     config = _config()
     trend = Trend(days=("03-09", "03-10"), series=())
     folder = write_briefing(synthetic_briefing(3), config, tmp_path, trend)
@@ -165,6 +165,7 @@ def test_write_briefing_writes_three_files(tmp_path: Path) -> None:
         "briefing.html",
         "briefing.json",
         "briefing.pdf",
+        "briefing.stix.json",
     ]
     assert "trend-chart" in (folder / "briefing.html").read_text(encoding="utf-8")
 

@@ -44,6 +44,7 @@ Loading takes ~0.3 s (the JSON parse is ~0.05 s); the result is cached process-w
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import pickle
@@ -151,10 +152,13 @@ class KnowledgeBaseError(BriefingError):
 
 
 def packaged_clusters_dir() -> Path:
-    """The MISP galaxy snapshot that ships inside ``pymispgalaxies``."""
-    import pymispgalaxies
-
-    return Path(pymispgalaxies.__file__).parent / "data" / "misp-galaxy" / "clusters"
+    """The MISP galaxy snapshot that ships inside ``pymispgalaxies``, found without importing
+    the package (its import pulls in jsonschema: ~75 ms or more, for a path)."""
+    spec = importlib.util.find_spec("pymispgalaxies")
+    folders = list(spec.submodule_search_locations or ()) if spec else []
+    if not folders:
+        raise KnowledgeBaseError("pymispgalaxies is not installed: no packaged MISP clusters")
+    return Path(folders[0]) / "data" / "misp-galaxy" / "clusters"
 
 
 def data_dir() -> Path:
@@ -171,18 +175,18 @@ def user_clusters_dir() -> Path:
     return data_dir() / "galaxy" / "clusters"
 
 
+def cluster_file(name: str) -> Path | None:
+    """One cluster's file: the user's installed copy overrides the packaged one."""
+    for base in (user_clusters_dir(), packaged_clusters_dir()):
+        path = base / f"{name}.json"
+        if path.is_file():
+            return path
+    return None
+
+
 def cluster_files() -> dict[str, Path]:
-    """Cluster name -> file: the user's installed clusters override the packaged ones."""
-    files: dict[str, Path] = {}
-    packaged = packaged_clusters_dir()
-    user = user_clusters_dir()
-    for name in KB_CLUSTERS:
-        for base in (user, packaged):
-            path = base / f"{name}.json"
-            if path.is_file():
-                files[name] = path
-                break
-    return files
+    """Cluster name -> file for the KB's clusters (``cluster_file``)."""
+    return {name: path for name in KB_CLUSTERS if (path := cluster_file(name)) is not None}
 
 
 # --- building -----------------------------------------------------------------------------

@@ -9,7 +9,8 @@ In: the ``DIR/YYYY-MM-DD/briefing.json`` files already written (the day pages th
   ``actors/index.html`` and ``regions/index.html``;
 * ``feed.xml`` — an Atom feed of the briefings;
 * ``search-index.js`` (the stories as a JS global, so the filter works from ``file://`` where
-  ``fetch()`` of a JSON file is refused) and ``assets/search.js`` (the filter, vanilla JS).
+  ``fetch()`` of a JSON file is refused) and ``assets/search.js`` (the filter, vanilla JS);
+* ``misp/`` — a MISP feed of every day (``publish/misp.py``).
 
 Links are relative only, so the folder can be copied or served anywhere. Every file is written
 atomically. ``update_archive`` is incremental: it rewrites the site-wide pages (index, feed,
@@ -373,6 +374,9 @@ def update_archive(
         (templates_dir() / "assets" / "search.js").read_bytes(),
     )
     written += [output / "search-index.js", output / "assets" / "search.js"]
+    from briefing.publish.misp import write_misp_feed  # it reads the days through this module
+
+    written.append(write_misp_feed(output, config.title))
     return written
 
 

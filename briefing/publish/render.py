@@ -317,10 +317,14 @@ def render_pdf(html: str) -> bytes:
 def write_briefing(
     briefing: Briefing, config: Config, output: Path, trend: Trend | None = None
 ) -> Path:
-    """Write ``briefing.html``, ``.pdf`` and ``.json`` into ``output/DATE/``; return that folder."""
+    """Write ``briefing.html``, ``.pdf``, ``.json`` and ``.stix.json`` into ``output/DATE/``;
+    return that folder."""
+    from briefing.publish.stix import write_stix
+
     env = environment(config)
     folder = output / briefing.date
     write_atomic(folder / "briefing.json", dumps(briefing))
+    write_stix(briefing, config.title, folder)
     write_atomic(folder / "briefing.html", render_html(briefing, config, env, "html", trend))
     pdf = render_pdf(render_html(briefing, config, env, "pdf", trend))
     write_atomic(folder / "briefing.pdf", pdf)
@@ -330,9 +334,13 @@ def write_briefing(
 def rerender_day(
     briefing: Briefing, config: Config, output: Path, trend: Trend | None, *, pdf: bool = True
 ) -> Path:
-    """Render a stored day's HTML (and PDF) again (from its ``briefing.json``); the JSON stays."""
+    """Render a stored day's HTML (and PDF) and STIX bundle again (from its ``briefing.json``);
+    the JSON stays."""
+    from briefing.publish.stix import write_stix
+
     env = environment(config)
     folder = output / briefing.date
+    write_stix(briefing, config.title, folder)
     write_atomic(folder / "briefing.html", render_html(briefing, config, env, "html", trend))
     if pdf:
         write_atomic(

@@ -388,21 +388,51 @@ def _actor_detail(actor: ActorRef) -> str:
     return "; ".join(bits)
 
 
+def unnamed_actors(entities: Entities) -> tuple[ActorRef, ...]:
+    """The states a story attributes activity to without naming a group that carries that
+    state ("North Korean hackers stole ..."): one unnamed actor each, never an invented
+    group name."""
+    named = {a.country_code for a in entities.actors if a.country_code}
+    return tuple(
+        ActorRef(
+            name=f"Unnamed {c.name}-linked actors",
+            aliases=(),
+            country=c.name,
+            country_code=c.code,
+            in_kb=False,
+            mentions=c.mentions,
+        )
+        for c in entities.countries
+        if c.role == "attributed" and c.code not in named
+    )
+
+
 def actor_sections(stories: Sequence[Story]) -> tuple[Section, ...]:
+    """One section per named actor, and one per state that a story attributes activity to
+    without naming the group (``unnamed_actors``)."""
     members: dict[str, list[str]] = defaultdict(list)
     actors: dict[str, ActorRef] = {}
+    unnamed: set[str] = set()
     for story in stories:
         for actor in story.entities.actors:
             _add(members, actor.name, story.id)
             if actor.in_kb and not actors.get(actor.name, actor).in_kb:
                 actors[actor.name] = actor  # a lookalike never speaks for a known actor
             actors.setdefault(actor.name, actor)
+        for actor in unnamed_actors(story.entities):
+            _add(members, actor.name, story.id)
+            actors.setdefault(actor.name, actor)
+            unnamed.add(actor.name)
     return _sections(
         members,
         lambda name, ids: Section(
             key=slug(name),
             title=name,
-            detail=_actor_detail(actors[name]),
+            detail=(
+                f"attributed to {actors[name].country}; no group named"
+                if name in unnamed
+                else _actor_detail(actors[name])
+            ),
             story_ids=ids,
             aliases=actors[name].aliases,
             country=actors[name].country,

@@ -1,0 +1,171 @@
+"""DIR/misp/: a MISP feed of the archive that MISP's own client reads back unchanged: one event a
+day with the TLP and galaxy tags and typed attributes, a manifest and hashes.csv; rewritten
+from the stored days, byte-identical on rebuild, stale days removed."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import shutil
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+from pymisp import MISPEvent
+
+from benchmarks.samples import END, synthetic_briefing
+from briefing.cli import cli
+from briefing.config import Config, FeedConfig
+from briefing.files import write_atomic
+from briefing.models import Briefing, Entities
+from briefing.publish.archive import update_archive
+from briefing.publish.misp import event_uuid, misp_event
+from briefing.serialize import dumps
+
+TITLE = "ACME SOC briefing"
+
+
+def _config(**extra: Any) -> Config:
+    settings = {"title": TITLE, **extra}
+    return Config(feeds=(FeedConfig(name="x", url="https://example.org/feed"),), **settings)
+
+
+def _build(out: Path, config: Config, days: int = 2) -> list[Briefing]:
+    made = []
+    for n in range(days):
+        briefing = synthetic_briefing(8, seed=n + 1, end=END - timedelta(days=days - 1 - n))
+        briefing = replace(briefing, title=config.title, tlp=config.tlp)  # as compose sets them
+        # The feed is made from the stored briefing.json alone (the day's pages are render's).
+        write_atomic(out / briefing.date / "briefing.json", dumps(briefing))
+        update_archive(config, out, [briefing.date])
+        made.append(briefing)
+    return made
+
+
+def _event(out: Path, date: str) -> dict[str, Any]:
+    path = out / "misp" / f"{event_uuid(TITLE, date)}.json"
+    return dict(json.loads(path.read_text(encoding="utf-8")))
+
+
+def test_pymisp_reads_every_event_back_as_written(tmp_path: Path) -> None:
+    briefings = _build(tmp_path, _config(tlp="TLP:AMBER"))
+    manifest = json.loads((tmp_path / "misp" / "manifest.json").read_text(encoding="utf-8"))
+    assert list(manifest) == [event_uuid(TITLE, b.date) for b in briefings]
+    for briefing in briefings:
+        data = _event(tmp_path, briefing.date)
+        event = MISPEvent()
+        event.load(copy.deepcopy(data))  # load() consumes its argument
+        # MISP's own feed writer, fed the loaded event, gives back exactly our file and line
+        assert event.to_feed() == data
+        assert event.manifest == {event.uuid: manifest[event.uuid]}
+        assert event.info == f"{TITLE} {briefing.date}"
+        assert str(event.date) == briefing.date
+
+
+def test_tags_and_attributes_carry_what_the_day_found(tmp_path: Path) -> None:
+    (briefing,) = _build(tmp_path, _config(tlp="TLP:AMBER+STRICT"), days=1)
+    event = MISPEvent()
+    event.load(_event(tmp_path, briefing.date))
+    tags = {t.name for t in event.tags}
+    assert "tlp:amber+strict" in tags
+    assert 'misp-galaxy:threat-actor="APT39"' in tags  # MISP's own cluster value
+    assert 'misp-galaxy:country="iran"' in tags
+    assert 'misp-galaxy:sector="Telecoms"' in tags  # MISP's word for our Telecommunications
+    by_type: dict[str, dict[str, bool]] = {}
+    for attribute in event.attributes:
+        by_type.setdefault(attribute.type, {})[attribute.value] = attribute.to_ids
+    indicators = {(k, v) for s in briefing.stories for k, vs in s.entities.indicators for v in vs}
+    kinds = {"ipv4": "ip-dst", "domain": "domain", "sha256": "sha256"}
+    assert {(kinds[k], v) for k, v in indicators} == {
+        (t, v) for t in ("ip-dst", "domain", "sha256") for v in by_type.get(t, {})
+    }
+    assert all(by_type["sha256"].values()) and all(by_type["ip-dst"].values())
+    cves = {c for s in briefing.stories for c in s.entities.cves}
+    assert set(by_type["vulnerability"]) == cves and not any(by_type["vulnerability"].values())
+    links = {src.url for s in briefing.stories for src in s.sources}
+    assert set(by_type["link"]) == links and not any(by_type["link"].values())
+
+
+def test_hashes_csv_is_the_md5_of_every_attribute(tmp_path: Path) -> None:
+    _build(tmp_path, _config())
+    lines = (tmp_path / "misp" / "hashes.csv").read_text(encoding="utf-8").splitlines()
+    manifest = json.loads((tmp_path / "misp" / "manifest.json").read_text(encoding="utf-8"))
+    expected = []
+    for uuid in manifest:
+        event = json.loads((tmp_path / "misp" / f"{uuid}.json").read_text(encoding="utf-8"))
+        for attribute in event["Event"]["Attribute"]:
+            digest = hashlib.md5(attribute["value"].encode()).hexdigest()
+            expected.append(f"{digest},{uuid}")
+    assert lines == expected and len(set(lines)) == len(lines)
+
+
+def test_rebuild_is_byte_identical_and_drops_removed_days(tmp_path: Path) -> None:
+    config = _config()
+    config_file = tmp_path / "feeds.yaml"
+    config_file.write_text(
+        f"title: {TITLE}\nfeeds:\n  - name: x\n    url: https://example.org/feed\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    briefings = _build(out, config)
+    before = {p.name: p.read_bytes() for p in (out / "misp").iterdir()}
+    result = CliRunner().invoke(
+        cli, ["archive", "rebuild", "-c", str(config_file), "-o", str(out), "--no-pdf"]
+    )
+    assert result.exit_code == 0, result.output
+    assert {p.name: p.read_bytes() for p in (out / "misp").iterdir()} == before
+
+    shutil.rmtree(out / briefings[0].date)
+    (out / briefings[1].date / "briefing.json").write_text("{not json", encoding="utf-8")
+    update_archive(config, out)
+    assert sorted(p.name for p in (out / "misp").iterdir()) == ["hashes.csv", "manifest.json"]
+    assert json.loads((out / "misp" / "manifest.json").read_text(encoding="utf-8")) == {}
+
+
+def test_a_new_title_leaves_the_days_already_pulled_alone(tmp_path: Path) -> None:
+    (briefing,) = _build(tmp_path, _config(), days=1)
+    before = (tmp_path / "misp" / f"{event_uuid(TITLE, briefing.date)}.json").read_bytes()
+    update_archive(_config(title="Renamed desk"), tmp_path)
+    event = json.loads(before)["Event"]
+    after = _event(tmp_path, briefing.date)["Event"]
+    assert after["uuid"] == event["uuid"] and after["info"] == event["info"]
+    assert after["Orgc"]["name"] == "Renamed desk"  # the producer is who publishes now
+
+
+def test_to_ids_only_for_specific_indicators() -> None:
+    story = synthetic_briefing(1, seed=1).stories[0]
+    entities = Entities(
+        indicators=(
+            ("domain", ("c2.evil-updates.example", "raw.githubusercontent.com")),
+            ("url", ("https://pastebin.com/raw/Ab12Cd", "https://evil-updates.example/")),
+            ("md5", ("d41d8cd98f00b204e9800998ecf8427e",)),
+        ),
+        cves=("CVE-2026-1234",),
+    )
+    briefing = replace(synthetic_briefing(1, seed=1), stories=(replace(story, entities=entities),))
+    attributes = misp_event(briefing, TITLE)["Event"]["Attribute"]
+    to_ids = {a["value"]: a["to_ids"] for a in attributes}
+    assert to_ids["c2.evil-updates.example"] is True
+    assert to_ids["raw.githubusercontent.com"] is False  # a shared platform names nobody
+    assert to_ids["https://pastebin.com/raw/Ab12Cd"] is True  # one paste on it does
+    assert to_ids["https://evil-updates.example/"] is False  # a bare host, no path
+    assert to_ids["d41d8cd98f00b204e9800998ecf8427e"] is True
+    assert to_ids["CVE-2026-1234"] is False
+    assert len({a["uuid"] for a in attributes}) == len(attributes)
+
+
+def test_a_quote_in_a_name_cannot_break_a_galaxy_tag() -> None:
+    from briefing.models import ActorRef
+
+    story = synthetic_briefing(1, seed=1).stories[0]
+    actor = ActorRef('Storm"-0\\x', (), None, None, False, ('Storm"-0',))
+    briefing = replace(
+        synthetic_briefing(1, seed=1),
+        stories=(replace(story, entities=Entities(actors=(actor,))),),
+    )
+    tags = [t["name"] for t in misp_event(briefing, TITLE)["Event"]["Tag"]]
+    assert 'misp-galaxy:threat-actor="Storm\'-0\\x"' in tags
+    assert all(t.count('"') in (0, 2) for t in tags)
