@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from briefing.sanitize import clean_line
+
 Quality = Literal["full", "feed-only", "failed"]
 FeedStatus = Literal[
     "ok",
@@ -274,8 +276,6 @@ def slug(text: str) -> str:
     digits with separators (a Cyrillic lookalike, an emoji, a Windows-reserved name like
     "NUL", or a long one) keeps a readable prefix plus a digest of the whole name, so two
     different names never share a page and a slug stays short."""
-    from briefing.sanitize import clean_line
-
     name = clean_line(text)
     base = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
     if _PLAIN.fullmatch(name) and len(base) <= _SLUG_MAX and base not in _RESERVED:
