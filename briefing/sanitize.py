@@ -11,6 +11,7 @@ change how other text is read or parsed:
   embedding, override and isolate marks (which reorder the text after them) removed and
   whitespace collapsed.
 * ``clean_name`` -- an entity's name: ``clean_line`` bounded in length (``NAME_MAX``).
+* ``xml_safe`` -- a rendered XML document without the characters XML 1.0 forbids.
 * ``header_value`` -- a value for an e-mail header the project builds: encoded-words decoded
   first (so what they hide is cleaned too), every control and line break removed, and no
   ``=?`` left for the e-mail module to decode again. Feed text bound for a header goes through
@@ -45,6 +46,15 @@ _SPACE = re.compile(r"\s+")
 NAME_MAX = 80  # characters in an entity's name (actor, malware): "run by Earth A" + 300 b's
 _ENCODED_WORD = re.compile(r"=\?[^?\s]*\?[bBqQ]\?[^?\s]*\?=")
 _HEADER_MAX = 998  # RFC 5322's line limit; values are folded anyway, this bounds them
+
+
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_safe(document: str) -> str:
+    """A rendered XML document without the characters XML 1.0 forbids: the last guard for
+    text stored before intake cleaned it (an archived day's titles)."""
+    return _NOT_XML.sub("", document)
 
 
 def clean_text(text: str) -> str:

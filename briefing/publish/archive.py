@@ -36,6 +36,7 @@ from briefing.files import write_atomic
 from briefing.intel.normalize import alias_key
 from briefing.models import Briefing, slug
 from briefing.publish.render import environment, stylesheet, templates_dir
+from briefing.sanitize import xml_safe
 from briefing.serialize import read as read_briefing
 from briefing.serialize import safe_url
 
@@ -359,7 +360,9 @@ def update_archive(
         output / "feed.xml": ("feed.xml", feed_context(config, site)),
     }
     for path, (template, ctx) in pages.items():
-        write_atomic(path, env.get_template(template).render(ctx))
+        text = env.get_template(template).render(ctx)
+        # An archived day from before intake cleaned feed text may still hold a control byte.
+        write_atomic(path, xml_safe(text) if path.suffix == ".xml" else text)
         written.append(path)
     # "</" escaped too, in case someone inlines the file into a page.
     index = json.dumps(search_index(site), ensure_ascii=True, separators=(",", ":"))
