@@ -122,6 +122,15 @@ class NamedRef:
 
 
 @dataclass(frozen=True)
+class VendorRef:
+    """A vendor a text is about (``briefing.intel.vendors``), with the products it names."""
+
+    name: str
+    products: tuple[str, ...]
+    mentions: tuple[str, ...]  # exact surface forms that matched
+
+
+@dataclass(frozen=True)
 class Entities:
     actors: tuple[ActorRef, ...] = ()
     countries: tuple[CountryRef, ...] = ()
@@ -133,6 +142,7 @@ class Entities:
     # kind ("ipv4", "ipv6", "domain", "url", "md5", "sha1", "sha256", "email") -> values,
     # refanged (the canonical form); outputs defang them.
     indicators: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    vendors: tuple[VendorRef, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -157,6 +167,10 @@ class Entities:
             "cves": list(self.cves),
             "techniques": list(self.techniques),
             "indicators": {kind: list(values) for kind, values in self.indicators},
+            "vendors": [
+                {"name": v.name, "products": list(v.products), "mentions": list(v.mentions)}
+                for v in self.vendors
+            ],
         }
 
     @classmethod
@@ -256,6 +270,10 @@ class Story:
     sentences: tuple[SummarySentence, ...] = ()  # the summary, sentence by sentence
     score: float = 0.0  # ranking: higher first
     exploited: tuple[str, ...] = ()  # CVE ids the text says are exploited in the wild
+    # A development of a story in an earlier briefing (``stories.continuity``): the day it was
+    # first reported, and the earlier briefing's date and story id it continues.
+    first_reported: str | None = None
+    previous: tuple[str, str] | None = None
 
 
 # Names Windows refuses as file names, whatever the extension.
@@ -328,3 +346,6 @@ class Briefing:
     by_sector: tuple[Section, ...] = ()
     cves: tuple[CveRow, ...] = ()
     indicators: tuple[IndicatorRow, ...] = ()
+    # ids of the stories that are bare catalogue entries (a KEV or advisory feed's entries with
+    # no article reporting the same CVE): one line each under "Catalogue additions".
+    catalogue: tuple[str, ...] = ()

@@ -6,6 +6,7 @@
     extract    ingest.extract.extract_pending      entries -> articles (store)      extract
     tag        intel.stage.tag_articles            articles -> entities (store)     tag
     cluster    stories.compose.story_groups        tagged articles -> groups        brief
+    continue   stories.compose.continued_groups    groups + earlier days -> new     brief
     summarize  stories.compose.summarize_stories   groups -> scored stories         brief
     compose    stories.compose.compose             stories -> Briefing              brief
     render     publish.render.write_briefing       Briefing -> HTML, PDF, JSON      build
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from briefing.ingest.poll import PollOutcome
     from briefing.intel.stage import Tagged, TagResult
     from briefing.publish.render import Trend
+    from briefing.stories.continuity import EarlierStory
     from briefing.stories.summarize import Summarizer
 
 # Each stage's modules are imported by the function that runs it: ``briefing poll`` (every
@@ -121,13 +123,38 @@ def brief(
     start: datetime,
     end: datetime,
     summarizer: Summarizer | None = None,
+    earlier: Sequence[EarlierStory] = (),
+    background: Sequence[str] = (),
 ) -> Briefing:
-    """Tagged articles -> the briefing: cluster, summarize, compose."""
-    from briefing.stories.compose import compose, story_groups, summarize_stories
+    """Tagged articles -> the briefing: cluster, continue, summarize, compose. ``earlier``
+    and ``background`` come from ``history``."""
+    from briefing.stories.compose import (
+        compose,
+        continued_groups,
+        story_groups,
+        summarize_stories,
+    )
 
-    groups = story_groups(config, tagged)
-    stories = summarize_stories(config, groups, start, end, summarizer)
+    groups = story_groups(config, tagged, background)
+    shown, follows = continued_groups(config, groups, earlier, background)
+    stories = summarize_stories(config, shown, start, end, summarizer, follows)
     return compose(config, stories, states, start, end)
+
+
+def history(
+    config: Config, output: Path, start: datetime, end: datetime
+) -> tuple[list[EarlierStory], list[str]]:
+    """What a build compares its window with: the stories of the archived briefings of the
+    days before this one (``stories.continuity``), and the title and lead of the store's
+    articles of the weeks before the window (the cluster stage's word weights)."""
+    from briefing.stories.cluster import BACKGROUND, BACKGROUND_CHARS
+    from briefing.stories.continuity import earlier_stories
+
+    with Store.open(store_path(config, output)) as store:
+        weeks = store.articles_between(start - BACKGROUND, start)
+    background = [f"{entry.title} {article.text[:BACKGROUND_CHARS]}" for entry, article in weeks]
+    today = end.astimezone(config.zone).date().isoformat()
+    return earlier_stories(output, today), background
 
 
 def composed(
@@ -138,7 +165,8 @@ def composed(
     clock, same briefing). ``window`` None means the configured one (see ``window_start``)."""
     start = now - window if window is not None else window_start(config, output, now)
     tagged = tag(config, output, start, now).items
-    return brief(config, tagged, feed_states(config, output), start, now)
+    earlier, background = history(config, output, start, now)
+    return brief(config, tagged, feed_states(config, output), start, now, None, earlier, background)
 
 
 def feed_states(config: Config, output: Path) -> dict[str, FeedState]:
@@ -170,7 +198,9 @@ def build(
     # The trend chart's week is tagged too: it counts stored entities.
     tagging = tag(config, output, min(start, now - timedelta(days=TREND_DAYS)), now)
     tagged = [item for item in tagging.items if item[0].published > start]
-    briefing = brief(config, tagged, feed_states(config, output), start, now)
+    earlier, background = history(config, output, start, now)
+    states = feed_states(config, output)
+    briefing = brief(config, tagged, states, start, now, None, earlier, background)
     chart = trend(config, output, briefing)
     # What the day's earlier briefing (if rebuilt) touched, so pages it no longer names update.
     before = touched_topics(output, briefing.date)
@@ -200,7 +230,9 @@ def rebuild(config: Config, output: Path, *, pdf: bool = True, retag: bool = Fal
             start, end = briefing.window_start, briefing.window_end
             tagged = tag(config, output, start, end, retag=True).items
             if tagged:
-                briefing = brief(config, tagged, feed_states(config, output), start, end)
+                earlier, background = history(config, output, start, end)
+                states = feed_states(config, output)
+                briefing = brief(config, tagged, states, start, end, None, earlier, background)
                 write_briefing(briefing, config, output, trend(config, output, briefing))
                 days.append(folder.name)
                 continue

@@ -80,6 +80,12 @@ def _story_json(story: Story) -> dict[str, Any]:
             for source in story.sources
         ],
         **entities,
+        # A development of an earlier briefing's story: the day the event was first reported
+        # and the story it continues (both null for a new story).
+        "first_reported": story.first_reported,
+        "previous": (
+            {"date": story.previous[0], "id": story.previous[1]} if story.previous else None
+        ),
     }
 
 
@@ -111,6 +117,8 @@ def to_json(briefing: Briefing) -> dict[str, Any]:
         "generator": briefing.generated_with,
         "stories": [_story_json(story) for story in briefing.stories],
         "executive_summary": list(briefing.executive),
+        # Stories that are bare catalogue entries (KEV, advisories), shown one line each.
+        "catalogue": list(briefing.catalogue),
         "other_stories": list(briefing.other_story_ids),
         "sections": {
             "actors": [_section_json(s, "actors") for s in briefing.by_actor],
@@ -161,6 +169,12 @@ def _sections(items: Any) -> tuple[Section, ...]:
     )
 
 
+def _previous(value: Any) -> tuple[str, str] | None:
+    if isinstance(value, dict) and "date" in value and "id" in value:
+        return (str(value["date"]), str(value["id"]))
+    return None
+
+
 def from_json(data: dict[str, Any]) -> Briefing:
     """The ``Briefing`` a ``briefing.json`` was written from (indicators refanged again), so a
     stored day can be rendered anew with today's templates."""
@@ -200,6 +214,8 @@ def from_json(data: dict[str, Any]) -> Briefing:
                 ),
                 score=float(item.get("score", 0.0)),
                 exploited=tuple(item.get("exploited", ())),
+                first_reported=item.get("first_reported"),
+                previous=_previous(item.get("previous")),
             )
         )
     by_story = {story.id: story for story in stories}
@@ -231,6 +247,7 @@ def from_json(data: dict[str, Any]) -> Briefing:
         ),
         generated_with=str(data.get("generator", "")),
         executive=tuple(i for i in data.get("executive_summary", ()) if i in by_story),
+        catalogue=tuple(str(i) for i in data.get("catalogue", ()) if i in by_story),
         other_story_ids=tuple(data.get("other_stories", ())),
         by_sector=_sections(sections.get("sectors")),
         cves=tuple(

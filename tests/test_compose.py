@@ -296,7 +296,7 @@ def test_a_kev_tagged_feed_marks_its_cves_exploited() -> None:
     assert [(row.id, row.exploited) for row in briefing.cves] == [("CVE-2026-40001", True)]
 
 
-def test_kev_additions_rank_below_reported_attacks_and_take_one_executive_line() -> None:
+def test_kev_additions_rank_below_reported_attacks_and_are_catalogue_lines() -> None:
     entries = [
         (
             f"CVE-2026-4100{n} added",
@@ -324,9 +324,11 @@ def test_kev_additions_rank_below_reported_attacks_and_take_one_executive_line()
     assert len(kev) == 4 and all(s.exploited for s in kev)
     # A report of exploitation outranks a catalogue line saying the same of another CVE.
     assert min(s.score for s in news) > max(s.score for s in kev)
-    executive = set(briefing.executive)
-    assert len(executive) == 3 and len(executive & {s.id for s in kev}) == 1
-    assert {s.id for s in news} <= executive
+    # Bare catalogue entries are not top stories: one line each under "Catalogue additions".
+    assert set(briefing.executive) == {s.id for s in news}
+    assert set(briefing.catalogue) == {s.id for s in kev}
+    # ... ranked after every reported story, so the story cards are numbered 1..n.
+    assert [s.id for s in briefing.stories[len(news) :]] == list(briefing.catalogue)
     # Every KEV entry is still in the CVE table, marked exploited.
     assert {row.id for row in briefing.cves if row.exploited} >= {
         f"CVE-2026-4100{n}" for n in range(4)
@@ -369,6 +371,42 @@ def test_actor_names_from_the_config_rename_an_actor_everywhere() -> None:
     for name in ("APT39", "Remix Kitten"):
         interests = InterestsConfig(actors=(name,))
         assert len(filter_briefing(briefing, interests).briefing.stories) == 1
+
+
+def test_a_catalogue_entry_joins_the_article_reporting_its_cve() -> None:
+    config = Config(
+        feeds=(
+            FeedConfig(name="KEV", url="https://kev.example/f", tags=("kev",)),
+            FeedConfig(name="Advisories", url="https://adv.example/atom"),
+            FeedConfig(name="Desk", url="https://desk.example/feed"),
+        ),
+    )
+    pairs = [
+        pair("KEV", 1, "CVE-2026-41001 added", "CVE-2026-41001 Corvid gateway injection.", 1),
+        pair("KEV", 2, "CVE-2026-41002 added", "CVE-2026-41002 Corvid wiki injection.", 1),
+        pair(
+            "Desk",
+            3,
+            "Attackers break into mail gateways through an unpatched flaw",
+            "Intruders are exploiting CVE-2026-41001, an injection bug in a widely used mail "
+            "gateway, to plant web shells on government servers, responders said on Monday.",
+            2,
+        ),
+    ]
+    # An advisory feed with no tag: its entries link to one database record each.
+    advisory = pair("Advisories", 4, "pyfoo: path traversal", "A path traversal in pyfoo.", 1)
+    advisory = (
+        replace(advisory[0], link="https://github.com/advisories/GHSA-5cxw-w2xg-2m8h"),
+        advisory[1],
+    )
+    briefing = compose_pairs(config, [*pairs, advisory], {}, NOW_DT - timedelta(hours=24), NOW_DT)
+    by_feed = {frozenset(src.feed for src in s.sources): s for s in briefing.stories}
+    joined = by_feed[frozenset({"KEV", "Desk"})]
+    assert joined.id not in briefing.catalogue and joined.id in briefing.executive
+    assert joined.exploited == ("CVE-2026-41001",)
+    alone = by_feed[frozenset({"KEV"})]
+    assert alone.id in briefing.catalogue and alone.id not in briefing.executive
+    assert by_feed[frozenset({"Advisories"})].id in briefing.catalogue
 
 
 def test_unnamed_state_activity_is_an_actor_section_without_a_group_name() -> None:

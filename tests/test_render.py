@@ -4,6 +4,7 @@ charts, cards, tables) and a self-contained HTML page; hostile input stays inert
 from __future__ import annotations
 
 import io
+import json
 import re
 from dataclasses import replace
 from itertools import pairwise
@@ -25,7 +26,7 @@ from briefing.publish.render import (
     render_pdf,
     write_briefing,
 )
-from briefing.serialize import to_json
+from briefing.serialize import from_json, to_json
 
 
 def _config(**extra: Any) -> Config:
@@ -322,3 +323,30 @@ def test_a_story_naming_a_hundred_cves_has_a_dozen_chips_on_paper() -> None:
     assert pdf_html.count('<span class="chip cve') == 12 + 1
     assert "+88 more CVEs" in pdf_html
     assert render_html(briefing, config, env, "html").count('<span class="chip cve') >= 100
+
+
+def test_catalogue_entries_are_one_line_each_and_developments_say_so() -> None:
+    config = _config()
+    briefing = synthetic_briefing(6)
+    entry, later = briefing.stories[4], briefing.stories[5]
+    followed = replace(
+        briefing.stories[0], first_reported="2026-03-07", previous=("2026-03-09", "s0")
+    )
+    briefing = replace(
+        briefing,
+        stories=(followed, *briefing.stories[1:]),
+        catalogue=(entry.id, later.id),
+        executive=tuple(i for i in briefing.executive if i not in {entry.id, later.id}),
+    )
+    html = render_html(briefing, config, environment(config), "html")
+    assert html.count('id="h-catalogue"') == 1
+    catalogue = html.split('id="h-catalogue"', 1)[1].split("</section>", 1)[0]
+    assert catalogue.count("<li") == 2 and f'id="story-{entry.id}"' in catalogue
+    assert html.count(f'id="story-{entry.id}"') == 1  # a line, not also a card
+    assert 'href="../2026-03-09/briefing.html#story-s0"' in html
+    assert "Update — first reported 2026-03-07" in html and "(last 2026-03-09)" in html
+    data = json.loads(json.dumps(to_json(briefing)))
+    assert data["catalogue"] == [entry.id, later.id]
+    assert data["stories"][0]["previous"] == {"date": "2026-03-09", "id": "s0"}
+    assert data["stories"][0]["first_reported"] == "2026-03-07"
+    assert to_json(from_json(data)) == data

@@ -90,6 +90,7 @@ from briefing.intel.sectors import (
     ORG_NOUNS,
     sector_terms,
 )
+from briefing.intel.vendors import find_vendors
 from briefing.models import ActorRef, CountryRef, Entities, NamedRef
 
 # payload kinds (payloads of one key are sorted by kind: a scheme payload comes last)
@@ -937,6 +938,7 @@ class Tagger:
             cves=tuple(find_cves(text, low)),
             techniques=tuple(find_techniques(text)),
             indicators=extract_indicators(text, source_host, low),
+            vendors=find_vendors(text, low),
         )
 
 

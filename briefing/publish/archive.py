@@ -26,7 +26,7 @@ import json
 import logging
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -61,6 +61,12 @@ class StoryRef:
     countries: tuple[str, ...]
     sectors: tuple[str, ...]
     cves: tuple[str, ...]
+    previous: tuple[str, str] | None = None  # (date, id) of the story it continues
+    earlier: tuple[str, ...] = ()  # on a topic page: the earlier days of the same event
+
+    @property
+    def all_days(self) -> tuple[str, ...]:
+        return (*self.earlier, self.date)
 
     @property
     def href(self) -> str:
@@ -103,7 +109,7 @@ class Topic:
 
     @property
     def days(self) -> int:
-        return len({story.date for story in self.stories})
+        return len({day for story in self.stories for day in story.all_days})
 
 
 @dataclass
@@ -165,6 +171,7 @@ def scan(output: Path) -> Site:
                 countries=tuple(c.name for c in entities.countries if c.role != "attributed"),
                 sectors=tuple(sector.name for sector in entities.sectors),
                 cves=entities.cves,
+                previous=story.previous,
             )
             refs.append(ref)
             for actor in entities.actors:
@@ -196,7 +203,35 @@ def scan(output: Path) -> Site:
                 has_pdf=(folder / "briefing.pdf").is_file(),
             )
         )
+    for topic in (*site.actors.values(), *site.regions.values()):
+        topic.stories = fold_continued(topic.stories)
     return site
+
+
+def fold_continued(stories: list[StoryRef]) -> list[StoryRef]:
+    """One event told on several days (a story whose ``previous`` points at an earlier one) is
+    one entry: its newest telling, carrying the earlier days, so a page counts it once."""
+    by_key = {(ref.date, ref.id): ref for ref in stories}
+
+    def root(ref: StoryRef) -> tuple[str, str]:
+        key = (ref.date, ref.id)
+        seen = {key}
+        while True:
+            before = by_key[key].previous
+            if before is None or before not in by_key or before in seen:
+                return key
+            key = before
+            seen.add(key)
+
+    threads: dict[tuple[str, str], list[StoryRef]] = {}
+    for ref in stories:
+        threads.setdefault(root(ref), []).append(ref)
+    out = []
+    for refs in threads.values():
+        newest = max(refs, key=lambda ref: (ref.date, ref.published, ref.id))
+        days = sorted({ref.date for ref in refs} - {newest.date})
+        out.append(replace(newest, earlier=tuple(days)) if days else newest)
+    return out
 
 
 def _actor_topic(

@@ -224,6 +224,7 @@ def context(
     ``DIR/DATE/briefing.html``), or None where there is no archive around the page (the PDF).
     """
     stories = {story.id: story for story in briefing.stories}
+    entries = set(briefing.catalogue)
     if briefing.other_story_ids:
         other = [stories[sid] for sid in briefing.other_story_ids if sid in stories]
     else:
@@ -247,6 +248,9 @@ def context(
         "rank": {story.id: number for number, story in enumerate(briefing.stories, 1)},
         "executive": executive,
         "other_stories": other,
+        # Bare catalogue entries: one line each under their own heading, not story cards.
+        "catalogue": [stories[sid] for sid in briefing.catalogue if sid in stories],
+        "reported": [story for story in briefing.stories if story.id not in entries],
         "sectors": list(briefing.by_sector),
         # By region, for reading: sub-regions nested under the day's smallest region holding
         # them (every region keeps its own section in briefing.json and the archive).

@@ -1,43 +1,67 @@
 """Cluster stage: the window's articles -> groups that each tell one event.
 
-In: ``Doc``s (feed, canonical link, title, text, entities). Out: lists of indices into the
-input, one list per story, in input order.
+In: ``Doc``s (feed, canonical link, title, text, entities) and, optionally, the texts of the
+store's recent weeks (``background``: what makes a word common or rare). Out: lists of indices
+into the input, one list per story, in input order.
 
 Two documents are one story when:
 
 * they share a canonical link (the same article through two feeds or two tracking URLs; within
   one feed only with the same title, since some feeds point every item at a landing page), or
-* their texts are near-duplicates (word 4-shingle Jaccard ≥ ``DUPLICATE``: syndication,
-  a republished item under a new GUID), or
-* they are about the same event told by different feeds: TF-IDF cosine over the day's
-  vocabulary ≥ ``SAME_EVENT``, or ≥ ``SAME_EVENT_WITH_EVIDENCE`` when they also share a specific
-  entity (actor, malware, CVE, indicator) or most of their title words, or ≥
-  ``SAME_EVENT_REWRITTEN`` when they name the same actor and share most of their target profile
-  (targeted countries, sectors, malware, CVEs, techniques: ``SAME_PROFILE``, two items at least)
-  — a rewrite in other words keeps who was hit and how.
+* their titles are the same after stemming (syndication: an outlet's headline carried by an
+  aggregator or a partner, a republished item under a new GUID; even when one channel carries
+  both), or their texts are near-duplicates (word 4-shingle Jaccard ≥ ``DUPLICATE``), or
+* they are about the same event told by different outlets, judged on what teasers give:
+  cosine of stemmed TF-IDF vectors (title twice, then text; IDF over the window and the
+  background), cosine of the titles alone, and specific shared evidence (actor, malware, CVE,
+  indicator). The deciding numbers sit together below with the data that chose them.
 
-Over-merging is the worse error (an event vanishes inside another), so the evidence rule never
-merges two documents whose specific entities conflict: both name CVEs and share none, or both
-name actors and share none. Thresholds were set on hand-labelled pairs from real days of
-security news (see tests/test_cluster.py and tests/data/cluster_pairs.tsv).
+Over-merging is the worse error (an event vanishes inside another), so a conflict veto holds
+for the whole story, not only for the pair being merged: two documents whose specific entities
+conflict (both name CVEs and share none, or both name actors and share none) never end up in
+one story, however many similar documents sit between them. Pairs are merged strongest first,
+and a merge that would put two conflicting documents together is skipped.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from briefing.models import Entities
-from briefing.stories.summarize import words
+from briefing.stories.tokens import stem, terms, words
 
-DUPLICATE = 0.5
-SAME_EVENT = 0.55
-SAME_EVENT_WITH_EVIDENCE = 0.30
-TITLE_OVERLAP = 0.4
+# The deciding numbers. Chosen on the train split of tests/data/cluster_pairs.tsv (pairs from
+# the real feed snapshots of 2025-03-16/18/24 and 04-09, feed text) and checked on its test
+# split and on the labelled news days (``python -m benchmarks.cluster_eval``); see the module
+# docstring of benchmarks/cluster_eval.py. Precision first: every rule is the weakest evidence
+# that merged no negative pair there. Margins seen on that data: SAME_EVENT_WITH_EVIDENCE at
+# 0.19 merges a test negative (two stories about one broad product, Microsoft 365) and at 0.25
+# loses a third of the positives; SIMILAR_TITLES holds from 0.20 to 0.30 (0.35 loses the
+# teaser pairs whose titles share little); SAME_EVENT and SAME_EVENT_WITH_ACTOR change nothing
+# within ±0.05. The vendor veto in ``conflicting`` is what keeps two zero-day stories of two
+# vendors apart when their wording is alike.
+DUPLICATE = 0.5  # 4-shingle Jaccard of the texts: one text, republished
+SAME_EVENT = 0.45  # text cosine alone
+SAME_EVENT_WITH_EVIDENCE = 0.20  # text cosine, with a shared specific entity or name, or ...
+SIMILAR_TITLES = 0.30  # ... a title cosine this high
+SAME_EVENT_WITH_ACTOR = 0.25  # text cosine with one actor named by both (an actor alone runs
+# many campaigns: it needs more common wording than a shared CVE or product does)
+SAME_TITLE = 0.999  # title cosine of one headline
+MIN_TITLE_TERMS = 4  # fewer stemmed title terms than this is not a headline to match on
+SAME_FEED_EVENT = (
+    0.40  # one outlet's two items: a follow-up (shared evidence or name), not a series
+)
 SAME_PROFILE = 0.5
 SAME_EVENT_REWRITTEN = 0.12
+# The background: the store's items of the weeks before the window (their title and lead: a
+# word's document frequency needs no more, and a long article must not cost more).
+BACKGROUND = timedelta(days=21)
+BACKGROUND_CHARS = 1000
 TOP_TERMS = 25
 MAX_POSTING = 60
 
@@ -49,14 +73,17 @@ class Doc:
     title: str
     text: str
     entities: Entities
+    catalogue: bool = False  # a bare catalogue entry (a KEV or advisory feed's record)
 
 
 def _specific(entities: Entities) -> tuple[set[str], set[str], set[str]]:
     actors = {a.name for a in entities.actors}
     cves = set(entities.cves)
-    other = {m.name for m in entities.malware} | {
-        value for _kind, values in entities.indicators for value in values
-    }
+    other = (
+        {m.name for m in entities.malware}
+        | {value for _kind, values in entities.indicators for value in values}
+        | {f"{v.name}/{p}" for v in entities.vendors for p in v.products}
+    )
     return actors, cves, other
 
 
@@ -82,9 +109,31 @@ def _jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b)
 
 
-class _UnionFind:
-    def __init__(self, size: int) -> None:
-        self.parent = list(range(size))
+def _makers(entities: Entities) -> set[str]:
+    """Vendors whose products the text names: whose software or devices it is about."""
+    return {v.name for v in entities.vendors if v.products}
+
+
+def conflicting(a: Entities, b: Entities) -> bool:
+    """Both name CVEs and share none, both name actors and share none, or both are about
+    products and share no vendor (Android's flaws and Windows' are two events): two events."""
+    actors_a, cves_a, _ = _specific(a)
+    actors_b, cves_b, _ = _specific(b)
+    makers_a, makers_b = _makers(a), _makers(b)
+    return bool(
+        (cves_a and cves_b and not cves_a & cves_b)
+        or (actors_a and actors_b and not actors_a & actors_b)
+        or (makers_a and makers_b and not makers_a & makers_b)
+    )
+
+
+class _Groups:
+    """Union-find whose merges respect the conflict veto for every member of both sides."""
+
+    def __init__(self, entities: Sequence[Entities]) -> None:
+        self.parent = list(range(len(entities)))
+        self.members = [[i] for i in range(len(entities))]
+        self.entities = entities
 
     def find(self, i: int) -> int:
         while self.parent[i] != i:
@@ -92,41 +141,87 @@ class _UnionFind:
             i = self.parent[i]
         return i
 
-    def union(self, i: int, j: int) -> None:
+    def merge(self, i: int, j: int) -> bool:
         a, b = self.find(i), self.find(j)
-        if a != b:
-            self.parent[max(a, b)] = min(a, b)
+        if a == b:
+            return True
+        if any(
+            conflicting(self.entities[x], self.entities[y])
+            for x in self.members[a]
+            for y in self.members[b]
+        ):
+            return False
+        keep, gone = min(a, b), max(a, b)
+        self.parent[gone] = keep
+        self.members[keep].extend(self.members[gone])
+        self.members[gone] = []
+        return True
 
 
 @dataclass(frozen=True)
 class PairEvidence:
     duplicate: float
     cosine: float
-    title: float
+    title: float  # IDF-weighted cosine of the stemmed titles
     shared: bool
     conflict: bool
     same_feed: bool
     same_actor: bool = False
     profile: float = 0.0  # Jaccard of the two texts' target profiles (see ``_profile``)
     profile_shared: int = 0
+    title_terms: int = 0  # stemmed terms in the shorter title
+    rare: bool = False  # the titles share a name (see ``names``)
+    digest: bool = False  # one of the two is a digest of many events (see ``digest``)
+    catalogue: bool = False  # one of the two is a bare catalogue entry
+    same_cve: bool = False
+    same_victims: bool = False  # a victim sector in common: who was hit
 
 
-def _vectors(docs: Sequence[Doc]) -> list[dict[str, float]]:
-    token_lists = [words(f"{doc.title} {doc.title} {doc.text}") for doc in docs]
+# A capital inside a word (CentreStack, SourceForge) or a long word in capitals (BRICKSTORM)
+# in a headline that is not all capitals itself.
+_NAME = re.compile(r"\b(?:[A-Za-z0-9]*[a-z][A-Z][A-Za-z0-9]*|[A-Z]{5,})\b")
+
+
+# A digest (a weekly recap, a week in review, a roundup) tells many events in one item: its
+# words overlap with each of them a little, so it is a story of its own, never part of one.
+_DIGEST = re.compile(
+    r"\b(?:recap|round-?up|week in review|year in review|weekly|this week|digest|newsletter)\b",
+    re.IGNORECASE,
+)
+
+
+def digest(title: str) -> bool:
+    return bool(_DIGEST.search(title))
+
+
+def names(title: str) -> set[str]:
+    """Words a headline writes with a capital inside (CentreStack, SourceForge, FortiSwitch,
+    VanHelsing) or as a long word in capitals (BRICKSTORM): product, malware and company names,
+    whatever the headline's capitalisation style. Rarity by document frequency cannot stand in
+    for this: on a small store every word is rare, and on a big news day the event's own name
+    is common."""
+    if title.isupper():
+        return set()
+    return {stem(match.lower()) for match in _NAME.findall(title)}
+
+
+def _idf(token_lists: Iterable[Sequence[str]]) -> tuple[Counter[str], int]:
     df: Counter[str] = Counter()
+    n = 0
     for tokens in token_lists:
         df.update(set(tokens))
-    n = len(docs)
-    vectors = []
-    for tokens in token_lists:
-        tf = Counter(tokens)
-        vector = {
-            term: (1 + math.log(count)) * (math.log((1 + n) / (1 + df[term])) + 1)
-            for term, count in tf.items()
-        }
-        norm = math.sqrt(sum(v * v for v in vector.values())) or 1.0
-        vectors.append({term: v / norm for term, v in vector.items()})
-    return vectors
+        n += 1
+    return df, n
+
+
+def _weigh(tokens: Sequence[str], df: Counter[str], n: int, log_tf: bool) -> dict[str, float]:
+    tf = Counter(tokens)
+    vector = {
+        term: ((1 + math.log(count)) if log_tf else 1.0) * (math.log((1 + n) / (1 + df[term])) + 1)
+        for term, count in tf.items()
+    }
+    norm = math.sqrt(sum(v * v for v in vector.values())) or 1.0
+    return {term: v / norm for term, v in vector.items()}
 
 
 def _cosine(a: dict[str, float], b: dict[str, float]) -> float:
@@ -136,7 +231,9 @@ def _cosine(a: dict[str, float], b: dict[str, float]) -> float:
 
 
 def _candidates(
-    vectors: Sequence[dict[str, float]], specifics: Sequence[tuple[set[str], set[str], set[str]]]
+    vectors: Sequence[dict[str, float]],
+    specifics: Sequence[tuple[set[str], set[str], set[str]]],
+    titles: Sequence[dict[str, float]],
 ) -> set[tuple[int, int]]:
     """Pairs worth comparing: they share two of their strongest terms or a specific entity.
 
@@ -146,7 +243,7 @@ def _candidates(
     postings: dict[str, list[int]] = {}
     for index, vector in enumerate(vectors):
         top = sorted(vector, key=lambda term: (-vector[term], term))[:TOP_TERMS]
-        for term in top:
+        for term in set(top) | set(titles[index]):
             postings.setdefault(term, []).append(index)
         for key in set().union(*specifics[index]):
             postings.setdefault("\x00" + key, []).append(index)
@@ -161,77 +258,118 @@ def _candidates(
     return {pair for pair, count in hits.items() if count >= 2}
 
 
-def evidence(docs: Sequence[Doc]) -> dict[tuple[int, int], PairEvidence]:
-    """Similarity evidence for the candidate pairs ``(i, j)``, ``i < j`` (exposed for tuning)."""
-    vectors = _vectors(docs)
+def evidence(
+    docs: Sequence[Doc], background: Sequence[str] = ()
+) -> dict[tuple[int, int], PairEvidence]:
+    """Similarity evidence for the candidate pairs ``(i, j)``, ``i < j`` (exposed for tuning).
+    ``background``: texts of the store's recent weeks, for the document frequencies."""
+    token_lists = [terms(f"{doc.title} {doc.title} {doc.text}") for doc in docs]
+    title_lists = [terms(doc.title) for doc in docs]
+    df, n = _idf([*token_lists, *(terms(text) for text in background)])
+    vectors = [_weigh(tokens, df, n, log_tf=True) for tokens in token_lists]
+    titles = [_weigh(tokens, df, n, log_tf=False) for tokens in title_lists]
     shingles = [_shingles(words(doc.text)) for doc in docs]
-    titles = [set(words(doc.title)) for doc in docs]
     specifics = [_specific(doc.entities) for doc in docs]
+    title_names = [names(doc.title) for doc in docs]
+    title_sets = [set(tokens) for tokens in title_lists]
     profiles = [_profile(doc.entities) for doc in docs]
+    sectors = [{s.name for s in doc.entities.sectors} for doc in docs]
     out: dict[tuple[int, int], PairEvidence] = {}
-    for i, j in sorted(_candidates(vectors, specifics)):
+    for i, j in sorted(_candidates(vectors, specifics, titles)):
         actors_i, cves_i, other_i = specifics[i]
         actors_j, cves_j, other_j = specifics[j]
-        conflict = bool(
-            (cves_i and cves_j and not cves_i & cves_j)
-            or (actors_i and actors_j and not actors_i & actors_j)
-        )
-        shared = bool(actors_i & actors_j or cves_i & cves_j or other_i & other_j)
-        title_overlap = len(titles[i] & titles[j]) / max(1, min(len(titles[i]), len(titles[j])))
+        shared = bool(cves_i & cves_j or other_i & other_j)
         out[(i, j)] = PairEvidence(
             duplicate=_jaccard(shingles[i], shingles[j]),
             cosine=_cosine(vectors[i], vectors[j]),
-            title=title_overlap,
+            title=_cosine(titles[i], titles[j]),
             shared=shared,
-            conflict=conflict,
+            conflict=conflicting(docs[i].entities, docs[j].entities),
             same_feed=docs[i].feed == docs[j].feed,
             same_actor=bool(actors_i & actors_j),
             profile=_jaccard(profiles[i], profiles[j]),
             profile_shared=len(profiles[i] & profiles[j]),
+            title_terms=min(len(set(title_lists[i])), len(set(title_lists[j]))),
+            # A name in one headline that the other headline writes too, in any case.
+            rare=bool(title_names[i] & title_sets[j] or title_names[j] & title_sets[i]),
+            digest=digest(docs[i].title) or digest(docs[j].title),
+            catalogue=docs[i].catalogue or docs[j].catalogue,
+            same_cve=bool(cves_i & cves_j),
+            same_victims=bool(sectors[i] & sectors[j]),
         )
     return out
 
 
-def same_story(pair: PairEvidence) -> bool:
+def strength(pair: PairEvidence) -> float:
+    """How sure a merge is: 0 means not the same story. Merges happen strongest first, so
+    that where the veto must choose, the better-supported story wins."""
     if pair.conflict:
         # Texts that name different CVEs or different actors are different events, however
         # alike their wording: templated advisories share almost every word.
-        return False
+        return 0.0
+    if pair.catalogue:
+        # A catalogue entry joins the story of its CVE, and nothing else: entries are
+        # templated, so their wording says nothing.
+        return 2.5 if pair.same_cve else 0.0
+    if pair.title >= SAME_TITLE and pair.title_terms >= MIN_TITLE_TERMS:
+        return 3.0  # one headline from two links: syndication, even inside one channel
+    if pair.digest:
+        return 0.0
     if pair.duplicate >= DUPLICATE:
-        return True
+        return 2.0 + pair.duplicate
     if pair.same_feed:
         # One outlet's items about one topic (a daily podcast, a series) are separate stories
-        # unless their text is the same.
-        return False
+        # unless the text is the same or it is plainly a follow-up on the same named thing.
+        if (pair.shared or pair.rare) and pair.cosine >= SAME_FEED_EVENT:
+            return pair.cosine
+        return 0.0
     if pair.cosine >= SAME_EVENT:
-        return True
-    if pair.cosine >= SAME_EVENT_WITH_EVIDENCE and (pair.shared or pair.title >= TITLE_OVERLAP):
-        return True
+        return pair.cosine
+    if pair.cosine >= SAME_EVENT_WITH_EVIDENCE and (
+        pair.shared or pair.rare or pair.title >= SIMILAR_TITLES
+    ):
+        return pair.cosine
+    # One actor runs many campaigns, and full articles about it share the paragraph that
+    # introduces it: naming it is evidence only with the same victims.
+    if pair.same_actor and pair.same_victims and pair.cosine >= SAME_EVENT_WITH_ACTOR:
+        return pair.cosine
     # A rewrite in other words: one actor, the same victims and means, little common wording.
-    return (
+    if (
         pair.same_actor
+        and pair.same_victims
         and pair.profile >= SAME_PROFILE
         and pair.profile_shared >= 2
         and pair.cosine >= SAME_EVENT_REWRITTEN
-    )
+    ):
+        return pair.cosine
+    return 0.0
 
 
-def cluster(docs: Sequence[Doc]) -> list[list[int]]:
-    groups = _UnionFind(len(docs))
+def same_story(pair: PairEvidence) -> bool:
+    return strength(pair) > 0.0
+
+
+def _headline(title: str) -> str:
+    return " ".join(title.lower().split())
+
+
+def cluster(docs: Sequence[Doc], background: Sequence[str] = ()) -> list[list[int]]:
+    groups = _Groups([doc.entities for doc in docs])
     by_link: dict[str, list[int]] = {}
     for index, doc in enumerate(docs):
-        if not doc.link:
-            continue
-        title = " ".join(doc.title.lower().split())
-        for other in by_link.setdefault(doc.link, []):
-            # One feed pointing several items at one landing page is not one article.
-            if docs[other].feed != doc.feed or " ".join(docs[other].title.lower().split()) == title:
-                groups.union(other, index)
-        by_link[doc.link].append(index)
-    for (i, j), pair in evidence(docs).items():
-        if same_story(pair):
-            groups.union(i, j)
-    members: dict[int, list[int]] = {}
-    for index in range(len(docs)):
-        members.setdefault(groups.find(index), []).append(index)
-    return sorted(members.values(), key=lambda group: group[0])
+        if doc.link:
+            by_link.setdefault(doc.link, []).append(index)
+    for linked in by_link.values():
+        titles = {(docs[i].feed, _headline(docs[i].title)) for i in linked}
+        # One feed pointing items with different titles at one link: a landing page, which
+        # says nothing about sameness; only the same title through it is one article.
+        landing = len({feed for feed, _ in titles}) < len(titles)
+        for a, i in enumerate(linked):
+            for j in linked[a + 1 :]:
+                if not landing or _headline(docs[i].title) == _headline(docs[j].title):
+                    groups.merge(i, j)
+    scored = [(strength(pair), i, j) for (i, j), pair in evidence(docs, background).items()]
+    for value, i, j in sorted(scored, key=lambda s: (-s[0], s[1], s[2])):
+        if value > 0.0:
+            groups.merge(i, j)
+    return sorted((sorted(group) for group in groups.members if group), key=lambda group: group[0])

@@ -1,10 +1,13 @@
 """Cluster, summarize and compose stages: the window's tagged articles -> a ranked ``Briefing``.
 
-Three calls, in the order ``pipeline`` makes them, none of which tags or (but for an optional
+Four calls, in the order ``pipeline`` makes them, none of which tags or (but for an optional
 chat endpoint in ``summarize_stories``) touches the network:
 
 1. ``story_groups``: ``(Entry, Article, Entities)`` triples (the tag stage's output) -> one
-   group per event (``stories.cluster``);
+   group per event (``stories.cluster``); a bare catalogue entry (``catalogue_entry``) joins
+   only the story of its CVE;
+1b. ``continued_groups``: the groups against the earlier briefings' stories
+   (``stories.continuity``) -> the groups with something new, each with the story it continues;
 2. ``summarize_stories``: groups -> ``Story``s, each summarized from all its sources
    (``stories.summarize``, every sentence traced), its entities the union of its sources',
    scored: coverage (distinct outlets), actors (state-attributed weigh more), exploited or
@@ -12,7 +15,9 @@ chat endpoint in ``summarize_stories``) touches the network:
 3. ``compose``: stories, feed-health rows, the config and the window's bounds -> a
    ``Briefing`` holding everything the renderers show, so that no template computes anything:
    the ranking, the day cut by actor, by region and by sector, the CVEs (exploited or not),
-   the indicators with their story, the stories with neither actor nor region, feed health.
+   the indicators with their story, the stories with neither actor nor region, the stories
+   that are bare catalogue entries (``catalogue``: one line each, never top stories), feed
+   health.
 
 Everything is ordered by explicit keys, so the same store and clock give the same briefing.
 """
@@ -54,6 +59,7 @@ from briefing.models import (
 )
 from briefing.store import FeedState, canonical_url
 from briefing.stories.cluster import Doc, cluster
+from briefing.stories.continuity import Continuation, EarlierStory, continuations
 from briefing.stories.summarize import (
     ChatSummarizer,
     ExtractiveSummarizer,
@@ -74,6 +80,26 @@ _EXPLOITED = re.compile(
 
 # Feeds tagged so in feeds.yaml list only vulnerabilities exploited in the wild.
 EXPLOITED_TAGS = frozenset({"kev", "exploited"})
+# Feeds of bare catalogue entries (a vulnerability id and a reference, no reporting around it).
+CATALOGUE_TAGS = EXPLOITED_TAGS | {"catalogue", "advisories"}
+# A link whose last path segment is a vulnerability id is an entry of a vulnerability database
+# (nvd.nist.gov/vuln/detail/CVE-..., github.com/advisories/GHSA-...), whatever the feed's tags.
+_ENTRY_LINK = re.compile(
+    r"/(?:CVE-\d{4}-\d{4,}|GHSA(?:-[23456789cfghjmpqrvwx]{4}){3})/?$", re.IGNORECASE
+)
+
+
+def catalogue_entry(link: str | None, tags: Iterable[str]) -> bool:
+    """A bare catalogue entry: from a feed tagged as a catalogue, or linking to a database
+    record of one vulnerability."""
+    path = urlsplit(link).path if link else ""
+    return bool(CATALOGUE_TAGS & set(tags)) or bool(_ENTRY_LINK.search(path))
+
+
+def _catalogue_story(story: Story, tags: Mapping[str, Sequence[str]]) -> bool:
+    return bool(story.sources) and all(
+        catalogue_entry(source.url, tags.get(source.feed, ())) for source in story.sources
+    )
 
 
 # --- entities of a story --------------------------------------------------------------------
@@ -330,19 +356,9 @@ def score(
 
 
 def executive_ids(stories: Sequence[Story], catalogue: set[str], top: int) -> tuple[str, ...]:
-    """The first ``top`` stories by rank, with one catalogue entry at most: ten KEV additions
-    on one day are one thing to know (the CVE table lists them all), not ten."""
-    chosen: list[str] = []
-    entries = 0
-    for story in stories:
-        if len(chosen) == top:
-            break
-        if story.id in catalogue:
-            entries += 1
-            if entries > 1:
-                continue
-        chosen.append(story.id)
-    return tuple(chosen)
+    """The first ``top`` stories by rank, no bare catalogue entry among them: ten KEV additions
+    are one line each under "Catalogue additions" (and in the CVE table), not top stories."""
+    return tuple(story.id for story in stories if story.id not in catalogue)[:top]
 
 
 # --- sections --------------------------------------------------------------------------------
@@ -552,16 +568,9 @@ def _rank(story: Story) -> tuple[float, float, str]:
     return (-story.score, -story.published.timestamp(), story.id)
 
 
-def story_groups(config: Config, tagged: Sequence[Tagged]) -> list[list[Tagged]]:
-    """Cluster stage: the window's tagged articles -> one group per event (``stories.cluster``),
-    one entry per article (``_one_entry_per_link``), actors under the config's names."""
-    shown = actor_namer(config.actor_names)
-    entities_of = {entry.id: entities for entry, _, entities in tagged}
-    pairs = _one_entry_per_link(
-        _outlets_of_aggregators(config, [(entry, article) for entry, article, _ in tagged])
-    )
-    items = [(entry, article, shown(entities_of[entry.id])) for entry, article in pairs]
-    docs = [
+def _docs(config: Config, items: Sequence[Tagged]) -> list[Doc]:
+    tags = {feed.name: feed.tags for feed in config.feeds}
+    return [
         Doc(
             # An aggregator's items come from many outlets: each is its own voice.
             feed=entry.outlet or entry.feed,
@@ -569,10 +578,41 @@ def story_groups(config: Config, tagged: Sequence[Tagged]) -> list[list[Tagged]]
             title=article.title,
             text=article.text,
             entities=entities,
+            catalogue=catalogue_entry(entry.link, tags.get(entry.feed, ())),
         )
         for entry, article, entities in items
     ]
-    return [[items[i] for i in group] for group in cluster(docs)]
+
+
+def story_groups(
+    config: Config, tagged: Sequence[Tagged], background: Sequence[str] = ()
+) -> list[list[Tagged]]:
+    """Cluster stage: the window's tagged articles -> one group per event (``stories.cluster``),
+    one entry per article (``_one_entry_per_link``), actors under the config's names.
+    ``background``: texts of the store's weeks before the window (the words' weights)."""
+    shown = actor_namer(config.actor_names)
+    entities_of = {entry.id: entities for entry, _, entities in tagged}
+    pairs = _one_entry_per_link(
+        _outlets_of_aggregators(config, [(entry, article) for entry, article, _ in tagged])
+    )
+    items = [(entry, article, shown(entities_of[entry.id])) for entry, article in pairs]
+    docs = _docs(config, items)
+    return [[items[i] for i in group] for group in cluster(docs, background)]
+
+
+def continued_groups(
+    config: Config,
+    groups: Sequence[Sequence[Tagged]],
+    earlier: Sequence[EarlierStory],
+    background: Sequence[str] = (),
+) -> tuple[list[Sequence[Tagged]], list[Continuation]]:
+    """Today's groups against the earlier briefings' stories (``stories.continuity``): the
+    groups with something new, each with the earlier story it continues, if any. A group whose
+    every source was in an earlier briefing is left out: it is not repeated."""
+    found = continuations([_docs(config, group) for group in groups], earlier, background)
+    kept = [(group, follow) for group, follow in zip(groups, found, strict=True)]
+    kept = [(group, follow) for group, follow in kept if not follow.repeat]
+    return [group for group, _ in kept], [follow for _, follow in kept]
 
 
 def summarize_stories(
@@ -581,23 +621,34 @@ def summarize_stories(
     start: datetime,
     end: datetime,
     summarizer: Summarizer | None = None,
+    follows: Sequence[Continuation] = (),
 ) -> list[Story]:
     """Summarize stage: each group -> a scored ``Story`` summarized from all its sources, best
     first. With a chat endpoint configured, the ``max_stories`` best are summarized again by it
-    (the only network this side of the store)."""
+    (the only network this side of the store). ``follows``: per group, the earlier story it
+    continues (``continued_groups``), which the story records as ``previous``."""
     summarizer = summarizer or ExtractiveSummarizer()
     weights = {feed.name: feed.weight for feed in config.feeds}
     exploit_feeds = _exploit_feeds(config)
+    tags = {feed.name: feed.tags for feed in config.feeds}
     stories = []
     members: dict[str, Sequence[Tagged]] = {}
-    for group in groups:
+    for number, group in enumerate(groups):
         story = make_story(group, summarizer, config)
         members[story.id] = group
-        feeds = {source.feed for source in story.sources}
-        if feeds & exploit_feeds:
-            # A feed of known-exploited vulnerabilities (CISA's KEV, say) says so by being it.
-            story = replace(story, exploited=tuple(sorted(story.entities.cves)))
-        ranked = score(story, weights, start, end, feeds <= exploit_feeds)
+        follow = follows[number].previous if follows else None
+        if follow is not None:
+            story = replace(
+                story, first_reported=follow.first_reported, previous=(follow.date, follow.id)
+            )
+        listed = {
+            cve for entry, _, found in group if entry.feed in exploit_feeds for cve in found.cves
+        }
+        if listed:
+            # A feed of known-exploited vulnerabilities (CISA's KEV, say) says so by being it,
+            # for the CVEs its entries name.
+            story = replace(story, exploited=tuple(sorted(set(story.exploited) | listed)))
+        ranked = score(story, weights, start, end, _catalogue_story(story, tags))
         stories.append(replace(story, score=ranked))
     stories.sort(key=_rank)
     chat = chat_summarizer(config)
@@ -606,7 +657,13 @@ def summarize_stories(
         try:
             for rank, story in enumerate(stories[: config.summarizer.max_stories]):
                 rewritten = make_story(members[story.id], chat, config)
-                stories[rank] = replace(rewritten, score=story.score)
+                stories[rank] = replace(
+                    rewritten,
+                    score=story.score,
+                    exploited=story.exploited,
+                    first_reported=story.first_reported,
+                    previous=story.previous,
+                )
         finally:
             chat.close()
     return stories
@@ -621,9 +678,10 @@ def compose(
 ) -> Briefing:
     """Compose stage: scored stories -> the ``Briefing`` (rank, sections, tables, feed health);
     no tagging, no network."""
-    stories = sorted(stories, key=_rank)
-    exploit_feeds = _exploit_feeds(config)
-    catalogue = {story.id for story in stories if {s.feed for s in story.sources} <= exploit_feeds}
+    tags = {feed.name: feed.tags for feed in config.feeds}
+    catalogue = {story.id for story in stories if _catalogue_story(story, tags)}
+    # Bare catalogue entries rank after every reported story, so the cards are numbered 1..n.
+    stories = sorted(stories, key=lambda story: (story.id in catalogue, *_rank(story)))
     by_actor = actor_sections(stories)
     by_region = region_sections(stories)
     by_sector = sector_sections(stories)
@@ -656,6 +714,7 @@ def compose(
         feeds=feed_health(config, states, stories),
         generated_with=f"briefing {__version__}",
         executive=executive_ids(stories, catalogue, config.top_stories),
+        catalogue=tuple(story.id for story in stories if story.id in catalogue),
         other_story_ids=tuple(s.id for s in stories if s.id not in placed),
         by_sector=by_sector,
         cves=cves,

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from briefing.models import SummarySentence
+from briefing.stories.tokens import words
 
 log = logging.getLogger(__name__)
 
@@ -51,102 +52,6 @@ _BOILERPLATE = re.compile(
 )
 _GLUED = re.compile(r"(?<=[a-z]{2}[.!?])(?=[A-Z][a-z])")
 _TEASER_END = re.compile(r"\s*(?:\[(?:\.\.\.|…)\]|\(?(?:\.\.\.|…)\)?)$")
-_WORD = re.compile(r"[a-z0-9][a-z0-9\-]+")
-_STOP = frozenset(
-    [
-        "the",
-        "and",
-        "for",
-        "that",
-        "with",
-        "this",
-        "from",
-        "have",
-        "has",
-        "had",
-        "are",
-        "was",
-        "were",
-        "been",
-        "its",
-        "their",
-        "they",
-        "them",
-        "his",
-        "her",
-        "not",
-        "but",
-        "all",
-        "any",
-        "can",
-        "will",
-        "would",
-        "could",
-        "should",
-        "may",
-        "might",
-        "also",
-        "into",
-        "than",
-        "then",
-        "there",
-        "which",
-        "who",
-        "what",
-        "when",
-        "where",
-        "while",
-        "about",
-        "after",
-        "before",
-        "over",
-        "under",
-        "more",
-        "most",
-        "such",
-        "other",
-        "some",
-        "these",
-        "those",
-        "our",
-        "your",
-        "you",
-        "we",
-        "said",
-        "says",
-        "say",
-        "one",
-        "two",
-        "new",
-        "first",
-        "last",
-        "year",
-        "years",
-        "including",
-        "used",
-        "use",
-        "using",
-        "been",
-        "being",
-        "did",
-        "does",
-        "doing",
-        "just",
-        "only",
-        "very",
-        "much",
-        "many",
-        "each",
-        "both",
-        "how",
-        "out",
-        "off",
-        "own",
-        "same",
-        "so",
-        "too",
-    ]
-)
 
 
 class Summarizer(Protocol):
@@ -216,10 +121,6 @@ def fallback_summary(text: str, limit: int = 300) -> str:
             if len(chosen) == MAX_SENTENCES:
                 break
     return " ".join(chosen)
-
-
-def words(text: str) -> list[str]:
-    return [w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 2]
 
 
 def _overlap(a: set[str], b: set[str]) -> float:

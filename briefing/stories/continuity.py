@@ -1,0 +1,129 @@
+"""Story continuation: today's stories + the earlier briefings' stories -> developments, repeats.
+
+In: today's stories, each as the ``Doc``s of its sources and their canonical links; the stories
+of the briefings of the last ``DAYS`` days before today, read from the archive's stored
+``briefing.json`` files through ``archive.load_day`` (``earlier_stories``). Out, per story of
+today: the earlier story it continues (``Continuation``: that briefing's date and story id, and
+the day the event was first reported), and whether it has nothing new (every source was already
+in an earlier briefing), in which case the briefing does not repeat it.
+
+Why the archive and not the store: what an analyst was told is what the stored briefings say
+(their story ids are what links and pages point at); re-clustering old windows from the store
+could give other stories than the ones sent, whenever the code or the feeds' text changed.
+
+"The same story" is decided by the cluster stage's own rules (``cluster.strength``, the conflict
+veto included) between today's sources and an earlier story (its title, summary and source
+titles, its actors, CVEs, malware and products), or by a shared source link. Among matches the
+latest day wins, so a story points at the briefing that told it last.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date as Date
+from datetime import timedelta
+from pathlib import Path
+
+from briefing.models import Story
+from briefing.store import canonical_url
+from briefing.stories.cluster import Doc, conflicting, evidence, strength
+
+DAYS = 7  # how far back a story continues (the issue's "the store's last 7 days")
+
+
+@dataclass(frozen=True)
+class EarlierStory:
+    date: str
+    id: str
+    first_reported: str  # the day its event was first in a briefing
+    links: frozenset[str]  # its sources' canonical links
+    doc: Doc  # the story as the cluster stage compares it
+
+
+@dataclass(frozen=True)
+class Continuation:
+    previous: EarlierStory | None  # the earlier story this one continues
+    repeat: bool  # nothing new: every source was already in an earlier briefing
+
+
+def story_doc(story: Story) -> tuple[Doc, frozenset[str]]:
+    """An archived story as one ``Doc`` (its title; its summary and source titles as the text;
+    its entities), and its sources' canonical links."""
+    voices = {source.outlet or source.feed for source in story.sources}
+    links = frozenset(canonical_url(source.url) for source in story.sources if source.url)
+    titles = " ".join(source.title for source in story.sources)
+    return (
+        Doc(
+            # One outlet's story keeps its voice, so that a series (a daily podcast) stays apart
+            # from its next episode as it does within a day.
+            feed=voices.pop() if len(voices) == 1 else "",
+            link=None,
+            title=story.title,
+            text=f"{story.summary} {titles}",
+            entities=story.entities,
+        ),
+        links,
+    )
+
+
+def earlier_stories(output: Path, today: str, days: int = DAYS) -> list[EarlierStory]:
+    """The stories of the stored briefings of the ``days`` days before ``today``, oldest day
+    first. A damaged or missing day is skipped (it must not break today's briefing)."""
+    from briefing.publish.archive import load_day
+
+    first = Date.fromisoformat(today) - timedelta(days=days)
+    out: list[EarlierStory] = []
+    for offset in range(days):
+        day = (first + timedelta(days=offset)).isoformat()
+        briefing = load_day(output / day)
+        if briefing is None:
+            continue
+        for story in briefing.stories:
+            doc, links = story_doc(story)
+            out.append(EarlierStory(day, story.id, story.first_reported or day, links, doc))
+    return out
+
+
+def continuations(
+    stories: Sequence[Sequence[Doc]],
+    earlier: Sequence[EarlierStory],
+    background: Sequence[str] = (),
+) -> list[Continuation]:
+    """For each of today's stories (the ``Doc``s of its sources, with canonical links), the
+    earlier story it continues and whether it is a repeat."""
+    if not earlier:
+        return [Continuation(None, False) for _ in stories]
+    seen = frozenset().union(*(e.links for e in earlier))
+    docs = [doc for members in stories for doc in members]
+    owner = [index for index, members in enumerate(stories) for _ in members]
+    offset = len(docs)
+    pairs = evidence([*docs, *(e.doc for e in earlier)], background)
+    best: list[tuple[tuple[str, int, float], EarlierStory] | None] = [None] * len(stories)
+
+    def consider(story: int, past: int, shared_link: int, value: float) -> None:
+        item = earlier[past]
+        if any(conflicting(doc.entities, item.doc.entities) for doc in stories[story]):
+            return
+        key = (item.date, shared_link, value)
+        current = best[story]
+        if current is None or key > current[0]:
+            best[story] = (key, item)
+
+    for past, item in enumerate(earlier):
+        for story, members in enumerate(stories):
+            shared = sum(1 for doc in members if doc.link and doc.link in item.links)
+            if shared:
+                consider(story, past, shared, 3.0)
+    for (i, j), pair in pairs.items():
+        if i < offset <= j:
+            value = strength(pair)
+            if value > 0.0:
+                consider(owner[i], j - offset, 0, value)
+    out = []
+    for story, members in enumerate(stories):
+        chosen = best[story]
+        links = [doc.link for doc in members]
+        repeat = bool(links) and all(link is not None and link in seen for link in links)
+        out.append(Continuation(chosen[1] if chosen else None, repeat))
+    return out
