@@ -55,6 +55,9 @@ class FeedConfig(_Model):
     url: str
     tags: tuple[str, ...] = ()
     weight: Annotated[float, Field(ge=0.0, le=10.0)] = 1.0
+    # The operator vouches that this feed bundles other outlets: the outlet an item's
+    # <source> names counts as its own voice. Any other feed is one voice, whatever it claims.
+    aggregator: bool = False
 
     @field_validator("url")
     @classmethod

@@ -8,11 +8,14 @@ Nothing here does I/O; each stage module takes and returns these types.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
+
+from briefing.sanitize import clean_line
 
 Quality = Literal["full", "feed-only", "failed"]
 FeedStatus = Literal[
@@ -282,10 +285,30 @@ class Story:
     victim: str | None = None  # the organisation the title plainly says was hit
 
 
+# Names Windows refuses as file names, whatever the extension.
+_RESERVED = frozenset(
+    {"con", "prn", "aux", "nul"} | {f"{p}{n}" for p in ("com", "lpt") for n in range(10)}
+)
+# Separators a name may have and still be its plain slug: "Remix Kitten", "TEMP.Veles".
+_PLAIN = re.compile(r"[A-Za-z0-9]+(?:[ \-._&'()/,@$]+[A-Za-z0-9]+)*[()$]?")
+_SLUG_MAX = 60
+
+
 def slug(text: str) -> str:
     """A file-name-safe, lower-case key: "Remix Kitten" -> "remix-kitten" (a ``Section.key``,
-    an actor's or region's page name)."""
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "x"
+    an actor's or region's page name).
+
+    The name is cleaned first (NFKC, no invisible or control characters), so a lookalike with
+    a hidden character is the name it imitates. A name that is not plain ASCII letters and
+    digits with separators (a Cyrillic lookalike, an emoji, a Windows-reserved name like
+    "NUL", or a long one) keeps a readable prefix plus a digest of the whole name, so two
+    different names never share a page and a slug stays short."""
+    name = clean_line(text)
+    base = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    if _PLAIN.fullmatch(name) and len(base) <= _SLUG_MAX and base not in _RESERVED:
+        return base
+    digest = hashlib.sha256(name.casefold().encode("utf-8")).hexdigest()[:8]
+    return f"{base[:40].strip('-') or 'x'}-{digest}"
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,10 @@ extraction, the articles of a time window, feed health.
 Rules that keep items from being lost or duplicated:
 
 * An entry's id is stable: the feed's GUID (scoped to the feed, since GUIDs like "1" are not
-  unique across sites), else the canonical link (no ``utm_*``, no fragment — the same article
-  reached through two feeds is one entry), else a hash of feed, title and link.
+  unique across sites), else the canonical link (no ``utm_*``, no fragment) scoped to the feed
+  too -- another feed naming the same link must never overwrite this feed's item (a forgery
+  credited to the trusted source); clustering folds the two into one story -- else a hash of
+  feed, title and link.
 * "Seen" never depends on dates: an item whose id is stored is known whatever its date, and one
   with no date gets the time it was first seen.
 * An item that comes back with different text is a revision of the same entry: the row is
@@ -126,7 +128,27 @@ MIGRATIONS: tuple[str, ...] = (
         data TEXT NOT NULL
     );
     """,
+    # 6 (harden, "feed-scoped link ids"): a GUID-less item's id is its canonical link scoped to
+    # its feed. Rows keep their content; their ids, and the articles, revisions and entities
+    # pointing at them, move to the new id (``briefing_link_id`` is registered on every
+    # connection).
+    """
+    PRAGMA defer_foreign_keys = ON;
+    UPDATE articles SET entry_id = (
+        SELECT briefing_link_id(e.feed, e.link) FROM entries e WHERE e.id = articles.entry_id
+    ) WHERE entry_id IN (SELECT id FROM entries WHERE guid IS NULL AND link <> '');
+    UPDATE revisions SET entry_id = (
+        SELECT briefing_link_id(e.feed, e.link) FROM entries e WHERE e.id = revisions.entry_id
+    ) WHERE entry_id IN (SELECT id FROM entries WHERE guid IS NULL AND link <> '');
+    UPDATE entities SET entry_id = (
+        SELECT briefing_link_id(e.feed, e.link) FROM entries e WHERE e.id = entities.entry_id
+    ) WHERE entry_id IN (SELECT id FROM entries WHERE guid IS NULL AND link <> '');
+    UPDATE entries SET id = briefing_link_id(feed, link) WHERE guid IS NULL AND link <> '';
+    """,
 )
+
+# How the SSRF guard's refusals begin (netguard.AddressBlocked), as a page's error.
+REFUSED = "refused:"
 
 _TRACKING_PREFIXES = ("utm_",)
 _TRACKING_KEYS = frozenset({"fbclid", "gclid", "mc_cid", "mc_eid", "ref", "_hsenc", "_hsmi"})
@@ -152,11 +174,16 @@ def _digest(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
 
 
+def link_id(feed: str, link: str) -> str:
+    """The id of a GUID-less item: its canonical link, scoped to its feed."""
+    return _digest("url", feed, canonical_url(link))
+
+
 def entry_id(item: FeedItem) -> str:
     if item.guid:
         return _digest("guid", item.feed, item.guid.strip())
     if item.link:
-        return _digest("url", canonical_url(item.link))
+        return link_id(item.feed, item.link)
     return _digest("hash", item.feed, item.title.strip(), "")
 
 
@@ -248,6 +275,7 @@ class Store:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA foreign_keys=ON")
+            db.create_function("briefing_link_id", 2, link_id, deterministic=True)
             store = cls(db, path)
             store._migrate()
         except sqlite3.DatabaseError as exc:
@@ -505,6 +533,14 @@ class Store:
             date=result.get("date"),
             language=result.get("language"),
         )
+
+    def refused_pages(self) -> set[str]:
+        """Canonical URLs of pages the SSRF guard refused: a wider ``poll.allow_networks`` (or
+        a new feed on that host) may allow them now, so they are asked again."""
+        rows = self._db.execute(
+            "SELECT url FROM pages WHERE ok = 0 AND error LIKE ?", (REFUSED + "%",)
+        )
+        return {str(row[0]) for row in rows}
 
     def save_page(self, page: PageResult, now: datetime) -> None:
         result = {

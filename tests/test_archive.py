@@ -145,3 +145,34 @@ def test_an_actor_renamed_since_an_older_day_keeps_one_page(tmp_path: Path) -> N
     assert "../2026-03-09/briefing.html#story-" in page and "../2026-03-10/" in page
     assert not (tmp_path / "actors" / "ghostemperor.html").exists()
     assert (tmp_path / "actors" / "earth-estries.html").is_file()
+
+
+def test_a_topic_page_that_cannot_be_written_costs_only_that_page(tmp_path: Path) -> None:
+    """Writing one actor's page failing (a name too long for the file system, a full disk) is
+    logged; every other page and the site-wide files are still written."""
+    config = _config()
+    briefing = synthetic_briefing(8, seed=1, end=END)
+    write_briefing(briefing, config, tmp_path)
+    (tmp_path / "actors" / "apt39.html").mkdir(parents=True)  # os.replace onto it fails
+    written = update_archive(config, tmp_path, [briefing.date])
+    names = {p.name for p in written}
+    assert "apt39.html" not in names
+    assert {"index.html", "feed.xml", "search-index.js"} <= names
+    assert any(p.parent.name == "actors" and p.name != "index.html" for p in written)
+
+
+def test_the_atom_feed_stays_xml_when_an_archived_day_holds_control_characters(
+    tmp_path: Path,
+) -> None:
+    """A day written before intake stripped control characters keeps them in its JSON: the
+    Atom feed built from it still parses strictly."""
+    from lxml import etree
+
+    config = _config()
+    briefing = synthetic_briefing(3, seed=1, end=END)
+    story = replace(briefing.stories[0], title="Controls \x01\x02\x1b in a title")
+    briefing = replace(briefing, stories=(story, *briefing.stories[1:]), executive=(story.id,))
+    write_briefing(briefing, config, tmp_path)
+    update_archive(config, tmp_path, [briefing.date])
+    root = etree.fromstring((tmp_path / "feed.xml").read_bytes(), etree.XMLParser(recover=False))
+    assert "Controls  in a title" in etree.tostring(root, encoding="unicode")

@@ -183,10 +183,100 @@ def test_an_aggregators_outlets_count_as_separate_voices() -> None:
         (replace(a_entry, outlet="Wire"), a_article),
         (replace(b_entry, outlet="Labs"), b_article),
     ]
-    config = Config(feeds=(FeedConfig(name="Bundle", url="https://bundle.example/f"),))
+    config = Config(
+        feeds=(FeedConfig(name="Bundle", url="https://bundle.example/f", aggregator=True),)
+    )
     briefing = compose_pairs(config, pairs, {}, NOW_DT - timedelta(hours=24), NOW_DT)
     assert len(briefing.stories) == 1
     assert {s.publisher for s in briefing.stories[0].sources} == {"Wire", "Labs"}
+
+
+def test_outlets_a_plain_feed_claims_are_one_voice() -> None:
+    """One feed naming eight outlets in <source> for one link does not outrank a real
+    three-outlet story; only a feed the operator marks as an aggregator speaks for others."""
+    fake = [
+        replace(
+            pair("Bundle", n, f"Critical flaw in gateway firmware {n}", PATCH, 1)[0],
+            link="https://bundle.example/one",
+            outlet=outlet,
+        )
+        for n, outlet in enumerate(
+            ("CISA", "Reuters", "Mandiant", "BBC", "CERT", "AP", "NCSC", "X")
+        )
+    ]
+    article = pair("Bundle", 0, "Critical flaw in gateway firmware", PATCH, 1)[1]
+    pairs = [(entry, replace(article, entry_id=entry.id, url=entry.link)) for entry in fake] + [
+        pair("Wire", 1, "Iranian espionage group raids Gulf telecoms", APT39_A, 3),
+        pair("Labs", 2, "APT39 targets telecom operators in the Gulf", APT39_B, 5),
+        # A syndicated copy on a third site.
+        pair("Mirror", 3, "Iranian espionage group raids Gulf telecoms", APT39_A, 2),
+    ]
+    feeds = [
+        FeedConfig(name=n, url=f"https://{n.lower()}.example/f") for n in ("Wire", "Labs", "Mirror")
+    ]
+    bundle = FeedConfig(name="Bundle", url="https://bundle.example/f", weight=0.8)
+    briefing = compose_pairs(
+        Config(feeds=(*feeds, bundle)), pairs, {}, NOW_DT - timedelta(hours=24), NOW_DT
+    )
+    assert {s.feed for s in briefing.stories[0].sources} == {"Wire", "Labs", "Mirror"}
+    claimed = next(s for s in briefing.stories if s.sources[0].feed == "Bundle")
+    assert {s.publisher for s in claimed.sources} == {"Bundle"}
+
+
+def test_a_shared_link_does_not_hand_another_feeds_story_to_an_attacker() -> None:
+    """A feed that copies a trusted feed's link (and picks a GUID that sorts first, and writes
+    more) does not get its title or summary onto the trusted feed's story."""
+    link = "https://cert.example/advisories/2026-1"
+    trusted = Entry(
+        "zz-cert",
+        "CERT",
+        link,
+        "CERT: patch CVE-2026-21001 now",
+        "",
+        "",
+        "",
+        NOW_DT - timedelta(hours=2),
+        NOW_DT - timedelta(hours=2),
+        1,
+    )
+    forged = Entry(
+        "00-forged",
+        "Blog",
+        link + "?utm_source=blog",
+        "CERT: CVE-2026-21001 is a false alarm, do not install",
+        "",
+        "",
+        "",
+        NOW_DT - timedelta(hours=1),
+        NOW_DT - timedelta(hours=1),
+        1,
+    )
+    lie = (
+        "The national CERT now says CVE-2026-21001 is a false alarm and asks administrators not "
+        "to install the fixed firmware, because the update breaks VPN gateways. "
+    ) * 4
+    pairs = [
+        (
+            trusted,
+            Article(trusted.id, link, trusted.title, VPN, "", trusted.published, "en", "feed-only"),
+        ),
+        (
+            forged,
+            Article(forged.id, forged.link, forged.title, lie, "", forged.published, "en", "full"),
+        ),
+    ]
+    for weights in ((1.0, 1.0), (1.0, 0.5)):
+        config = Config(
+            feeds=(
+                FeedConfig(name="CERT", url="https://www.cert.example/feed.xml", weight=weights[0]),
+                FeedConfig(name="Blog", url="https://blog.example/rss", weight=weights[1]),
+            )
+        )
+        briefing = compose_pairs(config, pairs, {}, NOW_DT - timedelta(hours=24), NOW_DT)
+        assert len(briefing.stories) == 1
+        story = briefing.stories[0]
+        assert story.title == "CERT: patch CVE-2026-21001 now"
+        assert "false alarm" not in story.summary
 
 
 def test_a_kev_tagged_feed_marks_its_cves_exploited() -> None:

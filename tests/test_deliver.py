@@ -58,6 +58,7 @@ class Received:
     sender: str
     recipients: list[str]
     message: EmailMessage
+    raw: bytes  # the bytes the server received, before any parser reads them
 
 
 @dataclass
@@ -73,7 +74,9 @@ class Inbox:
             return "451 4.3.0 try again later"
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         assert isinstance(parsed, EmailMessage)
-        self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), parsed))
+        self.messages.append(
+            Received(envelope.mail_from, list(envelope.rcpt_tos), parsed, envelope.content)
+        )
         return "250 OK"
 
     def to(self, address: str) -> list[EmailMessage]:
@@ -254,6 +257,53 @@ def test_subject_default_and_injection_safe() -> None:
     subject = subject_line(template, filter_briefing(evil, None))
     assert "\n" not in subject and "\r" not in subject
     assert subject == "Threat briefing 2026-03-10 — 1 story — top: Line one Bcc: victim@example.org"
+
+
+# Encoded-words in feed titles that decode to CR/LF: an injected header, and a 79-character
+# title that ends the headers early and replaces the body (CVE-2024-6923 on Python < 3.11.10).
+HEADER_ATTACKS = (
+    "=?utf-8?q?Patch_now=0D=0AReply-To:_it-helpdesk@evil.example=0D=0AX-Evil:_1?=",
+    "=?utf-8?q?Hi!!=0D=0AContent-Type:text/html=0D=0A=0D=0A<h1>Evil_body_here</h1>?=",
+    "Plain\r\nX-Evil: 2 =?utf-8?b?DQpYLUV2aWw6IDM=?= \x85X-Evil: 4\x0bX-Evil: 5",
+)
+
+
+def _raw_headers(raw: bytes) -> list[bytes]:
+    head = raw.replace(b"\r\n", b"\n").split(b"\n\n", 1)[0]
+    return [line for line in head.split(b"\n") if line and line[:1] not in b" \t"]
+
+
+@pytest.mark.parametrize("title", HEADER_ATTACKS)
+def test_encoded_words_in_feed_titles_inject_no_header(
+    tmp_path: Path, inbox: Inbox, title: str
+) -> None:
+    assert len(HEADER_ATTACKS[1]) == 79
+    story = _story("s9", title, Entities())
+    briefing = Briefing(**{**make_briefing((story,)).__dict__, "by_actor": ()})
+    outcomes = deliver(
+        make_config(tmp_path, inbox), tmp_path / "out", briefing, NOW, only=["soc@example.org"]
+    )
+    assert [o.status for o in outcomes] == ["sent"]
+    raw = inbox.messages[0].raw
+    names = [line.split(b":", 1)[0].lower() for line in _raw_headers(raw)]
+    assert b"reply-to" not in names and b"x-evil" not in names
+    # Not even a folded continuation of the Subject reads as one of those headers.
+    head = raw.replace(b"\r\n", b"\n").split(b"\n\n", 1)[0].split(b"\n")
+    assert not [line for line in head if line.lstrip().lower().startswith((b"reply-to", b"x-evil"))]
+    assert names.count(b"content-type") == 1 and names.count(b"subject") == 1
+    assert b"it-helpdesk@evil.example" not in b"".join(
+        line for line in _raw_headers(raw) if not line.lower().startswith(b"subject:")
+    )
+    message = inbox.messages[0].message
+    assert message["Reply-To"] is None and message["X-Evil"] is None
+    subject = str(message["Subject"])
+    assert "\r" not in subject and "\n" not in subject and "=?" not in subject
+    tree = parts(message)  # the body is the briefing, not the attacker's HTML
+    assert tree["root"] == "multipart/mixed"
+    assert tree["bodies"] == ["text/plain", "text/html"]
+    assert tree["pdf"].startswith(b"%PDF-") and "<h1>Evil" not in tree["html"]
+    assert "<bdi>" in tree["html"]  # feed text isolated: no bidi reordering around it
+    assert len(PdfReader(io.BytesIO(tree["pdf"])).pages) >= 1
 
 
 # --- messages through a real SMTP server ------------------------------------------------------

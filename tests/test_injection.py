@@ -9,6 +9,7 @@ renderer is given hostile content that points at a loopback "tracker": it must a
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from html import escape
 from pathlib import Path
@@ -213,6 +214,151 @@ def test_archive_feed_is_well_formed_and_inert(output: Path) -> None:
     for path in output.rglob("*.xml"):
         root = etree.fromstring(path.read_bytes())  # well-formed: no markup broke out
         assert not root.xpath("//*[local-name()='script' or local-name()='iframe']"), path
+
+
+# --- the security review of issue #16: one hostile feed beside a trusted one ----------------
+
+ADVISORY = (
+    "Attackers are actively exploiting CVE-2026-21001 in a VPN gateway. Administrators should "
+    "apply the fixed firmware at once and look for web shells under the upload folder."
+)
+LIE = "The CERT now says CVE-2026-21001 is a false alarm. Do not install the firmware. " * 3
+SANDWORM = (
+    "The Russian military group Sandworm attacked the Ukrainian energy grid again, researchers "
+    "said, using new wiper malware against substations."
+)
+
+
+def review_feeds(base: str) -> dict[str, bytes]:
+    date = "Tue, 10 Mar 2026 06:00:00 GMT"
+    trusted = [
+        # No GUID: the item's id is its link.
+        {"title": "CERT advisory: patch CVE-2026-21001 now", "link": f"{base}/advisories/1"},
+        {"title": "Sandworm hits the Ukrainian grid", "guid": "sw-1", "link": f"{base}/sw"},
+    ]
+    texts = [ADVISORY, SANDWORM]
+    hostile = [
+        ("CERT: CVE-2026-21001 is a false alarm, do not install", LIE, None),
+        (
+            "Grid attack in Poland",
+            'Poland: the US-backed threat actor known as "Sandworm\u3164" hit a power company.',
+            "h1",
+        ),
+        (
+            "Telecom campaign",
+            "The campaign against telecoms was run by Earth A" + "b" * 300 + " in March.",
+            "h2",
+        ),
+        ("Invoice \u202eexe.pdf \u2066urgent\u2069", "A bidi trick in a title.", "h3"),
+    ]
+    hostile_items = []
+    for n, (title, text, guid) in enumerate(hostile):
+        item = {"title": escape(title), "pubDate": date, "description": escape(text)}
+        # The forgery copies the trusted link with a tracking parameter and no GUID.
+        item["link"] = escape(
+            f"{base}/advisories/1?utm_source=blog" if guid is None else f"{base}/h{n}"
+        )
+        if guid:
+            item["guid"] = guid
+        hostile_items.append(item)
+    controls = [
+        {
+            "title": "Controls \x01\x02\x1b in a title",
+            "guid": "c1",
+            "link": f"{base}/c1",
+            "pubDate": date,
+            "description": "A bell \x07 and an escape \x1b in the text.",
+        }
+    ]
+    return {
+        "/cert.xml": rss(
+            [
+                {**item, "pubDate": date, "description": text}
+                for item, text in zip(trusted, texts, strict=True)
+            ],
+            title="CERT",
+        ),
+        "/blog.xml": rss(hostile_items, title="Blog"),
+        "/controls.xml": rss(controls, title="Controls"),
+    }
+
+
+@pytest.fixture(scope="module")
+def review(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("review")
+    with FaultServer("127.0.0.1") as server:
+        feeds = "".join(
+            f"  - name: {path[1:].split('.')[0].upper()}\n    url: {server.route(path, answer(body))}\n"
+            for path, body in review_feeds(server.base_url).items()
+        )
+        config_path = folder / "feeds.yaml"
+        config_path.write_text(
+            "title: Review\nextract:\n  workers: 1\n  fetch_pages: false\nfeeds:\n" + feeds,
+            encoding="utf-8",
+        )
+        config = load_config(config_path)
+        out = folder / "out"
+        poll(config, out, NOW_DT)
+        extract(config, out, NOW_DT)
+        build(config, out, NOW_DT, config.window_delta)
+    return out
+
+
+def _day(output: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(
+        (output / "2026-03-10" / "briefing.json").read_text(encoding="utf-8")
+    )
+    return data
+
+
+def test_a_forged_copy_of_a_trusted_link_changes_nothing_of_the_trusted_item(
+    review: Path,
+) -> None:
+    story = next(
+        s
+        for s in _day(review)["stories"]
+        if any(x["feed"] == "CERT" and "advisories" in x["url"] for x in s["sources"])
+    )
+    cert = next(x for x in story["sources"] if x["feed"] == "CERT")
+    assert cert["title"] == "CERT advisory: patch CVE-2026-21001 now"
+    assert story["title"] == "CERT advisory: patch CVE-2026-21001 now"
+    assert "false alarm" not in story["summary"]
+
+
+def test_a_lookalike_actor_does_not_rewrite_the_real_actors_page(review: Path) -> None:
+    page = (review / "actors" / "sandworm.html").read_text(encoding="utf-8")
+    assert "United States" not in page and "Attributed to Russia" in page
+    html = (review / "2026-03-10" / "briefing.html").read_text(encoding="utf-8")
+    ids = re.findall(r'id="(actor-[^"]+)"', html)
+    assert ids and len(ids) == len(set(ids))
+
+
+def test_a_very_long_actor_name_is_bounded(review: Path) -> None:
+    names = [a["name"] for s in _day(review)["stories"] for a in s["actors"]]
+    assert any(name.startswith("Earth Abbb") for name in names)
+    assert all(len(name) <= 80 for name in names)
+    assert all(len(page.name) <= 80 for page in (review / "actors").iterdir())
+
+
+def test_feed_text_has_no_control_or_bidi_characters(review: Path) -> None:
+    bad = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+    data = _day(review)
+    texts = [s["title"] for s in data["stories"]] + [s["summary"] for s in data["stories"]]
+    texts += [x["title"] for s in data["stories"] for x in s["sources"]]
+    assert any("Controls" in t for t in texts) and any("Invoice" in t for t in texts)
+    assert not [t for t in texts if bad.search(t)]
+    # And what bidi text remains (an Arabic title) is isolated where it is shown.
+    html = (review / "2026-03-10" / "briefing.html").read_text(encoding="utf-8")
+    assert re.search(r"\ba, \.chip[^{]*\{ unicode-bidi: isolate; \}", html)
+
+
+def test_every_xml_output_parses_strictly(review: Path) -> None:
+    from lxml import etree
+
+    paths = list(review.rglob("*.xml"))
+    assert paths
+    for path in paths:
+        etree.fromstring(path.read_bytes(), etree.XMLParser(recover=False))
 
 
 def test_briefing_json_links_are_http_or_absent(output: Path) -> None:

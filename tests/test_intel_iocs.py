@@ -99,6 +99,34 @@ def test_glued_sentences_and_commit_ids_are_not_indicators() -> None:
     }
 
 
+def test_a_host_mixing_scripts_is_extracted_whole_in_punycode_and_flagged() -> None:
+    """ "login.microsоft.com" (Cyrillic о) is neither "ft.com" nor left out: the whole host, in
+    punycode, flagged as a lookalike when shown; an xn-- host is decoded for the reader."""
+    from briefing.intel.iocs import defang_lookalikes, idn_note
+
+    text = (
+        "Phishing pages at login.micros\u043eft.com and p\u0430ypal-secure.com, "
+        "then https://p\u0430ypal.com/login and xn--pypal-4ve.com; M\u00fcller.Das ende."
+    )
+    found = dict(extract_indicators(text))
+    assert found["domain"] == (
+        "login.xn--microsft-sbh.com",
+        "xn--pypal-secure-x9j.com",
+        "xn--pypal-4ve.com",
+    )
+    assert found["url"] == ("https://xn--pypal-4ve.com/login",)
+    assert idn_note("login.xn--microsft-sbh.com", "domain") == (
+        "lookalike: login[.]micros\u043eft[.]com"
+    )
+    assert idn_note("https://xn--pypal-4ve.com/login", "url") == "lookalike: p\u0430ypal[.]com"
+    assert idn_note("xn--caf-dma.fr", "domain") == "international name: caf\u00e9[.]fr"
+    assert idn_note("microsoft.com", "domain") is None
+    shown = defang_lookalikes(text)
+    assert "micros\u043eft.com" not in shown and "login[.]xn--microsft-sbh[.]com" in shown
+    assert "xn--pypal-4ve.com;" not in shown and "xn--pypal-4ve[.]com;" in shown
+    assert "M\u00fcller.Das" in shown  # no host: left alone
+
+
 def test_only_what_was_written_defanged_counts_as_defanged() -> None:
     # "report.zip" is inside the defanged URL's text, but the file name on its own is prose.
     text = "The loader fetched hxxp://evil[.]com/report.zip and then opened report.zip."

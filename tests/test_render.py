@@ -255,6 +255,76 @@ def test_broadest_drops_regions_another_one_holds() -> None:
     assert broadest(["Gulf"]) == ["Gulf"]
 
 
+def test_cve_and_indicator_tables_are_bounded_and_say_what_they_left_out() -> None:
+    """One feed naming thousands of CVEs or addresses does not make a 100 MB page: the tables
+    stop at a bound and point at briefing.json, which keeps every row."""
+    from briefing import bounds
+    from briefing.models import CveRow, IndicatorRow
+
+    briefing = synthetic_briefing(2)
+    story = briefing.stories[0].id
+    many = replace(
+        briefing,
+        cves=tuple(CveRow(f"CVE-2026-{n:05d}", (story,), False) for n in range(3000)),
+        indicators=tuple(
+            IndicatorRow("ipv4", f"8.8.{n // 256}.{n % 256}", story) for n in range(3000)
+        ),
+    )
+    config = _config()
+    env = environment(config)
+    pdf_html = render_html(many, config, env, "pdf")
+    assert pdf_html.count('<td class="mono">CVE-2026-') == bounds.PDF_TABLE_ROWS
+    assert f"{3000 - bounds.PDF_TABLE_ROWS} more CVEs are listed in briefing.json" in pdf_html
+    assert f"{3000 - bounds.PDF_TABLE_ROWS} more indicators" in pdf_html
+    html = render_html(many, config, env, "html")
+    assert html.count('<td class="mono">CVE-2026-') == bounds.HTML_TABLE_ROWS
+    assert len(to_json(many)["cves"]) == 3000
+
+
+def test_pdf_shows_cjk_arabic_and_cyrillic_titles_without_missing_glyphs(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Titles in Chinese, Japanese, Korean, Arabic and Cyrillic: WeasyPrint finds a glyph for
+    every character (it logs ".notdef" for one it cannot draw) and embeds the CJK font that
+    ./dev installs (fonts-wqy-zenhei)."""
+    titles = (
+        "勒索软件攻击医院 日本語のタイトル",
+        "해킹 그룹이 은행을 공격했다",
+        "هجوم إلكتروني على بنك — атака на банк",
+    )
+    briefing = synthetic_briefing(3)
+    briefing = replace(
+        briefing,
+        stories=tuple(replace(s, title=t) for s, t in zip(briefing.stories, titles, strict=True)),
+    )
+    config = _config()
+    with caplog.at_level("WARNING", logger="weasyprint"):
+        pdf = render_pdf(render_html(briefing, config, environment(config), "pdf"))
+    assert not [r for r in caplog.records if "notdef" in r.getMessage()]
+    reader = PdfReader(io.BytesIO(pdf))
+    fonts = set()
+    for page in reader.pages:
+        resources = page["/Resources"].get_object()
+        assert isinstance(resources, DictionaryObject)
+        fonts |= {str(f.get_object()["/BaseFont"]) for f in resources.get("/Font", {}).values()}
+    assert any("WenQuanYi" in name for name in fonts), fonts
+    text = "".join(page.extract_text() or "" for page in reader.pages)
+    assert "勒索软件" in text and "해킹" in text and "атака" in text
+
+
+def test_a_story_naming_a_hundred_cves_has_a_dozen_chips_on_paper() -> None:
+    briefing = synthetic_briefing(2)
+    story = briefing.stories[0]
+    many = replace(story.entities, cves=tuple(f"CVE-2026-{n:05d}" for n in range(100)))
+    briefing = replace(briefing, stories=(replace(story, entities=many), *briefing.stories[1:]))
+    config = _config()
+    env = environment(config)
+    pdf_html = render_html(briefing, config, env, "pdf")
+    assert pdf_html.count('<span class="chip cve') == 12 + 1
+    assert "+88 more CVEs" in pdf_html
+    assert render_html(briefing, config, env, "html").count('<span class="chip cve') >= 100
+
+
 def test_catalogue_entries_are_one_line_each_and_developments_say_so() -> None:
     config = _config()
     briefing = synthetic_briefing(6)

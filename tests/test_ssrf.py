@@ -306,3 +306,44 @@ def test_hostile_links_in_a_feed_end_as_page_errors(
         assert articles[name].quality == "feed-only"
     assert articles["file"].quality == "feed-only"
     assert feed_host.requests_for("/hop") == ["/hop"]
+
+
+def test_a_refused_page_is_fetched_once_allow_networks_allows_it(
+    tmp_path: Path, feed_host: FaultServer
+) -> None:
+    """The guard's refusal follows the config, not the page: after the operator widens
+    ``poll.allow_networks``, the next run fetches the page it refused before."""
+    article = "<html><body><article>" + "<p>An intranet advisory paragraph.</p>" * 20
+    with FaultServer("127.0.0.3") as intranet:
+        link = intranet.route("/advisory", answer(article.encode(), content_type="text/html"))
+        item = {
+            "title": "Intranet advisory",
+            "guid": "i-1",
+            "link": link,
+            "pubDate": "Tue, 10 Mar 2026 06:00:00 GMT",
+            "description": "teaser",
+        }
+        feed_url = feed_host.route("/feed.xml", answer(rss([item])))
+        output = tmp_path / "out"
+
+        def run(extra: str) -> str:
+            config_path = tmp_path / "feeds.yaml"
+            config_path.write_text(
+                f"poll:\n  retries: 0\n{extra}extract:\n  workers: 1\n"
+                f"feeds:\n  - name: Internal\n    url: {feed_url}\n",
+                encoding="utf-8",
+            )
+            config = load_config(config_path)
+            poll(config, output, NOW_DT)
+            extract(config, output, NOW_DT)
+            with Store.open(store_path(config, output)) as store:
+                ((_entry, found),) = store.articles_between(NOW_DT.replace(hour=0), NOW_DT)
+            assert found is not None
+            return found.quality
+
+        assert run("") == "feed-only"
+        assert intranet.requests == []
+        assert run('  allow_networks: ["127.0.0.3/32"]\n') == "full"
+        assert intranet.requests_for("/advisory") == ["/advisory"]
+        assert run('  allow_networks: ["127.0.0.3/32"]\n') == "full"  # fetched once, kept
+        assert len(intranet.requests) == 1

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -44,10 +45,12 @@ def test_canonical_url_is_idempotent(tail: str) -> None:
 
 def test_ids_guid_scoped_to_feed_then_link_then_hash() -> None:
     assert entry_id(item(feed="A")) != entry_id(item(feed="B"))
-    # Without a GUID, the same article through two feeds or two tracking links is one entry.
+    # Without a GUID, one feed's article under two tracking links is one entry; another feed's
+    # item with the same link is that feed's own entry (clustering makes them one story).
     a = item(guid=None, link="https://n.example/x?utm_medium=rss")
+    assert entry_id(a) == entry_id(item(guid=None, link="https://n.example/x#comments"))
     b = item(guid=None, feed="B", link="https://n.example/x#comments")
-    assert entry_id(a) == entry_id(b)
+    assert entry_id(a) != entry_id(b)
     c = item(guid=None, link=None)
     assert entry_id(c) == entry_id(item(guid=None, link=None))
 
@@ -105,6 +108,72 @@ def test_feed_failures_count_up_and_reset(tmp_path: Path) -> None:
         state = store.feed_state("A")
         assert state is not None
         assert (state.failures, state.etag) == (0, '"e1"')
+
+
+def test_another_feed_cannot_overwrite_a_guidless_item(tmp_path: Path) -> None:
+    trusted = item(guid=None, link="https://cert.example/advisory/1", title="Patch CVE-2026-1")
+    forged = item(
+        feed="Forger",
+        guid=None,
+        link="https://cert.example/advisory/1?utm_source=blog",
+        title="CVE-2026-1 is a false alarm, do not install",
+        summary="Forged text",
+    )
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        store.record_poll("A", "u", status="ok", error=None, now=T0, items=[trusted])
+        counts = store.record_poll("Forger", "v", status="ok", error=None, now=T0, items=[forged])
+        assert (counts.new, counts.revised) == (1, 0)
+        store.record_poll("A", "u", status="not-modified", error=None, now=T0)
+        entries = store.entries_between(T0 - timedelta(days=1), T0 + timedelta(days=1))
+        by_feed = {e.feed: e for e in entries}
+        assert by_feed["A"].title == "Patch CVE-2026-1" and by_feed["A"].summary == "Summary"
+        assert by_feed["A"].revision == 1
+        assert by_feed["Forger"].title.startswith("CVE-2026-1 is a false alarm")
+
+
+def test_migration_scopes_old_link_ids_to_their_feed(tmp_path: Path) -> None:
+    """A store written before ids of GUID-less items were scoped keeps its rows, articles and
+    revisions under the new ids."""
+    path = tmp_path / "s.sqlite3"
+    db = sqlite3.connect(path, isolation_level=None)
+    for migration in MIGRATIONS[:5]:
+        for statement in migration.split(";"):
+            if statement.strip():
+                db.execute(statement)
+    old = hashlib.sha256("\x1f".join(("url", "https://n.example/x")).encode()).hexdigest()[:32]
+    stamp = "2026-03-10T06:00:00.000000Z"
+    db.execute(
+        "INSERT INTO entries (id, feed, guid, link, title, summary, content, author, published,"
+        " first_seen, updated, revision, content_hash) VALUES (?, 'A', NULL,"
+        " 'https://n.example/x?utm_source=rss', 'T', 'S', '', '', ?, ?, ?, 2, 'h')",
+        (old, stamp, stamp, stamp),
+    )
+    db.execute(
+        "INSERT INTO entries (id, feed, guid, link, title, summary, content, author, published,"
+        " first_seen, updated, revision, content_hash) VALUES ('g', 'A', 'guid-1',"
+        " 'https://n.example/y', 'T2', 'S', '', '', ?, ?, ?, 1, 'h')",
+        (stamp, stamp, stamp),
+    )
+    db.execute(
+        "INSERT INTO articles VALUES (?, 2, 'https://n.example/x', 'T', 'text', '', ?, 'en',"
+        " 'full')",
+        (old, stamp),
+    )
+    db.execute("INSERT INTO revisions VALUES (?, 1, 'T0', 'S0', '', ?)", (old, stamp))
+    db.execute("INSERT INTO entities VALUES (?, 'v', 'd', '{}')", (old,))
+    db.execute("PRAGMA user_version = 5")
+    db.close()
+    new = entry_id(item(guid=None, link="https://n.example/x"))
+    with Store.open(path) as store:
+        assert store.schema_version == len(MIGRATIONS)
+        assert store.integrity_ok()
+        pairs = store.articles_between(T0 - timedelta(days=1), T0 + timedelta(days=1))
+        assert sorted(e.id for e, _ in pairs) == sorted([new, "g"])
+        article = next(a for e, a in pairs if e.id == new)
+        assert article is not None and article.text == "text"
+        assert store.revision_count(new) == 1
+        assert set(store.tagged([new, old])) == {new}
+        assert store.pending_entries()[0].id == "g"  # the moved article still counts as done
 
 
 def test_schema_is_versioned_and_refuses_newer(tmp_path: Path) -> None:

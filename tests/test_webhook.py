@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -185,12 +186,14 @@ def test_slack_payload_exactly() -> None:
     body = payload(briefing_with(), hook_config(format="slack", top=2), 5, None)
     assert body == {
         "text": "Test Briefing — 2026-03-10 · TLP:CLEAR · 3 stories",
+        "mrkdwn": False,
         "blocks": [
             {
                 "type": "section",
                 "text": {
                     "type": "mrkdwn",
                     "text": "*Test Briefing — 2026-03-10 · TLP:CLEAR · 3 stories*",
+                    "verbatim": True,
                 },
             },
             {
@@ -199,6 +202,7 @@ def test_slack_payload_exactly() -> None:
                     "type": "mrkdwn",
                     "text": "*1.* <https://a.example/x|Chafer targets telecom operators>\n"
                     "1 source · Actors: APT39 · Regions: Middle East",
+                    "verbatim": True,
                 },
             },
             {
@@ -207,6 +211,7 @@ def test_slack_payload_exactly() -> None:
                     "type": "mrkdwn",
                     "text": "*2.* Ransomware hits a hospital &lt;script&gt;alert(1)&lt;/script&gt;\n"
                     "1 source",
+                    "verbatim": True,
                 },
             },
         ],
@@ -277,16 +282,30 @@ def _strings(value: Any) -> Iterator[str]:
             yield from _strings(item_)
 
 
+def test_slack_formatting_and_bare_urls_in_a_title_stay_text() -> None:
+    title = "*b* _x_ ~y~ `c` https://evil.example/bare"
+    slack = payload(briefing_with(title), hook_config(format="slack", top=4), 5, None)
+    block = slack["blocks"][-1]["text"]
+    assert block["verbatim"] is True
+    assert "\u200d*b\u200d* \u200d_x\u200d_ \u200d~y\u200d~ \u200d`c\u200d`" in block["text"]
+    assert "https://evil.example/bare" in block["text"]  # text: verbatim keeps it unlinked
+
+
 def test_hostile_titles_are_escaped_for_each_chat() -> None:
     briefing = briefing_with(HOSTILE)
     slack = payload(briefing, hook_config(format="slack", top=4), 5, None)
     line = slack["blocks"][-1]["text"]["text"]
     assert line == (
         "*4.* <https://a.example/x|&lt;!channel&gt; &lt;https://evil.example|click&gt; &amp; "
-        "*bold* [x](https://evil.example) &lt;at&gt;Boss&lt;/at&gt;>\n1 source"
+        "\u200d*bold\u200d* [x](https://evil.example) &lt;at&gt;Boss&lt;/at&gt;>\n1 source"
     )
     for text in _strings(slack):
         assert "<!channel>" not in text and "<https://evil" not in text and "<at>" not in text
+        # No formatting character of Slack's mrkdwn is left bare next to feed text.
+        assert not re.search(r"(?<!\u200d)[_~`]", text), text
+    blocks = [b["text"] for b in slack["blocks"] if "text" in b]
+    assert all(block["verbatim"] is True for block in blocks)  # bare URLs do not link
+    assert slack["mrkdwn"] is False
 
     teams = payload(briefing, hook_config(format="teams", top=4), 5, None)
     card = teams["attachments"][0]["content"]["body"]

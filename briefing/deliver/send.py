@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import smtplib
 import ssl
 import time
@@ -48,6 +47,7 @@ from briefing.errors import PermanentFailure as PermanentFailure  # re-exported 
 from briefing.models import Briefing
 from briefing.publish.render import environment, render_html, render_pdf
 from briefing.retry import Backoff, TryAgain, call
+from briefing.sanitize import header_value, refuse_encoded_words
 from briefing.store import Store
 
 log = logging.getLogger(__name__)
@@ -108,12 +108,12 @@ def subject_line(template: str, filtered: Filtered) -> str:
         date=briefing.date,
         count=len(briefing.stories),
         total=filtered.total,
-        top=top[:80],
+        top=refuse_encoded_words(top[:80]),
         title=briefing.title,
     )
-    # A newline from a feed title must never reach a header.
-    text = re.sub(r"\s+", " ", text).strip()
-    return text[:_SUBJECT_MAX] or f"{briefing.title} {briefing.date}"
+    # A newline or an encoded-word from a feed title must never reach a header.
+    text = header_value(text)
+    return text[:_SUBJECT_MAX] or header_value(f"{briefing.title} {briefing.date}")
 
 
 def _size(count: int) -> str:
@@ -190,16 +190,21 @@ def build_message(
     }
     text_env = env.overlay(autoescape=False)
     message = EmailMessage()
-    message["Subject"] = subject_line(email.subject, filtered)
-    message["From"] = email.sender
-    message["To"] = recipient.address
-    message["Date"] = format_datetime(now)
     domain = parseaddr(email.sender)[1].rpartition("@")[2] or None
-    message["Message-ID"] = make_msgid("briefing", domain=domain)
-    # Tell out-of-office responders and mail rules that no human sent this.
-    message["Auto-Submitted"] = "auto-generated"
-    message["X-Auto-Response-Suppress"] = "All"
-    message["X-Briefing-Date"] = briefing.date
+    headers = {
+        "Subject": subject_line(email.subject, filtered),
+        "From": email.sender,
+        "To": recipient.address,
+        "Date": format_datetime(now),
+        "Message-ID": make_msgid("briefing", domain=domain),
+        # Tell out-of-office responders and mail rules that no human sent this.
+        "Auto-Submitted": "auto-generated",
+        "X-Auto-Response-Suppress": "All",
+        "X-Briefing-Date": briefing.date,
+    }
+    for name, value in headers.items():
+        # Every value goes through the one sanitiser, whatever its origin.
+        message[name] = header_value(value)
     message.set_content(text_env.get_template("email.txt").render(variables))
     message.add_alternative(env.get_template("email.html").render(variables), subtype="html")
     if not too_big:

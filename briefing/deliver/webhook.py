@@ -9,9 +9,11 @@ top story its title, rank in the day's briefing, number of sources, actors (cano
 regions, exploited CVEs and one link — to the story in the published archive when there is an
 ``archive_url``, else its first http(s) source. Indicators are never included. Formats:
 
-* ``slack``: an incoming-webhook message, ``text`` (the notification fallback) plus ``blocks``
-  of mrkdwn. Every feed-derived string has ``&``, ``<``, ``>`` escaped as Slack asks, so a
-  title cannot form a mention (``<!channel>``) or a link of its own.
+* ``slack``: an incoming-webhook message, ``text`` (the notification fallback, ``mrkdwn``
+  off) plus ``blocks`` of mrkdwn marked ``verbatim`` (no auto-linked URLs or names). Every
+  feed-derived string has ``&``, ``<``, ``>`` escaped as Slack asks, and a zero-width joiner
+  before ``* _ ~ ` ``, so a title cannot form a mention (``<!channel>``), a link of its own
+  or formatting.
 * ``teams``: a Workflows (Power Automate) message carrying an Adaptive Card 1.4. Text blocks
   are markdown there: its control characters are backslash-escaped and ``&``/``<`` become
   entities, so a title cannot form a link, an ``<at>`` mention or styling.
@@ -158,27 +160,41 @@ def slack_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+_SLACK_STYLE = re.compile(r"([*_~`])")
+
+
+def slack_text(text: str) -> str:
+    """Feed text for mrkdwn: ``slack_escape``, and a zero-width joiner before each of
+    ``* _ ~ ` `` so that ``*bold*`` stays two asterisks (URLs are kept from linking by
+    ``verbatim``)."""
+    return _SLACK_STYLE.sub("\u200d\\1", slack_escape(text))
+
+
+def _mrkdwn(text: str) -> dict[str, Any]:
+    # verbatim: no auto-linking of bare URLs, channel names or user names in feed text.
+    return {"type": "mrkdwn", "text": text, "verbatim": True}
+
+
 def _slack(day: Digest) -> dict[str, Any]:
     blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{_headline(day, slack_escape)}*"}}
+        {"type": "section", "text": _mrkdwn(f"*{_headline(day, slack_text)}*")}
     ]
     for story in day.top:
-        title = slack_escape(story.title)
+        title = slack_text(story.title)
         if story.link:
             # "|" ends the URL part of <url|label>; %7C is the same URL to any server.
             title = f"<{slack_escape(story.link).replace('|', '%7C')}|{title}>"
-        text = f"*{story.rank}.* {title}\n{_facts(story, slack_escape)}"
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
+        text = f"*{story.rank}.* {title}\n{_facts(story, slack_text)}"
+        blocks.append({"type": "section", "text": _mrkdwn(text)})
     if day.link:
         blocks.append(
             {
                 "type": "context",
-                "elements": [
-                    {"type": "mrkdwn", "text": f"<{slack_escape(day.link)}|Full briefing>"}
-                ],
+                "elements": [_mrkdwn(f"<{slack_escape(day.link)}|Full briefing>")],
             }
         )
-    return {"text": _headline(day, slack_escape), "blocks": blocks}
+    # The notification text is shown as it is: no mrkdwn, no links formed from it.
+    return {"text": _headline(day, slack_escape), "mrkdwn": False, "blocks": blocks}
 
 
 _MARKDOWN = re.compile(r"([\\`*_~\[\]()#|!])")

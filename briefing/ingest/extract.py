@@ -26,12 +26,14 @@ from datetime import datetime
 from html import unescape
 from typing import Any
 
+from briefing.bounds import ARTICLE_MAX, AUTHOR_MAX
 from briefing.config import Config, parse_duration
 from briefing.ingest.fetch import Fetcher, FetchError
 from briefing.ingest.netguard import Reach
 from briefing.ingest.workers import WarmPool
 from briefing.models import Article, Entry, Quality
-from briefing.store import PageResult, Store, canonical_url
+from briefing.sanitize import clean_line, clean_text
+from briefing.store import REFUSED, PageResult, Store, canonical_url
 
 # Page text shorter than this is a teaser, a paywall or a cookie wall, not an article.
 MIN_ARTICLE_CHARS = 300
@@ -210,8 +212,9 @@ def choose(entry: Entry, page: PageResult | None) -> Article:
         entry_id=entry.id,
         url=entry.link,
         title=entry.title,
-        text=text,
-        author=entry.author or (page.author if page else ""),
+        # A page is as hostile as its feed: no controls or invisible characters, bounded.
+        text=clean_text(text[:ARTICLE_MAX]),
+        author=entry.author or clean_line(page.author if page else "")[:AUTHOR_MAX],
         published=entry.published,
         language=page.language if page else None,
         quality=quality,
@@ -231,19 +234,21 @@ async def extract_pending(
 ) -> ExtractStats:
     """Fetch and extract every pending entry; each article is saved as soon as it is ready."""
     pending = store.pending_entries()
+    oldest = now - parse_duration(config.extract.max_age)
+    if config.extract.fetch_pages:
+        pending += _refused_before(store, pending, oldest, now)
     counts = {"full": 0, "feed-only": 0, "failed": 0}
     fetched = 0
     if not pending:
         return ExtractStats(0, 0, 0, 0, 0)
     to_fetch: dict[str, list[Entry]] = {}
     ready: list[tuple[Entry, PageResult | None]] = []
-    oldest = now - parse_duration(config.extract.max_age)
     for entry in pending:
         if not entry.link or not config.extract.fetch_pages or entry.published < oldest:
             ready.append((entry, None))
             continue
         cached = store.page(entry.link)
-        if cached is not None:
+        if cached is not None and not (cached.error or "").startswith(REFUSED):
             ready.append((entry, cached))
         else:
             to_fetch.setdefault(canonical_url(entry.link), []).append(entry)
@@ -314,6 +319,23 @@ async def extract_pending(
     return ExtractStats(
         len(pending), fetched, counts["full"], counts["feed-only"], counts["failed"]
     )
+
+
+def _refused_before(
+    store: Store, pending: list[Entry], oldest: datetime, now: datetime
+) -> list[Entry]:
+    """Extracted entries of the extraction window whose page the SSRF guard refused: the
+    refusal follows the config (``poll.allow_networks``, the feeds' hosts), not the page, so
+    it is not kept as the page's answer. Asking again costs a DNS lookup when still refused."""
+    refused = store.refused_pages()
+    if not refused:
+        return []
+    waiting = {entry.id for entry in pending}
+    return [
+        entry
+        for entry in store.entries_between(oldest, now)
+        if entry.id not in waiting and entry.link and canonical_url(entry.link) in refused
+    ]
 
 
 def _charset(headers: dict[str, str]) -> str | None:

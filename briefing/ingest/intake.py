@@ -2,7 +2,9 @@
 
 In: the store's path, the feed's name and configured URL, the response (body, headers, final
 URL, validators) and the clock. Out: an ``Intake`` -- status, complaint and counts; the items
-themselves are committed to the store in one transaction before it returns.
+themselves are committed to the store in one transaction before it returns. Items are cleaned
+and bounded first (``briefing.bounds``): at most ``ITEMS_PER_POLL`` a document, newest first,
+the number left out said in the feed's health (status ``degraded``).
 
 ``poll`` runs this in worker processes once they are up (inline before that, and for small
 polls), so the event loop does nothing per feed but HTTP: parsing and the store write, ~1 ms a
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from briefing.bounds import bound_items, cut_document
 from briefing.ingest.feedparse import parse_feed
 from briefing.models import FeedStatus
 from briefing.store import Store
@@ -53,7 +56,15 @@ def intake(
     now: datetime,
 ) -> Intake:
     """Parse a fetched feed and record it; ``store`` is open (inline) or a path (in a worker)."""
+    body, listed = cut_document(body)
     items, status, error = parse_feed(feed, body, headers, final_url, now)
+    # Feed text is cleaned and bounded before anything stores or shows it.
+    items, left_out = bound_items(items)
+    left_out = max(left_out, listed - len(items))
+    if left_out:
+        status = "degraded"
+        note = f"took the newest {len(items)} of {len(items) + left_out} items, {left_out} left out"
+        error = f"{note}; {error}" if error else note
     target = store if isinstance(store, Store) else _store(store)
     counts = target.record_poll(
         feed,

@@ -31,6 +31,7 @@ from __future__ import annotations
 import bisect
 import ipaddress
 import re
+import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
@@ -279,6 +280,67 @@ def _valid_domain(dom: str, defanged: bool) -> bool:
     return not _under_set(dom.lower(), _RESERVED_DOMAINS)
 
 
+def _letter_beyond_ascii(text: str, start: int, end: int) -> bool:
+    """Whether the ASCII token ``text[start:end]`` touches a letter or digit of another
+    script on either side."""
+    before = text[start - 1 : start]
+    after = text[end : end + 1]
+    return any(c and not c.isascii() and (c.isalnum() or c in "\u00b7") for c in (before, after))
+
+
+def _idna(host: str) -> str | None:
+    """``host`` in its ASCII (punycode) form, or None when it is no valid name."""
+    try:
+        return host.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        return None
+
+
+def _script(char: str) -> str:
+    return unicodedata.name(char, "?").split(" ", 1)[0]
+
+
+def idn_note(value: str, kind: str) -> str | None:
+    """For an indicator whose host is internationalised (``xn--`` labels): how it reads, and
+    whether it mixes scripts within a label -- a lookalike of a Latin name. None otherwise."""
+    if kind == "url":
+        host = _host_of(value)
+    elif kind == "email":
+        host = value.rpartition("@")[2]
+    else:
+        host = value if kind == "domain" else ""
+    if "xn--" not in host.lower():
+        return None
+    try:
+        shown = host.encode("ascii").decode("idna")
+    except UnicodeError:
+        return "lookalike: not a valid international name"
+    mixed = any(len({_script(c) for c in label if c.isalpha()}) > 1 for label in shown.split("."))
+    return f"{'lookalike' if mixed else 'international name'}: {defang(shown, 'domain')}"
+
+
+_NON_ASCII_HOST = re.compile(r"(?:[^\W_]|-)+(?:\.(?:[^\W_]|-)+)+")
+
+
+def defang_lookalikes(text: str) -> str:
+    """``text`` with every host written in another script (or mixing scripts, or spelled in
+    punycode) replaced by its defanged punycode: a summary must not carry a live lookalike of
+    a real name."""
+    if text.isascii() and "xn--" not in text.lower():
+        return text
+
+    def repl(m: re.Match[str]) -> str:
+        token = m.group(0)
+        if token.isascii() and "xn--" not in token.lower():
+            return token
+        host = _idna(token)
+        if host and _DOMAIN_FULL.fullmatch(host) and _valid_domain(host, True):
+            return defang(host, "domain")
+        return token
+
+    return _NON_ASCII_HOST.sub(repl, text)
+
+
 def _global_ip(value: str) -> bool:
     try:
         ip = ipaddress.ip_address(value)
@@ -288,6 +350,8 @@ def _global_ip(value: str) -> bool:
 
 
 _TOKEN_CHARS = re.compile(r"[A-Za-z0-9.\-]*")
+# A host written with letters of any script ("login.microsоft.com" with a Cyrillic о).
+_IDN_CHARS = re.compile(r"(?:[^\W_]|[.\-])*")
 
 _IPV4_FULL = re.compile(
     r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}"
@@ -420,6 +484,13 @@ def extract_indicators(
         url = clean[sm.start() : tail.end()].rstrip(".,;:!?)'\"”’>")
         consumed.append((sm.start(), sm.start() + len(url)))
         host = _host_of(url)
+        if not host.isascii():
+            # Stored with the host in punycode: what a resolver would ask for.
+            ascii_host = _idna(host)
+            if ascii_host is None:
+                continue
+            url = url.replace(host, ascii_host, 1) if host in url else url
+            host = ascii_host
         if not host or "." not in host or _under(host, own):
             continue
         if (_under_set(host, _REFERENCE_HOSTS) or _under_set(host, _RESERVED_DOMAINS)) and not (
@@ -459,6 +530,19 @@ def extract_indicators(
         seen_tokens.add(start)
         fwd = _TOKEN_CHARS.match(clean, p0)
         end = fwd.end() if fwd else p0
+        if _letter_beyond_ascii(clean, start, end):
+            # Part of a host in another script, or mixing scripts: the whole host or nothing,
+            # never its ASCII tail ("ft.com" out of "login.microsоft.com").
+            start = _back(_IDN_CHARS, clean, p0, 255)
+            fwd = _IDN_CHARS.match(clean, p0)
+            end = fwd.end() if fwd else p0
+            tok_start, tok_end = start, end
+            seen_tokens.add(start)
+            idn = _idna(clean[start:end].strip(".-"))
+            valid = bool(idn and _DOMAIN_FULL.fullmatch(idn) and _valid_domain(idn, True))
+            if idn and valid and not _under(idn, own):
+                found["domain"].setdefault(idn, None)
+            continue
         tok_start, tok_end = start, end
         token = clean[start:end].strip(".-")
         if not token or "." not in token:

@@ -19,6 +19,8 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from briefing.sanitize import clean_text
+
 OPTIONAL_WORDS = frozenset({"the", "group", "team", "gang", "crew"})
 
 _TOKEN_RE = re.compile(r"[^\W_]+")
@@ -77,7 +79,8 @@ def scan_text_lowered(text: str, low: str) -> str:
 
 def tokens(name: str) -> list[str]:
     """Case-folded alphanumeric tokens of ``name`` (underscores count as separators)."""
-    return _TOKEN_RE.findall(unicodedata.normalize("NFKC", name).casefold())
+    # clean_text: NFKC and no invisible characters ("Sandworm" + a Hangul filler is Sandworm).
+    return _TOKEN_RE.findall(clean_text(name).casefold())
 
 
 @lru_cache(maxsize=65536)

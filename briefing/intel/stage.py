@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
+from briefing.bounds import bound_entities
 from briefing.models import Article, Entities, Entry
 
 if TYPE_CHECKING:
@@ -79,7 +80,11 @@ def tag_articles(
             from briefing.intel import get_tagger
 
             tagger = get_tagger()
-        entities = tagger.tag(article.text, title=article.title, source_host=_host(article.url))
+        # One hostile article names 10,000 actors or 600,000 CVEs: bounded before anything
+        # stores or shows them (briefing.bounds).
+        entities = bound_entities(
+            tagger.tag(article.text, title=article.title, source_host=_host(article.url))
+        )
         fresh.append((entry.id, version, digest, entities))
         items.append((entry, article, entities))
     if store is not None and fresh:

@@ -72,6 +72,7 @@ from __future__ import annotations
 import re
 import threading
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
@@ -396,7 +397,12 @@ class Tagger:
     ) -> dict[str, list[tuple[str, list[float]]]]:
         """Every mention of every sector candidate with its decider features (training)."""
         c = self._candidates(text, title, None)
-        return sector_features(c.text, c.low, c.sectors)
+        out: dict[str, list[tuple[str, list[float]]]] = {}
+        for k in c.sectors:
+            found = list(sector_features(c.text, c.low, c.sectors, k))
+            if found:
+                out[k] = found
+        return out
 
     def _candidates(self, text: str, title: str, source_host: str | None) -> _Candidates:
         """Part 1: every name the KB and gazetteers find, with the checks that need only the
@@ -921,11 +927,10 @@ class Tagger:
         )
         if self.decider and sectors:
             model = decide.models()["sector"]
-            feats = sector_features(text, low, sectors)
             sectors = {
                 k: acc
                 for k, acc in sectors.items()
-                if any(model.accepts(x) for _sf, x in feats.get(k, ()))
+                if any(model.accepts(x) for _sf, x in sector_features(text, low, sectors, k))
             }
         sector_refs = _named(sectors, lambda k: k)
         malware_refs = _named(malware, lambda k: self.kb.malware[k].name)
@@ -943,21 +948,21 @@ class Tagger:
 
 
 def sector_features(
-    text: str, low: str, sectors: dict[str, _Acc]
-) -> dict[str, list[tuple[str, list[float]]]]:
-    """The decider's features of every mention of every sector candidate that can name a
-    victim at all (``decide.sector_features``, ``decide.harm_in``)."""
+    text: str, low: str, sectors: dict[str, _Acc], only: str | None = None
+) -> Iterator[tuple[str, list[float]]]:
+    """The decider's features of every mention (of sector ``only``, or of every sector) that
+    can name a victim at all (``decide.sector_features``, ``decide.harm_in``), lazily: the
+    decider stops at the first mention it accepts."""
     if not sectors or not decide.harm_in(low):
-        return {}
-    starts = {k: [p for p, _ in acc.hits] for k, acc in sectors.items()}
-    out: dict[str, list[tuple[str, list[float]]]] = {}
+        return
     for k, acc in sectors.items():
-        others = [p for o, ps in starts.items() if o != k for p in ps]
+        if only is not None and k != only:
+            continue
+        others = [p for o, oacc in sectors.items() if o != k for p, _ in oacc.hits]
         for pos, surface in acc.hits:
             x = decide.sector_features(text, pos, surface, others)
             if x is not None:
-                out.setdefault(k, []).append((surface, x))
-    return out
+                yield surface, x
 
 
 def _passing(acc: _Acc, length: int) -> bool:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -37,9 +38,11 @@ from briefing.files import write_atomic
 from briefing.intel.normalize import alias_key
 from briefing.models import Briefing, slug
 from briefing.publish.render import environment, stylesheet, templates_dir
+from briefing.sanitize import xml_safe
 from briefing.serialize import read as read_briefing
 from briefing.serialize import safe_url
 
+log = logging.getLogger(__name__)
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 FEED_ENTRIES = 60  # briefings in the Atom feed (the newest)
 
@@ -406,7 +409,12 @@ def update_archive(
                 html_page = env.get_template(f"{kind}.html").render(
                     topic_context(config, topics[key])
                 )
-                write_atomic(path, html_page)
+                try:
+                    write_atomic(path, html_page)
+                except OSError as exc:
+                    # One topic page must not cost the day its briefing or its delivery.
+                    log.error("%s page %s not written: %s", kind, path.name, exc)
+                    continue
                 written.append(path)
                 for former in topics[key].folded - topics.keys():  # now on this page
                     (output / f"{kind}s" / f"{former}.html").unlink(missing_ok=True)
@@ -421,7 +429,9 @@ def update_archive(
         output / "feed.xml": ("feed.xml", feed_context(config, site)),
     }
     for path, (template, ctx) in pages.items():
-        write_atomic(path, env.get_template(template).render(ctx))
+        text = env.get_template(template).render(ctx)
+        # An archived day from before intake cleaned feed text may still hold a control byte.
+        write_atomic(path, xml_safe(text) if path.suffix == ".xml" else text)
         written.append(path)
     # "</" escaped too, in case someone inlines the file into a page.
     index = json.dumps(search_index(site), ensure_ascii=True, separators=(",", ":"))

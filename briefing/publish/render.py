@@ -28,10 +28,11 @@ from urllib.parse import urlsplit
 import jinja2
 from markupsafe import Markup
 
+from briefing.bounds import HTML_TABLE_ROWS, PDF_TABLE_ROWS
 from briefing.config import Config
 from briefing.files import write_atomic
 from briefing.intel import geo
-from briefing.intel.iocs import defang
+from briefing.intel.iocs import defang, idn_note
 from briefing.models import (
     Briefing,
     Entities,
@@ -80,6 +81,7 @@ def environment(config: Config) -> jinja2.Environment:
     )
     env.filters["safe_url"] = safe_url
     env.filters["defang"] = defang
+    env.filters["idn_note"] = idn_note
     env.filters["slug"] = slug
     env.filters["time"] = lambda moment, fmt="%Y-%m-%d %H:%M %Z": _fmt_time(
         moment, config.zone, fmt
@@ -204,6 +206,10 @@ def broadest(names: Iterable[str]) -> list[str]:
     return [name for name in names if name not in held]
 
 
+def _table_rows(medium: str) -> int:
+    return PDF_TABLE_ROWS if medium == "pdf" else HTML_TABLE_ROWS
+
+
 def context(
     briefing: Briefing,
     config: Config,
@@ -258,8 +264,13 @@ def context(
         # them (every region keeps its own section in briefing.json and the archive).
         "region_tops": [top for top, _subs in regions],
         "subregions": {top.key: subs for top, subs in regions if subs},
-        "cves": cves,
-        "indicators": indicators,
+        # One feed can name thousands: the tables stop at a bound, briefing.json has them all.
+        "cves": cves[: _table_rows(medium)],
+        "indicators": indicators[: _table_rows(medium)],
+        "rows_left_out": {
+            "cves": max(0, len(cves) - _table_rows(medium)),
+            "indicators": max(0, len(indicators) - _table_rows(medium)),
+        },
         "charts": charts(briefing, trend),
         "counts": {
             "stories": len(briefing.stories),

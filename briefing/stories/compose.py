@@ -37,7 +37,7 @@ from urllib.parse import urlsplit
 from briefing import __version__
 from briefing.config import Config
 from briefing.intel import geo
-from briefing.intel.iocs import find_cves
+from briefing.intel.iocs import defang_lookalikes, find_cves
 from briefing.intel.kb import load_kb
 from briefing.intel.normalize import alias_key
 from briefing.intel.stage import Tagged
@@ -151,6 +151,8 @@ def merge_entities(all_entities: Sequence[Entities]) -> Entities:
     for entities in all_entities:
         for actor in entities.actors:
             known = actors.get(actor.name)
+            if known is not None and actor.in_kb and not known.in_kb:
+                known, actor = actor, known  # the knowledge base's actor speaks for the name
             if known is None:
                 actors[actor.name] = actor
             else:
@@ -240,11 +242,54 @@ def _mentions(entities: Entities) -> list[str]:
     return out
 
 
+_FEED_PREFIXES = frozenset({"www", "feeds", "feed", "rss", "blog", "blogs", "news"})
+
+
+def _serves(feed_url: str, link: str | None) -> bool:
+    """Whether ``link`` is on the site of the feed at ``feed_url`` (the advisory's own host)."""
+    feed_host = (urlsplit(feed_url).hostname or "").split(".")
+    if len(feed_host) > 2 and feed_host[0] in _FEED_PREFIXES:
+        feed_host = feed_host[1:]
+    base = ".".join(feed_host)
+    host = urlsplit(link or "").hostname or ""
+    return bool(base) and (host == base or host.endswith("." + base))
+
+
+def lead_order(
+    config: Config | None,
+) -> Callable[[tuple[Entry, Article, Entities]], tuple[object, ...]]:
+    """The sort key that puts a story's most trusted member first: its title and summary lead
+    the story. Feed weight, then the feed whose site serves the link, then first seen, then
+    the operator's order of the feeds in the config; text length and the item id (a GUID the
+    feed chose) come last, so another feed cannot take over a story by writing more or
+    picking its GUID."""
+    feeds = {feed.name: feed for feed in config.feeds} if config else {}
+    position = {name: index for index, name in enumerate(feeds)}
+
+    def key(member: tuple[Entry, Article, Entities]) -> tuple[object, ...]:
+        entry, article, _ = member
+        feed = feeds.get(entry.feed)
+        return (
+            -(feed.weight if feed else 1.0),
+            not (feed is not None and _serves(feed.url, entry.link)),
+            _QUALITY_RANK[article.quality] == 2,  # a member with no text cannot lead
+            entry.first_seen,
+            position.get(entry.feed, len(position)),
+            entry.feed,
+            _QUALITY_RANK[article.quality],
+            -len(article.text),
+            entry.id,
+        )
+
+    return key
+
+
 def make_story(
     members: Sequence[Tagged],
     summarizer: Summarizer,
+    config: Config | None = None,
 ) -> Story:
-    ranked = sorted(members, key=lambda m: (_QUALITY_RANK[m[1].quality], -len(m[1].text), m[0].id))
+    ranked = sorted(members, key=lead_order(config))
     best_entry, best_article, _ = ranked[0]
     sources = tuple(
         sorted(
@@ -264,7 +309,10 @@ def make_story(
     )
     entities = merge_entities([m[2] for m in ranked])
     texts = [article.text for _, article, _ in ranked]
-    sentences = summarizer.summarize(texts, best_article.title, _mentions(entities))
+    # The lead member's own text tells the story; the others' only when it has none to give.
+    sentences = summarizer.summarize(texts[:1], best_article.title, _mentions(entities))
+    if not sentences:
+        sentences = summarizer.summarize(texts, best_article.title, _mentions(entities))
     # The summarizer counts sources in ``ranked`` order; the story lists them by date.
     position = {
         index: next(
@@ -274,10 +322,12 @@ def make_story(
         )
         for index in range(len(ranked))
     }
-    sentences = tuple(replace(s, source=position[s.source]) for s in sentences)
+    sentences = tuple(
+        replace(s, source=position[s.source], text=defang_lookalikes(s.text)) for s in sentences
+    )
     summary = " ".join(s.text for s in sentences)
     if not summary:
-        summary = fallback_summary(best_article.text)
+        summary = defang_lookalikes(fallback_summary(best_article.text))
     return Story(
         id=_story_id(entry.id for entry, _, _ in members),
         title=best_entry.title,
@@ -335,7 +385,20 @@ def _sections(
     the top story's, which the e-mail subject names."""
     first = {name: position for position, name in enumerate(members)}
     order = sorted(members, key=lambda name: (-len(members[name]), first[name]))
-    return tuple(make(name, tuple(members[name])) for name in order)
+    return _unique_keys(make(name, tuple(members[name])) for name in order)
+
+
+def _unique_keys(sections: Iterable[Section]) -> tuple[Section, ...]:
+    """Two titles with one slug ("APT 29", "APT-29") still get two keys: an HTML id each."""
+    taken: set[str] = set()
+    out = []
+    for section in sections:
+        if section.key in taken:
+            digest = hashlib.sha256(section.title.encode("utf-8")).hexdigest()[:8]
+            section = replace(section, key=f"{section.key}-{digest}")
+        taken.add(section.key)
+        out.append(section)
+    return tuple(out)
 
 
 def _add(members: dict[str, list[str]], title: str, story_id: str) -> None:
@@ -381,6 +444,8 @@ def actor_sections(stories: Sequence[Story]) -> tuple[Section, ...]:
     for story in stories:
         for actor in story.entities.actors:
             _add(members, actor.name, story.id)
+            if actor.in_kb and not actors.get(actor.name, actor).in_kb:
+                actors[actor.name] = actor  # a lookalike never speaks for a known actor
             actors.setdefault(actor.name, actor)
         for actor in unnamed_actors(story.entities):
             _add(members, actor.name, story.id)
@@ -486,6 +551,18 @@ def _one_entry_per_link(
     return [(entry, article) for entry, article in pairs if entry.id in chosen]
 
 
+def _outlets_of_aggregators(
+    config: Config, pairs: Sequence[tuple[Entry, Article]]
+) -> list[tuple[Entry, Article]]:
+    """The outlets an item's <source> names count only for feeds the config marks
+    ``aggregator``: any other feed is one voice, however many outlets it claims to carry."""
+    bundles = {feed.name for feed in config.feeds if feed.aggregator}
+    return [
+        (entry if entry.outlet is None or entry.feed in bundles else replace(entry, outlet=None), a)
+        for entry, a in pairs
+    ]
+
+
 def chat_summarizer(config: Config) -> ChatSummarizer | None:
     """The configured chat endpoint, or None for the extractive default."""
     settings = config.summarizer
@@ -527,7 +604,9 @@ def story_groups(
     ``background``: texts of the store's weeks before the window (the words' weights)."""
     shown = actor_namer(config.actor_names)
     entities_of = {entry.id: entities for entry, _, entities in tagged}
-    pairs = _one_entry_per_link([(entry, article) for entry, article, _ in tagged])
+    pairs = _one_entry_per_link(
+        _outlets_of_aggregators(config, [(entry, article) for entry, article, _ in tagged])
+    )
     items = [(entry, article, shown(entities_of[entry.id])) for entry, article in pairs]
     docs = _docs(config, items)
     return [[items[i] for i in group] for group in cluster(docs, background)]
@@ -581,7 +660,7 @@ def summarize_stories(
     stories = []
     members: dict[str, Sequence[Tagged]] = {}
     for number, group in enumerate(groups):
-        story = facts(make_story(group, summarizer), group)
+        story = facts(make_story(group, summarizer, config), group)
         members[story.id] = group
         follow = follows[number].previous if follows else None
         if follow is not None:
@@ -596,7 +675,7 @@ def summarize_stories(
         # A model's time goes to the stories read first; the rest keep the extractive summary.
         try:
             for rank, story in enumerate(stories[: config.summarizer.max_stories]):
-                rewritten = facts(make_story(members[story.id], chat), members[story.id])
+                rewritten = facts(make_story(members[story.id], chat, config), members[story.id])
                 stories[rank] = replace(
                     rewritten,
                     score=story.score,
