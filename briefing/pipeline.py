@@ -7,6 +7,7 @@
     tag        intel.stage.tag_articles            articles -> entities (store)     tag
     cluster    stories.compose.story_groups        tagged articles -> groups        brief
     continue   stories.compose.continued_groups    groups + earlier days -> new     brief
+    continue   stories.compose.continued_groups    groups vs earlier days' stories  brief
     summarize  stories.compose.summarize_stories   groups -> scored stories         brief
     compose    stories.compose.compose             stories -> Briefing              brief
     render     publish.render.write_briefing       Briefing -> HTML, PDF, JSON      build

@@ -432,3 +432,35 @@ def test_unnamed_state_activity_is_an_actor_section_without_a_group_name() -> No
     assert "APT28" in sections and "Unnamed Russia-linked actors" not in sections
     # and no story's actors list gains an invented group
     assert all("Unnamed" not in a.name for s in briefing.stories for a in s.entities.actors)
+
+
+def test_compose_and_render_never_load_the_tagger() -> None:
+    """The tag stage is the only place that tags: composing stories and rendering the briefing
+    in a fresh process leaves the tagger unloaded."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = (
+        "import sys\n"
+        "from benchmarks.samples import synthetic_briefing\n"
+        "from briefing.config import Config, FeedConfig\n"
+        "from briefing.publish.render import environment, render_html\n"
+        "from briefing.stories.compose import compose\n"
+        "config = Config(feeds=(FeedConfig(name='Wire', url='https://wire.example/feed'),))\n"
+        "sample = synthetic_briefing(20)\n"
+        "b = compose(config, sample.stories, {}, sample.window_start, sample.window_end)\n"
+        "assert len(b.stories) == 20 and b.by_actor\n"
+        "render_html(b, config, environment(config), 'html')\n"
+        "print('briefing.intel.tagger' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=Path(__file__).parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from briefing.localsite import LocalSite, RecordedRequest, Response
-from tests.conftest import FIXTURE_SITE, NOW, write_config
+from tests.conftest import FIXTURE_SITE, NOW, wait_until, write_config
 from tests.test_faults import GOOD_LINKS
 
 ROOT = Path(__file__).parent.parent
@@ -70,14 +70,19 @@ def wait_for(condition: Callable[[], bool], child: subprocess.Popen[bytes], what
         time.sleep(0.01)
 
 
-def kill_when(config: Path, output: Path, condition: Callable[[], bool], what: str) -> None:
-    child = subprocess.Popen(command(config, output), cwd=ROOT, stderr=subprocess.DEVNULL)
+def kill_when(config: Path, output: Path, condition: Callable[[], bool], what: str) -> int:
+    """Start a run, ``kill -9`` it once ``condition`` holds; returns its process group (a
+    group of its own, so that what it started can be told from other runs on the machine)."""
+    child = subprocess.Popen(
+        command(config, output), cwd=ROOT, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     try:
         wait_for(condition, child, what)
         child.send_signal(signal.SIGKILL)
     finally:
         child.wait(timeout=30)
     assert child.returncode == -signal.SIGKILL
+    return child.pid
 
 
 def run_to_completion(config: Path, output: Path) -> None:
@@ -175,12 +180,17 @@ def test_two_runs_at_once_are_serialised(tmp_path: Path, slow_site: SlowSite) ->
         first.wait(timeout=30)
 
 
-def _pool_processes() -> int:
-    """Worker pool processes (forkservers and their workers) on this machine."""
+def _pool_processes(group: int) -> int:
+    """Worker pool processes (forkservers and their workers) of one process group: a run's,
+    not those of other runs on the machine (another test process, another checkout)."""
     found = 0
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        with contextlib.suppress(OSError):  # gone meanwhile
-            found += b"multiprocessing.forkserver" in cmdline.read_bytes()
+    for proc in Path("/proc").glob("[0-9]*"):
+        with contextlib.suppress(OSError, IndexError, ValueError):  # gone meanwhile
+            stat = (proc / "stat").read_text()
+            # "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses.
+            if int(stat.rsplit(")", 1)[1].split()[2]) != group:
+                continue
+            found += b"multiprocessing.forkserver" in (proc / "cmdline").read_bytes()
     return found
 
 
@@ -221,13 +231,9 @@ def test_kill_while_a_worker_writes_the_poll_loses_and_duplicates_nothing(
         except sqlite3.Error:
             return False
 
-    before = _pool_processes()
-    kill_when(config, output, some_feeds_stored, "eight feeds in the store")
+    group = kill_when(config, output, some_feeds_stored, "eight feeds in the store")
     # The killed run's worker and forkserver end too (they would otherwise wait forever).
-    deadline = time.monotonic() + 10
-    while _pool_processes() > before and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert _pool_processes() <= before
+    wait_until(lambda: _pool_processes(group) == 0, "the killed run's pool gone", timeout=10)
     slow_site.slow = False
     run_to_completion(config, output)
     with sqlite3.connect(store) as db:

@@ -32,18 +32,20 @@ else:
 def _code_digest() -> bytes:
     digest = hashlib.sha256()
     here = Path(__file__).parent
-    for path in sorted(here.rglob("*")):
+    # The bounds the tag stage puts on each article's entities decide them too.
+    files = [*sorted(here.rglob("*")), here.parent / "bounds.py"]
+    for path in files:
         if path.is_file() and "__pycache__" not in path.parts:
-            digest.update(f"{path.relative_to(here).as_posix()}\n".encode())
+            digest.update(f"{path.relative_to(here.parent).as_posix()}\n".encode())
             digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.digest()
 
 
 def tagger_version() -> str:
     """Changes whenever anything that decides the entities changes: a code or data file of this
-    package (by content, so a fresh checkout of the same code tags nothing again) or the
-    knowledge base's source clusters (by ``kb``'s own cache signature, read every time: a
-    ``kb update`` under ``serve`` counts at the next build)."""
+    package or ``briefing/bounds.py`` (by content, so a fresh checkout of the same code tags
+    nothing again) or the knowledge base's source clusters (by ``kb``'s own cache signature,
+    read every time: a ``kb update`` under ``serve`` counts at the next build)."""
     from briefing.intel.kb import _signature, cluster_files
 
     digest = hashlib.sha256(_code_digest())
