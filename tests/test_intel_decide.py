@@ -217,3 +217,14 @@ def test_lower_case_kb_names_are_shown_as_names() -> None:
 def test_a_participle_after_a_comma_is_not_the_gangs_act() -> None:
     ents = tag("Attackers hit the oil company with DoppelPaymer, demanding $4 million.")
     assert ents.actors == () and [m.name for m in ents.malware] == ["DoppelPaymer"]
+
+
+def test_a_crypto_exchange_is_a_cryptocurrency_victim() -> None:
+    text = "Hackers drained a cryptocurrency exchange in Asia of $40 million."
+    assert "Cryptocurrency" in sectors(text)
+
+
+def test_electronic_records_are_no_high_tech_victim() -> None:
+    assert "High-tech" not in sectors(
+        "Attackers encrypted electronic health records at the hospital."
+    )

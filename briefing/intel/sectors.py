@@ -23,7 +23,7 @@ Automotive|automotive;car manufacturers;carmakers;automakers;auto industry
 Chemical|chemical;chemicals;chemical industry;chemical companies;chemical company;petrochemical;petrochemicals
 Construction|construction;construction companies;engineering firms
 Critical infrastructure|critical infrastructure;critical infrastructures;critical national infrastructure;industrial control systems;public utilities;utility companies;water utilities;water utility;water treatment;water sector
-Cryptocurrency|cryptocurrency;cryptocurrency exchanges;crypto exchanges;cryptocurrency companies;crypto firms
+Cryptocurrency|cryptocurrency;cryptocurrency exchanges;cryptocurrency exchange;crypto exchanges;crypto exchange;cryptocurrency companies;crypto companies;crypto firms;crypto firm
 Defense|defense;defence;defense industry;defence industry;defense contractors;defence contractors;defense industrial base;military;armed forces;ministry of defense;ministry of defence;defense sector;defence sector;military contractors;arms manufacturers
 Diplomacy|diplomatic;diplomats;diplomatic corps;embassies;embassy;foreign ministries;foreign ministry;ministry of foreign affairs;foreign affairs
 Education|education;educational;academia;academic;universities;university;schools;school districts;colleges;research institutes;research institutions;higher education
@@ -229,13 +229,15 @@ ADJECTIVE_FORMS = frozenset(
         "insurance",
         "cryptocurrency",
         "technology",
+        "electronic",
     }
 )
 ORG_NOUNS = frozenset(
     """institutions institution services service sector sectors industry industries
     organizations organisations organization organisation firms firm companies company
     entities entity businesses business targets victims customers clients providers provider
-    system systems bodies agencies staff personnel networks""".split()  # noqa: SIM905
+    system systems bodies agencies staff personnel networks exchange exchanges platform platforms
+    startups developers operators""".split()  # noqa: SIM905
 )
 NOT_AFTER: dict[str, tuple[str, ...]] = {
     "media": ("social", "removable", "storage"),
