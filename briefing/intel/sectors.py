@@ -38,7 +38,7 @@ Hospitality|hospitality;hotels;hotel;restaurants;restaurant;hospitality industry
 IT|=IT;information technology;IT firms;IT companies;IT services;IT service providers;IT sector;managed service providers;managed services providers;MSPs;cloud providers;cloud service providers;hosting providers;data centers;data centres;IT infrastructure;IT contractors;IT contractor;IT company
 Legal|law firms;law firm;lawyers;legal sector;legal services
 Law enforcement|law enforcement;police;law enforcement agencies;police forces;border agencies;courts;judiciary
-Logistics|logistics;shipping;maritime;shipping companies;delivery companies;ship builder;shipbuilders;shipbuilding
+Logistics|logistics;shipping;maritime;shipping companies;supply chain;supply chains;delivery companies;ship builder;shipbuilders;shipbuilding
 Manufacturing|manufacturing;manufacturers;industrial companies;manufacturing sector
 Media|media;news media;journalists;journalism;newspapers;broadcasters;broadcaster;publishers;publishing;news organizations;news outlets;television;media companies;media outlets
 NGOs|NGOs;NGO;non-governmental organizations;non-governmental organisations;non-profits;nonprofits;non-profit organizations;charities;think tanks;think tank;human rights organizations;civil society;activists;dissidents
@@ -185,8 +185,60 @@ NOT_BEFORE: dict[str, tuple[str, ...]] = {
     "technology": ("stack", "stacks"),
     "government": ("said", "says", "denied", "has", "have"),
     "military": ("intelligence", "unit", "units", "grade"),
-    "supply chain": ("attack", "attacks", "compromise", "compromises", "risk", "risks"),
-    "supply chains": ("attack", "attacks"),
+    # "supply chain" before a word of security is the software supply chain, which is no
+    # Logistics victim (the news guide); a supply chain disrupted by an attack still is.
+    "supply chain": (
+        "attack",
+        "attacks",
+        "compromise",
+        "compromises",
+        "risk",
+        "risks",
+        "breach",
+        "breaches",
+        "incident",
+        "incidents",
+        "intrusion",
+        "intrusions",
+        "hack",
+        "hacks",
+        "security",
+        "threat",
+        "threats",
+        "poisoning",
+        "vulnerability",
+        "vulnerabilities",
+        "campaign",
+        "campaigns",
+        "malware",
+        "exposure",
+    ),
+    "supply chains": (
+        "attack",
+        "attacks",
+        "compromise",
+        "compromises",
+        "risk",
+        "risks",
+        "breach",
+        "breaches",
+        "incident",
+        "incidents",
+        "intrusion",
+        "intrusions",
+        "hack",
+        "hacks",
+        "security",
+        "threat",
+        "threats",
+        "poisoning",
+        "vulnerability",
+        "vulnerabilities",
+        "campaign",
+        "campaigns",
+        "malware",
+        "exposure",
+    ),
     "it": (
         "admin",
         "admins",
@@ -240,6 +292,8 @@ ORG_NOUNS = frozenset(
     startups developers operators""".split()  # noqa: SIM905
 )
 NOT_AFTER: dict[str, tuple[str, ...]] = {
+    "supply chain": ("software", "open-source", "open", "source", "code", "package", "build"),
+    "supply chains": ("software", "open-source", "open", "source", "code", "package", "build"),
     "media": ("social", "removable", "storage"),
     "banking": ("online",),
     "retail": ("non",),
