@@ -23,12 +23,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from pathlib import Path
 
 from benchmarks.tag_eval import CORPUS, DEFAULT, _clean_gold, load_docs, load_news, news_text
-from briefing.intel.decide import SECTOR_FEATURES
+from briefing.intel.decide import SECTOR_FEATURES, Model, sigmoid
 from briefing.intel.kb import load_kb
 from briefing.intel.tagger import Tagger, _misp_sectors
 
@@ -71,8 +70,7 @@ def fit(data: list[Example], l2: float) -> tuple[list[float], float]:
         gw = [0.0] * k
         gb = 0.0
         for x, y in data:
-            z = b + sum(wi * xi for wi, xi in zip(w, x, strict=True))
-            err = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z)))) - y
+            err = sigmoid(b + sum(wi * xi for wi, xi in zip(w, x, strict=True))) - y
             for i in range(k):
                 gw[i] += err * x[i]
             gb += err
@@ -81,14 +79,10 @@ def fit(data: list[Example], l2: float) -> tuple[list[float], float]:
     return w, b
 
 
-def prob(w: list[float], b: float, x: list[float]) -> float:
-    z = b + sum(wi * xi for wi, xi in zip(w, x, strict=True))
-    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
-
-
 def scores(w: list[float], b: float, data: list[Example], th: float) -> tuple[float, float, float]:
-    tp = sum(1 for x, y in data if y and prob(w, b, x) >= th)
-    pred = sum(1 for x, _ in data if prob(w, b, x) >= th)
+    model = Model(SECTOR_FEATURES, tuple(w), b, th)
+    tp = sum(1 for x, y in data if y and model.accepts(x))
+    pred = sum(1 for x, _ in data if model.accepts(x))
     gold = sum(y for _, y in data)
     p = tp / pred if pred else 1.0
     r = tp / gold if gold else 1.0

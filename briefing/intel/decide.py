@@ -47,14 +47,18 @@ _SENTENCE_RE = re.compile(r"[.!?\n]\s")
 
 @dataclass(frozen=True)
 class Cues:
-    """One kind of candidate's cue lists: exact words and prefixes ("target*")."""
+    """One kind of candidate's cue lists: exact words or phrases, and prefixes ("target*")."""
 
     words: dict[str, frozenset[str]]
     prefixes: dict[str, tuple[str, ...]]
-    phrases: dict[str, frozenset[str]]
 
     def has(self, kind: str, word: str) -> bool:
         return word in self.words[kind] or word.startswith(self.prefixes[kind])
+
+
+def sigmoid(z: float) -> float:
+    """The logistic function, clamped so that ``exp`` cannot overflow."""
+    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
 
 @dataclass(frozen=True)
@@ -67,8 +71,7 @@ class Model:
     threshold: float
 
     def probability(self, x: Sequence[float]) -> float:
-        z = self.bias + sum(w * v for w, v in zip(self.weights, x, strict=True))
-        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+        return sigmoid(self.bias + sum(w * v for w, v in zip(self.weights, x, strict=True)))
 
     def accepts(self, x: Sequence[float]) -> bool:
         return self.probability(x) >= self.threshold
@@ -81,14 +84,9 @@ def cues() -> dict[str, Cues]:
     )
     out: dict[str, Cues] = {}
     for kind, lists in raw.items():
-        words: dict[str, frozenset[str]] = {}
-        prefixes: dict[str, tuple[str, ...]] = {}
-        phrases: dict[str, frozenset[str]] = {}
-        for name, entries in lists.items():
-            words[name] = frozenset(e for e in entries if not e.endswith("*") and " " not in e)
-            prefixes[name] = tuple(e[:-1] for e in entries if e.endswith("*"))
-            phrases[name] = frozenset(e for e in entries if " " in e)
-        out[kind] = Cues(words, prefixes, phrases)
+        words = {n: frozenset(e for e in es if not e.endswith("*")) for n, es in lists.items()}
+        prefixes = {n: tuple(e[:-1] for e in es if e.endswith("*")) for n, es in lists.items()}
+        out[kind] = Cues(words, prefixes)
     return out
 
 
@@ -139,7 +137,7 @@ def sector_features(
     after = _WORD_RE.findall(text[end:s1].lower())[:WINDOW]
     low = surface.lower()
     words = low.split() or [low]
-    abstract = low in c.phrases["abstract"] or c.has("abstract", low)
+    abstract = c.has("abstract", low)
     if after[:1] and (c.has("malware", after[0]) or any(c.has("agent", w) for w in after[:3])):
         return None
     return [
@@ -161,9 +159,7 @@ def sector_features(
 @cache
 def _cue_re(kind: str, name: str) -> re.Pattern[str]:
     c = cues()[kind]
-    alts = sorted(c.words[name] | c.phrases[name]) + [
-        re.escape(p) + r"[a-z]*" for p in c.prefixes[name]
-    ]
+    alts = sorted(c.words[name]) + [re.escape(p) + r"[a-z]*" for p in c.prefixes[name]]
     return re.compile(r"\b(?:" + "|".join(alts) + r")\b")
 
 

@@ -133,6 +133,43 @@ MISP_SECTOR_MAP: dict[str, str] = {
 }
 
 
+# Words beside "supply chain" that make it the software supply chain (see NOT_BEFORE/AFTER).
+_SOFTWARE_SUPPLY_CHAIN_AFTER = (
+    "attack",
+    "attacks",
+    "compromise",
+    "compromises",
+    "risk",
+    "risks",
+    "breach",
+    "breaches",
+    "incident",
+    "incidents",
+    "intrusion",
+    "intrusions",
+    "hack",
+    "hacks",
+    "security",
+    "threat",
+    "threats",
+    "poisoning",
+    "vulnerability",
+    "vulnerabilities",
+    "campaign",
+    "campaigns",
+    "malware",
+    "exposure",
+)
+_SOFTWARE_SUPPLY_CHAIN_BEFORE = (
+    "software",
+    "open-source",
+    "open",
+    "source",
+    "code",
+    "package",
+    "build",
+)
+
 # Forms that are not sectors when a given word follows ("defense evasion", "banking trojan")
 # or precedes ("social media"). Lower-case; checked by the tagger on the scan text.
 NOT_BEFORE: dict[str, tuple[str, ...]] = {
@@ -187,58 +224,8 @@ NOT_BEFORE: dict[str, tuple[str, ...]] = {
     "military": ("intelligence", "unit", "units", "grade"),
     # "supply chain" before a word of security is the software supply chain, which is no
     # Logistics victim (the news guide); a supply chain disrupted by an attack still is.
-    "supply chain": (
-        "attack",
-        "attacks",
-        "compromise",
-        "compromises",
-        "risk",
-        "risks",
-        "breach",
-        "breaches",
-        "incident",
-        "incidents",
-        "intrusion",
-        "intrusions",
-        "hack",
-        "hacks",
-        "security",
-        "threat",
-        "threats",
-        "poisoning",
-        "vulnerability",
-        "vulnerabilities",
-        "campaign",
-        "campaigns",
-        "malware",
-        "exposure",
-    ),
-    "supply chains": (
-        "attack",
-        "attacks",
-        "compromise",
-        "compromises",
-        "risk",
-        "risks",
-        "breach",
-        "breaches",
-        "incident",
-        "incidents",
-        "intrusion",
-        "intrusions",
-        "hack",
-        "hacks",
-        "security",
-        "threat",
-        "threats",
-        "poisoning",
-        "vulnerability",
-        "vulnerabilities",
-        "campaign",
-        "campaigns",
-        "malware",
-        "exposure",
-    ),
+    "supply chain": _SOFTWARE_SUPPLY_CHAIN_AFTER,
+    "supply chains": _SOFTWARE_SUPPLY_CHAIN_AFTER,
     "it": (
         "admin",
         "admins",
@@ -292,8 +279,8 @@ ORG_NOUNS = frozenset(
     startups developers operators""".split()  # noqa: SIM905
 )
 NOT_AFTER: dict[str, tuple[str, ...]] = {
-    "supply chain": ("software", "open-source", "open", "source", "code", "package", "build"),
-    "supply chains": ("software", "open-source", "open", "source", "code", "package", "build"),
+    "supply chain": _SOFTWARE_SUPPLY_CHAIN_BEFORE,
+    "supply chains": _SOFTWARE_SUPPLY_CHAIN_BEFORE,
     "media": ("social", "removable", "storage"),
     "banking": ("online",),
     "retail": ("non",),

@@ -344,10 +344,10 @@ class Tagger:
                 gang = kb.actor_index.get(key)
                 if gang is not None and kb.actors[gang].kind != "ransomware":
                     gang = None
+                amb = self._actor_ambiguity(name, key, malware_keys, place_keys)
                 for v in scan_variants(name, drop_optional=False):
                     add(v, (_MALWARE, fam.id, name, risky))
                     if gang is not None:
-                        amb = self._actor_ambiguity(name, key, malware_keys, place_keys)
                         add(v, (_ACTOR, gang, name, amb))
         for word, sub in _SCHEME_KEYS.items():
             add(word, (_SCHEME, sub, word, 0))
@@ -398,8 +398,10 @@ class Tagger:
         """Every mention of every sector candidate with its decider features (training)."""
         c = self._candidates(text, title, None)
         out: dict[str, list[tuple[str, list[float]]]] = {}
+        if not decide.harm_in(c.low):
+            return out
         for k in c.sectors:
-            found = list(sector_features(c.text, c.low, c.sectors, k))
+            found = list(sector_features(c.text, c.sectors, k))
             if found:
                 out[k] = found
         return out
@@ -927,10 +929,11 @@ class Tagger:
         )
         if self.decider and sectors:
             model = decide.models()["sector"]
+            harm = decide.harm_in(low)
             sectors = {
                 k: acc
                 for k, acc in sectors.items()
-                if any(model.accepts(x) for _sf, x in sector_features(text, low, sectors, k))
+                if harm and any(model.accepts(x) for _sf, x in sector_features(text, sectors, k))
             }
         sector_refs = _named(sectors, lambda k: k)
         malware_refs = _named(malware, lambda k: self.kb.malware[k].name)
@@ -948,21 +951,16 @@ class Tagger:
 
 
 def sector_features(
-    text: str, low: str, sectors: dict[str, _Acc], only: str | None = None
+    text: str, sectors: dict[str, _Acc], sector: str
 ) -> Iterator[tuple[str, list[float]]]:
-    """The decider's features of every mention (of sector ``only``, or of every sector) that
-    can name a victim at all (``decide.sector_features``, ``decide.harm_in``), lazily: the
-    decider stops at the first mention it accepts."""
-    if not sectors or not decide.harm_in(low):
-        return
-    for k, acc in sectors.items():
-        if only is not None and k != only:
-            continue
-        others = [p for o, oacc in sectors.items() if o != k for p, _ in oacc.hits]
-        for pos, surface in acc.hits:
-            x = decide.sector_features(text, pos, surface, others)
-            if x is not None:
-                yield surface, x
+    """The decider's features of every mention of ``sector`` that can name a victim at all
+    (``decide.sector_features``), lazily: the decider stops at the first mention it accepts.
+    The caller has checked ``decide.harm_in`` once for the whole text."""
+    others = [p for o, acc in sectors.items() if o != sector for p, _ in acc.hits]
+    for pos, surface in sectors[sector].hits:
+        x = decide.sector_features(text, pos, surface, others)
+        if x is not None:
+            yield surface, x
 
 
 def _passing(acc: _Acc, length: int) -> bool:
