@@ -45,8 +45,8 @@ from briefing.intel import get_tagger
 from briefing.models import Source, Story
 from briefing.store import canonical_url
 from briefing.stories.cluster import BACKGROUND, BACKGROUND_CHARS, Doc, cluster
-from briefing.stories.compose import merge_entities
 from briefing.stories.continuity import DAYS, EarlierStory, continuations, story_doc
+from briefing.stories.summarize import merge_entities
 
 ROOT = Path(__file__).resolve().parent.parent
 PAIRS = ROOT / "tests" / "data" / "cluster_pairs.tsv"

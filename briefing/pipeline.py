@@ -5,10 +5,9 @@
     poll       ingest.poll.poll_feeds              feeds -> entries (store)         poll
     extract    ingest.extract.extract_pending      entries -> articles (store)      extract
     tag        intel.stage.tag_articles            articles -> entities (store)     tag
-    cluster    stories.compose.story_groups        tagged articles -> groups        brief
-    continue   stories.compose.continued_groups    groups + earlier days -> new     brief
-    continue   stories.compose.continued_groups    groups vs earlier days' stories  brief
-    summarize  stories.compose.summarize_stories   groups -> scored stories         brief
+    cluster    stories.cluster.story_groups        tagged articles -> groups        brief
+    continue   stories.continuity.continued_groups groups vs earlier days' stories  brief
+    summarize  stories.summarize.summarize_stories groups -> scored stories         brief
     compose    stories.compose.compose             stories -> Briefing              brief
     render     publish.render.write_briefing       Briefing -> HTML, PDF, JSON      build
     archive    publish.archive.update_archive      days on disk -> static site      build
@@ -129,12 +128,10 @@ def brief(
 ) -> Briefing:
     """Tagged articles -> the briefing: cluster, continue, summarize, compose. ``earlier``
     and ``background`` come from ``history``."""
-    from briefing.stories.compose import (
-        compose,
-        continued_groups,
-        story_groups,
-        summarize_stories,
-    )
+    from briefing.stories.cluster import story_groups
+    from briefing.stories.compose import compose
+    from briefing.stories.continuity import continued_groups
+    from briefing.stories.summarize import summarize_stories
 
     groups = story_groups(config, tagged, background)
     shown, follows = continued_groups(config, groups, earlier, background)
@@ -179,7 +176,7 @@ def trend(config: Config, output: Path, briefing: Briefing) -> Trend:
     """The trend chart's counts: the top actors in the stored entities of the seven days up to
     the briefing's end, the very entities the briefings showed."""
     from briefing.publish.render import TREND_DAYS, actor_trend
-    from briefing.stories.compose import actor_namer
+    from briefing.stories.cluster import actor_namer
 
     end = briefing.window_end
     shown = actor_namer(config.actor_names)

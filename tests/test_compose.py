@@ -7,7 +7,7 @@ from briefing.config import Config, FeedConfig, InterestsConfig
 from briefing.deliver.interests import filter_briefing
 from briefing.deliver.send import subject_line
 from briefing.models import ActorRef, Article, CountryRef, Entities, Entry, NamedRef
-from briefing.stories.compose import exploited_cves, merge_entities
+from briefing.stories.summarize import exploited_cves, merge_entities
 from tests.conftest import NOW_DT, compose_pairs
 
 CONFIG = Config(

@@ -1,8 +1,13 @@
 """Cluster stage: the window's articles -> groups that each tell one event.
 
-In: ``Doc``s (feed, canonical link, title, text, entities) and, optionally, the texts of the
-store's recent weeks (``background``: what makes a word common or rare). Out: lists of indices
-into the input, one list per story, in input order.
+``story_groups`` is the stage: the tag stage's ``(Entry, Article, Entities)`` triples -> one
+group per event, one entry per article (``_one_entry_per_link``), actors under the config's
+names (``actor_namer``), a bare catalogue entry joining only the story of its CVE. ``cluster``
+below it works on plain ``Doc``s.
+
+``cluster``: in: ``Doc``s (feed, canonical link, title, text, entities) and, optionally, the
+texts of the store's recent weeks (``background``: what makes a word common or rare). Out:
+lists of indices into the input, one list per story, in input order.
 
 Two documents are one story when:
 
@@ -28,11 +33,23 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from briefing.models import Entities
+from briefing.config import Config
+from briefing.intel.normalize import alias_key
+from briefing.intel.stage import Tagged
+from briefing.models import (
+    ActorRef,
+    Article,
+    Entities,
+    Entry,
+)
+from briefing.store import canonical_url
+from briefing.stories.catalogue import (
+    catalogue_entry,
+)
 from briefing.stories.tokens import stem, terms, words
 
 # The deciding numbers. Chosen on the train split of tests/data/cluster_pairs.tsv (pairs from
@@ -373,3 +390,92 @@ def cluster(docs: Sequence[Doc], background: Sequence[str] = ()) -> list[list[in
         if value > 0.0:
             groups.merge(i, j)
     return sorted((sorted(group) for group in groups.members if group), key=lambda group: group[0])
+
+
+# --- the stage -------------------------------------------------------------------------------
+
+
+def actor_namer(names: Mapping[str, str]) -> Callable[[Entities], Entities]:
+    """``actor_names`` from the config as a function: an actor any of whose names (canonical
+    or alias, compared like the knowledge base compares them) the config lists goes by the name
+    it gives, its former name becoming an alias. Should several listed names be the same
+    actor's, its canonical name's entry wins, then its aliases' in their order."""
+    wanted = {alias_key(name): shown for name, shown in names.items() if alias_key(name)}
+
+    def rename(actor: ActorRef) -> ActorRef:
+        for name in (actor.name, *actor.aliases):
+            shown = wanted.get(alias_key(name))
+            if shown is not None and shown != actor.name:
+                key = alias_key(shown)
+                aliases = (actor.name, *(a for a in actor.aliases if alias_key(a) != key))
+                return replace(actor, name=shown, aliases=aliases)
+        return actor
+
+    def apply(entities: Entities) -> Entities:
+        if not wanted or not entities.actors:
+            return entities
+        return replace(entities, actors=tuple(rename(actor) for actor in entities.actors))
+
+    return apply
+
+
+def _one_entry_per_link(
+    pairs: Sequence[tuple[Entry, Article]],
+) -> list[tuple[Entry, Article]]:
+    """A feed that mints a new GUID on every fetch lists one article as many entries: the
+    newest of them speaks for the article, so a story never lists one source twice. Same feed,
+    link and title make "the same article"; a feed that points every item at one landing page
+    still has one entry per title."""
+    newest: dict[tuple[str, str, str], tuple[Entry, Article]] = {}
+    for entry, article in pairs:
+        link = canonical_url(entry.link) if entry.link else "id:" + entry.id
+        key = (entry.feed, link, " ".join(entry.title.lower().split()))
+        kept = newest.get(key)
+        if kept is None or (entry.first_seen, entry.id) > (kept[0].first_seen, kept[0].id):
+            newest[key] = (entry, article)
+    chosen = {entry.id for entry, _ in newest.values()}
+    return [(entry, article) for entry, article in pairs if entry.id in chosen]
+
+
+def _outlets_of_aggregators(
+    config: Config, pairs: Sequence[tuple[Entry, Article]]
+) -> list[tuple[Entry, Article]]:
+    """The outlets an item's <source> names count only for feeds the config marks
+    ``aggregator``: any other feed is one voice, however many outlets it claims to carry."""
+    bundles = {feed.name for feed in config.feeds if feed.aggregator}
+    return [
+        (entry if entry.outlet is None or entry.feed in bundles else replace(entry, outlet=None), a)
+        for entry, a in pairs
+    ]
+
+
+def docs_of(config: Config, items: Sequence[Tagged]) -> list[Doc]:
+    tags = {feed.name: feed.tags for feed in config.feeds}
+    return [
+        Doc(
+            # An aggregator's items come from many outlets: each is its own voice.
+            feed=entry.outlet or entry.feed,
+            link=canonical_url(entry.link) if entry.link else None,
+            title=article.title,
+            text=article.text,
+            entities=entities,
+            catalogue=catalogue_entry(entry.link, tags.get(entry.feed, ())),
+        )
+        for entry, article, entities in items
+    ]
+
+
+def story_groups(
+    config: Config, tagged: Sequence[Tagged], background: Sequence[str] = ()
+) -> list[list[Tagged]]:
+    """Cluster stage: the window's tagged articles -> one group per event (``stories.cluster``),
+    one entry per article (``_one_entry_per_link``), actors under the config's names.
+    ``background``: texts of the store's weeks before the window (the words' weights)."""
+    shown = actor_namer(config.actor_names)
+    entities_of = {entry.id: entities for entry, _, entities in tagged}
+    pairs = _one_entry_per_link(
+        _outlets_of_aggregators(config, [(entry, article) for entry, article, _ in tagged])
+    )
+    items = [(entry, article, shown(entities_of[entry.id])) for entry, article in pairs]
+    docs = docs_of(config, items)
+    return [[items[i] for i in group] for group in cluster(docs, background)]

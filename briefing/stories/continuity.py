@@ -1,4 +1,7 @@
-"""Story continuation: today's stories + the earlier briefings' stories -> developments, repeats.
+"""Continue stage: today's stories + the earlier briefings' stories -> developments, repeats.
+
+``continued_groups`` is the stage (the cluster stage's groups in, the groups with something
+new out, each with the earlier story it continues).
 
 In: today's stories, each as the ``Doc``s of its sources and their canonical links; the stories
 of the briefings of the last ``DAYS`` days before today, read from the archive's stored
@@ -25,9 +28,13 @@ from datetime import date as Date
 from datetime import timedelta
 from pathlib import Path
 
-from briefing.models import Story
+from briefing.config import Config
+from briefing.intel.stage import Tagged
+from briefing.models import (
+    Story,
+)
 from briefing.store import canonical_url
-from briefing.stories.cluster import Doc, conflicting, evidence, strength
+from briefing.stories.cluster import Doc, conflicting, docs_of, evidence, strength
 
 DAYS = 7  # how far back a story continues (the issue's "the store's last 7 days")
 
@@ -127,3 +134,21 @@ def continuations(
         repeat = bool(links) and all(link is not None and link in seen for link in links)
         out.append(Continuation(chosen[1] if chosen else None, repeat))
     return out
+
+
+# --- the stage -------------------------------------------------------------------------------
+
+
+def continued_groups(
+    config: Config,
+    groups: Sequence[Sequence[Tagged]],
+    earlier: Sequence[EarlierStory],
+    background: Sequence[str] = (),
+) -> tuple[list[Sequence[Tagged]], list[Continuation]]:
+    """Today's groups against the earlier briefings' stories (``stories.continuity``): the
+    groups with something new, each with the earlier story it continues, if any. A group whose
+    every source was in an earlier briefing is left out: it is not repeated."""
+    found = continuations([docs_of(config, group) for group in groups], earlier, background)
+    kept = [(group, follow) for group, follow in zip(groups, found, strict=True)]
+    kept = [(group, follow) for group, follow in kept if not follow.repeat]
+    return [group for group, _ in kept], [follow for _, follow in kept]

@@ -1,32 +1,65 @@
-"""Summarize stage: a story's source texts -> one to three whole sentences, each traced to a source.
+"""Summarize stage: story groups -> scored ``Story``s, each summarized from all its sources.
 
-In: the texts of a story's sources (best first) and the entity surface forms found in them.
-Out: ``SummarySentence``s (text + the index of the source it came from).
+In: the cluster stage's groups of ``(Entry, Article, Entities)`` (after continuation), the
+config and the window. Out: ``Story``s, best first: the lead member (``lead_order``) gives the
+title, the entities are the union of the members' (``merge_entities``), the summary is one to
+three whole sentences each traced to a source (``SummarySentence``: text + source index), and
+the score weighs coverage (distinct outlets), actors, exploited or named CVEs, recency and the
+best source's feed weight (``score``).
 
-Extractive, deterministic and offline. A sentence is a candidate only if it looks like prose:
-long enough, ending in terminal punctuation, with balanced quotes and brackets, and not site
-furniture (bylines, "Read more", "Register now", cookie and newsletter text, share buttons).
-Candidates are scored by position (news puts the point first), centrality (word overlap with
-the whole story) and entity density (sentences that name actors, CVEs, sectors carry the news);
-near-repeats of a chosen sentence are skipped, so two outlets' leads are not both quoted.
+The summarizer is extractive, deterministic and offline. A sentence is a candidate only if it
+looks like prose: long enough, ending in terminal punctuation, with balanced quotes and
+brackets, and not site furniture (bylines, "Read more", "Register now", cookie and newsletter
+text, share buttons). Candidates are scored by position (news puts the point first),
+centrality (word overlap with the whole story) and entity density (sentences that name actors,
+CVEs, sectors carry the news); near-repeats of a chosen sentence are skipped, so two outlets'
+leads are not both quoted.
 
 ``Summarizer`` is the one interface; ``ExtractiveSummarizer`` is the default, and
 ``ChatSummarizer`` (an OpenAI-compatible endpoint such as a local llama.cpp or Ollama server)
-may write the top stories' summaries instead, falling back to the extractive one.
+may write the top stories' summaries instead, falling back to the extractive one: the only
+network this side of the store.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
+import os
 import re
 from collections import Counter
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
+from urllib.parse import urlsplit
 
-from briefing.models import SummarySentence
+from briefing.config import Config
+from briefing.intel.iocs import defang_lookalikes, find_cves
+from briefing.intel.stage import Tagged
+from briefing.models import (
+    ActorRef,
+    Article,
+    CountryRef,
+    Entities,
+    Entry,
+    NamedRef,
+    Source,
+    Story,
+    SummarySentence,
+    VendorRef,
+)
+from briefing.stories import topics
+from briefing.stories.catalogue import (
+    EXPLOITED_TAGS,
+    catalogue_story,
+)
 from briefing.stories.tokens import words
+
+if TYPE_CHECKING:
+    from briefing.stories.continuity import Continuation
 
 log = logging.getLogger(__name__)
 
@@ -287,3 +320,323 @@ class ChatSummarizer:
             self.failures += 1
             return self.fallback.summarize(texts, title, mentions)
         return parsed
+
+
+# --- the stage -------------------------------------------------------------------------------
+
+
+_QUALITY_RANK = {"full": 0, "feed-only": 1, "failed": 2}
+_ROLE_RANK = {"attributed": 0, "target": 1, "mentioned": 2}
+_EXPLOITED = topics.EXPLOITED
+_FEED_PREFIXES = frozenset({"www", "feeds", "feed", "rss", "blog", "blogs", "news"})
+
+
+def _union(groups: Iterable[Iterable[str]]) -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+    for group in groups:
+        for value in group:
+            seen.setdefault(value, None)
+    return tuple(seen)
+
+
+def _merge_named(lists: Iterable[Sequence[NamedRef]]) -> tuple[NamedRef, ...]:
+    merged: dict[str, list[tuple[str, ...]]] = {}
+    for refs in lists:
+        for ref in refs:
+            merged.setdefault(ref.name, []).append(ref.mentions)
+    return tuple(NamedRef(name, _union(mentions)) for name, mentions in merged.items())
+
+
+def merge_entities(all_entities: Sequence[Entities]) -> Entities:
+    """The entities of several sources about one event, each entity once."""
+    if len(all_entities) == 1:
+        return all_entities[0]
+    actors: dict[str, ActorRef] = {}
+    for entities in all_entities:
+        for actor in entities.actors:
+            known = actors.get(actor.name)
+            if known is not None and actor.in_kb and not known.in_kb:
+                known, actor = actor, known  # the knowledge base's actor speaks for the name
+            if known is None:
+                actors[actor.name] = actor
+            else:
+                actors[actor.name] = ActorRef(
+                    name=known.name,
+                    aliases=known.aliases,
+                    country=known.country or actor.country,
+                    country_code=known.country_code or actor.country_code,
+                    in_kb=known.in_kb or actor.in_kb,
+                    mentions=_union([known.mentions, actor.mentions]),
+                )
+    countries: dict[str, CountryRef] = {}
+    for entities in all_entities:
+        for country in entities.countries:
+            known_country = countries.get(country.code)
+            if known_country is None:
+                countries[country.code] = country
+                continue
+            # The strongest role any source gave the country wins.
+            role = min(known_country.role, country.role, key=_ROLE_RANK.__getitem__)
+            countries[country.code] = CountryRef(
+                country.code,
+                country.name,
+                role,
+                _union([known_country.mentions, country.mentions]),
+            )
+    indicators: dict[str, list[tuple[str, ...]]] = {}
+    for entities in all_entities:
+        for kind, values in entities.indicators:
+            indicators.setdefault(kind, []).append(values)
+    return Entities(
+        actors=tuple(actors.values()),
+        countries=tuple(countries.values()),
+        regions=_merge_named(e.regions for e in all_entities),
+        sectors=_merge_named(e.sectors for e in all_entities),
+        malware=_merge_named(e.malware for e in all_entities),
+        cves=tuple(sorted(_union(e.cves for e in all_entities))),
+        techniques=tuple(sorted(_union(e.techniques for e in all_entities))),
+        indicators=tuple((kind, _union(values)) for kind, values in sorted(indicators.items())),
+        vendors=_merge_vendors(e.vendors for e in all_entities),
+    )
+
+
+def _merge_vendors(lists: Iterable[Sequence[VendorRef]]) -> tuple[VendorRef, ...]:
+    merged: dict[str, tuple[list[tuple[str, ...]], list[tuple[str, ...]]]] = {}
+    for refs in lists:
+        for ref in refs:
+            products, mentions = merged.setdefault(ref.name, ([], []))
+            products.append(ref.products)
+            mentions.append(ref.mentions)
+    return tuple(
+        VendorRef(name, _union(products), _union(mentions))
+        for name, (products, mentions) in merged.items()
+    )
+
+
+def exploited_cves(texts: Iterable[str], cves: Sequence[str]) -> tuple[str, ...]:
+    """CVEs that a sentence says are exploited (or, for a one-CVE story, any such sentence)."""
+    found: set[str] = set()
+    said_exploited = False
+    for text in texts:
+        for sentence in split_sentences(text):
+            if not _EXPLOITED.search(sentence):
+                continue
+            said_exploited = True
+            found.update(find_cves(sentence))
+    if said_exploited and len(cves) == 1:
+        found.add(cves[0])
+    return tuple(sorted(found & set(cves)))
+
+
+def _story_id(entry_ids: Iterable[str]) -> str:
+    return hashlib.sha256("|".join(sorted(entry_ids)).encode()).hexdigest()[:12]
+
+
+def _mentions(entities: Entities) -> list[str]:
+    out: list[str] = []
+    for refs in (entities.actors, entities.malware, entities.sectors, entities.regions):
+        for ref in refs:
+            out.extend(ref.mentions)
+    for country in entities.countries:
+        out.extend(country.mentions)
+    out.extend(entities.cves)
+    return out
+
+
+def _serves(feed_url: str, link: str | None) -> bool:
+    """Whether ``link`` is on the site of the feed at ``feed_url`` (the advisory's own host)."""
+    feed_host = (urlsplit(feed_url).hostname or "").split(".")
+    if len(feed_host) > 2 and feed_host[0] in _FEED_PREFIXES:
+        feed_host = feed_host[1:]
+    base = ".".join(feed_host)
+    host = urlsplit(link or "").hostname or ""
+    return bool(base) and (host == base or host.endswith("." + base))
+
+
+def lead_order(
+    config: Config | None,
+) -> Callable[[tuple[Entry, Article, Entities]], tuple[object, ...]]:
+    """The sort key that puts a story's most trusted member first: its title and summary lead
+    the story. Feed weight, then the feed whose site serves the link, then first seen, then
+    the operator's order of the feeds in the config; text length and the item id (a GUID the
+    feed chose) come last, so another feed cannot take over a story by writing more or
+    picking its GUID."""
+    feeds = {feed.name: feed for feed in config.feeds} if config else {}
+    position = {name: index for index, name in enumerate(feeds)}
+
+    def key(member: tuple[Entry, Article, Entities]) -> tuple[object, ...]:
+        entry, article, _ = member
+        feed = feeds.get(entry.feed)
+        return (
+            -(feed.weight if feed else 1.0),
+            not (feed is not None and _serves(feed.url, entry.link)),
+            _QUALITY_RANK[article.quality] == 2,  # a member with no text cannot lead
+            entry.first_seen,
+            position.get(entry.feed, len(position)),
+            entry.feed,
+            _QUALITY_RANK[article.quality],
+            -len(article.text),
+            entry.id,
+        )
+
+    return key
+
+
+def make_story(
+    members: Sequence[Tagged],
+    summarizer: Summarizer,
+    config: Config | None = None,
+) -> Story:
+    ranked = sorted(members, key=lead_order(config))
+    best_entry, best_article, _ = ranked[0]
+    sources = tuple(
+        sorted(
+            (
+                Source(
+                    feed=entry.feed,
+                    title=entry.title,
+                    url=entry.link,
+                    published=entry.published,
+                    quality=article.quality,
+                    outlet=entry.outlet,
+                )
+                for entry, article, _ in members
+            ),
+            key=lambda source: (source.published, source.feed, source.url or ""),
+        )
+    )
+    entities = merge_entities([m[2] for m in ranked])
+    texts = [article.text for _, article, _ in ranked]
+    # The lead member's own text tells the story; the others' only when it has none to give.
+    sentences = summarizer.summarize(texts[:1], best_article.title, _mentions(entities))
+    if not sentences:
+        sentences = summarizer.summarize(texts, best_article.title, _mentions(entities))
+    # The summarizer counts sources in ``ranked`` order; the story lists them by date.
+    position = {
+        index: next(
+            k
+            for k, source in enumerate(sources)
+            if source.url == ranked[index][0].link and source.feed == ranked[index][0].feed
+        )
+        for index in range(len(ranked))
+    }
+    sentences = tuple(
+        replace(s, source=position[s.source], text=defang_lookalikes(s.text)) for s in sentences
+    )
+    summary = " ".join(s.text for s in sentences)
+    if not summary:
+        summary = defang_lookalikes(fallback_summary(best_article.text))
+    return Story(
+        id=_story_id(entry.id for entry, _, _ in members),
+        title=best_entry.title,
+        summary=summary,
+        sources=sources,
+        entities=entities,
+        published=sources[0].published,
+        sentences=sentences,
+        exploited=exploited_cves(texts, entities.cves),
+    )
+
+
+def score(
+    story: Story,
+    weights: dict[str, float],
+    start: datetime,
+    end: datetime,
+    catalogue: bool = False,
+) -> float:
+    """``catalogue``: every source is a known-exploited feed's entry, with no report around it;
+    exploitation counts half, so a day's KEV additions rank below the news of attacks."""
+    outlets = {source.publisher for source in story.sources}
+    value = 1.0 + 1.5 * math.log2(1 + len(outlets))
+    if story.entities.actors:
+        attributed = any(actor.country for actor in story.entities.actors)
+        value += 2.0 if attributed else 1.0
+    if story.exploited:
+        value += 1.0 if catalogue else 2.0
+    elif story.entities.cves:
+        value += 0.5
+    if story.entities.malware:
+        value += 0.3
+    span = (end - start).total_seconds() or 1.0
+    age = min(1.0, max(0.0, (end - story.published).total_seconds() / span))
+    value += 1.0 - age
+    weight = max((weights.get(source.feed, 1.0) for source in story.sources), default=1.0)
+    return round(value * weight, 4)
+
+
+def chat_summarizer(config: Config) -> ChatSummarizer | None:
+    """The configured chat endpoint, or None for the extractive default."""
+    settings = config.summarizer
+    if settings.backend != "chat" or not settings.url or settings.max_stories == 0:
+        return None
+    key = os.environ.get(settings.api_key_env) if settings.api_key_env else None
+    return ChatSummarizer(settings.url, settings.model, api_key=key, timeout=settings.timeout)
+
+
+def _exploit_feeds(config: Config) -> set[str]:
+    return {feed.name for feed in config.feeds if EXPLOITED_TAGS & set(feed.tags)}
+
+
+def rank_key(story: Story) -> tuple[float, float, str]:
+    return (-story.score, -story.published.timestamp(), story.id)
+
+
+def summarize_stories(
+    config: Config,
+    groups: Sequence[Sequence[Tagged]],
+    start: datetime,
+    end: datetime,
+    summarizer: Summarizer | None = None,
+    follows: Sequence[Continuation] = (),
+) -> list[Story]:
+    """Summarize stage: each group -> a scored ``Story`` summarized from all its sources, best
+    first. With a chat endpoint configured, the ``max_stories`` best are summarized again by it
+    (the only network this side of the store). ``follows``: per group, the earlier story it
+    continues (``continued_groups``), which the story records as ``previous``."""
+    summarizer = summarizer or ExtractiveSummarizer()
+    weights = {feed.name: feed.weight for feed in config.feeds}
+    exploit_feeds = _exploit_feeds(config)
+    kev_feeds = {feed.name for feed in config.feeds if "kev" in feed.tags}
+    tags = {feed.name: feed.tags for feed in config.feeds}
+
+    def facts(story: Story, group: Sequence[Tagged]) -> Story:
+        listed = {
+            cve for entry, _, found in group if entry.feed in exploit_feeds for cve in found.cves
+        }
+        if listed:
+            # A feed of known-exploited vulnerabilities (CISA's KEV, say) says so by being it,
+            # for the CVEs its entries name.
+            story = replace(story, exploited=tuple(sorted(set(story.exploited) | listed)))
+        in_kev = {cve for entry, _, found in group if entry.feed in kev_feeds for cve in found.cves}
+        texts = [article.text for _, article, _ in group]
+        return topics.with_facts(story, texts, in_kev)
+
+    stories = []
+    members: dict[str, Sequence[Tagged]] = {}
+    for number, group in enumerate(groups):
+        story = facts(make_story(group, summarizer, config), group)
+        members[story.id] = group
+        follow = follows[number].previous if follows else None
+        if follow is not None:
+            story = replace(
+                story, first_reported=follow.first_reported, previous=(follow.date, follow.id)
+            )
+        ranked = score(story, weights, start, end, catalogue_story(story, tags))
+        stories.append(replace(story, score=ranked))
+    stories.sort(key=rank_key)
+    chat = chat_summarizer(config)
+    if chat is not None:
+        # A model's time goes to the stories read first; the rest keep the extractive summary.
+        try:
+            for rank, story in enumerate(stories[: config.summarizer.max_stories]):
+                rewritten = facts(make_story(members[story.id], chat, config), members[story.id])
+                stories[rank] = replace(
+                    rewritten,
+                    score=story.score,
+                    first_reported=story.first_reported,
+                    previous=story.previous,
+                )
+        finally:
+            chat.close()
+    return stories
