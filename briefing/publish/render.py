@@ -56,7 +56,7 @@ def templates_dir() -> Path:
     checkout = Path(__file__).resolve().parents[2] / "templates"
     if (checkout / "briefing.html").is_file():
         return checkout
-    return Path(str(resources.files("briefing.templates")))
+    return Path(str(resources.files("briefing") / "templates"))
 
 
 def _fmt_time(moment: datetime | None, zone: Any = None, fmt: str = "%Y-%m-%d %H:%M %Z") -> str:
