@@ -115,10 +115,12 @@ class CountryRef:
 
 @dataclass(frozen=True)
 class NamedRef:
-    """A region, sector or malware family with the surface forms that matched it."""
+    """A region, sector or malware family with the surface forms that matched it, and (for a
+    malware family the knowledge base knows) the family's other names."""
 
     name: str
     mentions: tuple[str, ...]
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -163,7 +165,10 @@ class Entities:
             ],
             "regions": [{"name": r.name, "mentions": list(r.mentions)} for r in self.regions],
             "sectors": [{"name": s.name, "mentions": list(s.mentions)} for s in self.sectors],
-            "malware": [{"name": m.name, "mentions": list(m.mentions)} for m in self.malware],
+            "malware": [
+                {"name": m.name, "aliases": list(m.aliases), "mentions": list(m.mentions)}
+                for m in self.malware
+            ],
             "cves": list(self.cves),
             "techniques": list(self.techniques),
             "indicators": {kind: list(values) for kind, values in self.indicators},
@@ -180,7 +185,11 @@ class Entities:
 
         def named(key: str) -> tuple[NamedRef, ...]:
             return tuple(
-                NamedRef(str(item["name"]), tuple(item.get("mentions", ())))
+                NamedRef(
+                    str(item["name"]),
+                    tuple(item.get("mentions", ())),
+                    tuple(item.get("aliases", ())),
+                )
                 for item in data.get(key) or ()
             )
 

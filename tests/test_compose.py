@@ -435,8 +435,9 @@ def test_unnamed_state_activity_is_an_actor_section_without_a_group_name() -> No
 
 
 def test_compose_and_render_never_load_the_tagger() -> None:
-    """The tag stage is the only place that tags: composing stories and rendering the briefing
-    in a fresh process leaves the tagger unloaded."""
+    """The tag stage is the only place that tags or reads the knowledge base: composing stories
+    and rendering the briefing in a fresh process leaves the tagger, the KB loader and every
+    HTTP client unloaded (malware families come with their aliases from the tag stage)."""
     import subprocess
     import sys
     from pathlib import Path
@@ -452,7 +453,8 @@ def test_compose_and_render_never_load_the_tagger() -> None:
         "b = compose(config, sample.stories, {}, sample.window_start, sample.window_end)\n"
         "assert len(b.stories) == 20 and b.by_actor\n"
         "render_html(b, config, environment(config), 'html')\n"
-        "print('briefing.intel.tagger' in sys.modules)\n"
+        "loaded = ('briefing.intel.tagger', 'briefing.intel.kb', 'pymispgalaxies', 'httpx')\n"
+        "print([name for name in loaded if name in sys.modules])\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script],
@@ -463,4 +465,4 @@ def test_compose_and_render_never_load_the_tagger() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "False"
+    assert done.stdout.strip() == "[]"

@@ -26,8 +26,10 @@ def _files(folder: Path) -> set[str]:
 
 def test_the_wheel_holds_every_template_asset_and_data_file(tmp_path: Path) -> None:
     built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q"]
-        + ["-w", str(tmp_path), str(ROOT)],
+        [
+            *(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q"),
+            *("-w", str(tmp_path), str(ROOT)),
+        ],
         capture_output=True,
         text=True,
         timeout=300,

@@ -204,12 +204,11 @@ def test_parts_survive_briefing_json_and_make_vendor_pages(tmp_path: Path) -> No
 
 
 def test_a_family_section_lists_the_knowledge_bases_aliases() -> None:
-    from briefing.stories.compose import malware_aliases
     from briefing.stories.topics import malware_sections
 
     pairs = [pair("Wire", 1, "SmokeLoader malware spreads again", "SmokeLoader is back.", 1)]
     b = compose_pairs(CONFIG, pairs, {}, NOW_DT - timedelta(hours=24), NOW_DT)
-    (section,) = malware_sections(b.stories, malware_aliases)
+    (section,) = malware_sections(b.stories)
     assert section.title == "SmokeLoader"
     assert "Dofoil" in section.aliases and "Dofoil" in section.detail
 

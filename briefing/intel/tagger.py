@@ -72,7 +72,7 @@ from __future__ import annotations
 import re
 import threading
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
@@ -936,7 +936,10 @@ class Tagger:
                 if harm and any(model.accepts(x) for _sf, x in sector_features(text, sectors, k))
             }
         sector_refs = _named(sectors, lambda k: k)
-        malware_refs = _named(malware, lambda k: self.kb.malware[k].name)
+        # A family carries its other names from here on: no later stage opens the KB.
+        malware_refs = _named(
+            malware, lambda k: self.kb.malware[k].name, lambda k: self.kb.malware[k].aliases
+        )
         return Entities(
             actors=tuple(r for _, r in actor_refs),
             countries=tuple(r for _, r in country_refs),
@@ -974,9 +977,16 @@ def _passing(acc: _Acc, length: int) -> bool:
     )
 
 
-def _named(accs: dict[Any, _Acc], name_of: Any) -> tuple[NamedRef, ...]:
+def _named(
+    accs: dict[Any, _Acc],
+    name_of: Callable[[Any], str],
+    aliases_of: Callable[[Any], tuple[str, ...]] = lambda k: (),
+) -> tuple[NamedRef, ...]:
     items = sorted(
-        ((acc.first, NamedRef(name_of(k), tuple(acc.mentions))) for k, acc in accs.items()),
+        (
+            (acc.first, NamedRef(name_of(k), tuple(acc.mentions), aliases_of(k)))
+            for k, acc in accs.items()
+        ),
         key=lambda t: (t[0], t[1].name),
     )
     return tuple(r for _, r in items)

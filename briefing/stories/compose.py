@@ -22,7 +22,6 @@ from datetime import datetime
 from briefing import __version__
 from briefing.config import Config
 from briefing.intel import geo
-from briefing.intel.kb import load_kb
 from briefing.models import (
     ActorRef,
     Briefing,
@@ -239,7 +238,7 @@ def compose(
         for section in (*by_actor, *by_region, *by_vendor, *by_incident)
         for sid in section.story_ids
     }
-    by_malware = topics.malware_sections(stories, malware_aliases, placed)
+    by_malware = topics.malware_sections(stories, placed)
     placed.update(sid for section in by_malware for sid in section.story_ids)
     cve_stories: dict[str, list[str]] = defaultdict(list)
     exploited: set[str] = set()
@@ -278,9 +277,3 @@ def compose(
         by_incident=by_incident,
         by_malware=by_malware,
     )
-
-
-def malware_aliases(name: str) -> tuple[str, ...]:
-    """A malware family's other names in the knowledge base."""
-    family = load_kb().lookup_malware(name)
-    return family.aliases if family is not None else ()

@@ -340,11 +340,16 @@ def _union(groups: Iterable[Iterable[str]]) -> tuple[str, ...]:
 
 
 def _merge_named(lists: Iterable[Sequence[NamedRef]]) -> tuple[NamedRef, ...]:
-    merged: dict[str, list[tuple[str, ...]]] = {}
+    merged: dict[str, tuple[list[tuple[str, ...]], list[tuple[str, ...]]]] = {}
     for refs in lists:
         for ref in refs:
-            merged.setdefault(ref.name, []).append(ref.mentions)
-    return tuple(NamedRef(name, _union(mentions)) for name, mentions in merged.items())
+            mentions, aliases = merged.setdefault(ref.name, ([], []))
+            mentions.append(ref.mentions)
+            aliases.append(ref.aliases)
+    return tuple(
+        NamedRef(name, _union(mentions), _union(aliases))
+        for name, (mentions, aliases) in merged.items()
+    )
 
 
 def merge_entities(all_entities: Sequence[Entities]) -> Entities:

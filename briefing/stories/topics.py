@@ -428,14 +428,19 @@ UNNAMED = "Malware, family not named"
 
 
 def malware_sections(
-    stories: Sequence[Story],
-    aliases_of: Callable[[str], tuple[str, ...]],
-    placed: set[str] | frozenset[str] = frozenset(),
+    stories: Sequence[Story], placed: set[str] | frozenset[str] = frozenset()
 ) -> tuple[Section, ...]:
     """Malware family -> the stories about it that name no actor (the actor's part shows the
     others), when the title or summary names the family (``story_families``); then, for the
     stories in no family and not in ``placed`` (the other parts), "Phishing and fraud" and
-    "Malware, family not named" by what their title speaks of."""
+    "Malware, family not named" by what their title speaks of. A family's other names are the
+    ones the tag stage gave it (the knowledge base's)."""
+    known_aliases = {
+        alias_key(ref.name): ref.aliases
+        for story in stories
+        for ref in story.entities.malware
+        if ref.aliases
+    }
     members: dict[str, list[str]] = defaultdict(list)
     shown: dict[str, str] = {}  # alias_key -> the first spelling seen
     kinds: dict[str, list[str]] = {FRAUD: [], UNNAMED: []}
@@ -453,7 +458,7 @@ def malware_sections(
             kinds[UNNAMED].append(story.id)
     out = []
     for name in _order(members, lambda n: ()):
-        aliases = aliases_of(name)
+        aliases = known_aliases.get(alias_key(name), ())
         out.append(
             Section(
                 key=slug(name),
