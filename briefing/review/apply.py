@@ -113,6 +113,7 @@ def regroup(
                 continue
             items[found] = [m for m in items[found] if member_key(m) != edit.source]
             changed[found] = True
+            titles[found] = None  # a merge's title may have left with the split-off source
             items.insert(found + 1, out)
             conts.insert(found + 1, Continuation(None, False))
             changed.insert(found + 1, True)
