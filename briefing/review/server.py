@@ -16,7 +16,7 @@ Security, for a page that can change what a team is sent:
 * Changes: only ``POST /action``, with the per-session CSRF token of the page's forms, and no
   foreign ``Origin`` (a page on another site cannot post here). Else 403, nothing changed.
 * Output: Jinja autoescape; a Content-Security-Policy allowing only the page's own inline style
-  and its one nonce'd script; no external asset; ``Referrer-Policy: no-referrer`` so a source
+  and its one nonce'd script; no external asset; ``Referrer-Policy: same-origin`` so a source
   link clicked never carries the URL (and its token) to the outlet.
 """
 
@@ -191,7 +191,9 @@ def _handler(server: ReviewServer) -> type[BaseHTTPRequestHandler]:
                 f"script-src 'nonce-{nonce or 'none'}'; form-action 'self'; "
                 "base-uri 'none'; frame-ancestors 'none'",
             )
-            self.send_header("Referrer-Policy", "no-referrer")
+            # same-origin, not no-referrer: under no-referrer a browser posts "Origin: null",
+            # which must stay refused (a sandboxed frame sends it too).
+            self.send_header("Referrer-Policy", "same-origin")
             self.send_header("X-Content-Type-Options", "nosniff")
             self.send_header("X-Frame-Options", "DENY")
             self.send_header("Cache-Control", "no-store")
