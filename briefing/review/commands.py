@@ -108,7 +108,8 @@ def review_group() -> None:
 @review_group.command("list")
 @review_options
 def list_command(config_path: Path, output: Path, day: str | None, by: str | None) -> None:
-    """Print the day's stories: rank, id, kind, sources, title (* pinned, e edited)."""
+    """Print the day's stories: rank, id, kind, sources, title (* in the executive summary,
+    e edited), and the actions whose story this build lacks."""
     _config, date = _setup(config_path, output, day)
     briefing = load_day(output, date)
     pinned = set(briefing.executive)
@@ -263,7 +264,13 @@ def log_command(config_path: Path, output: Path, day: str | None, by: str | None
     show_default=True,
     help="Output folder: briefings, archive and (unless the config moves it) the store.",
 )
-@click.option("--port", type=click.IntRange(0, 65535), default=8040, show_default=True)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8040,
+    show_default=True,
+    help="Port to listen on (0: any free one).",
+)
 @click.option(
     "--host",
     default="127.0.0.1",
