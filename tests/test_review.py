@@ -32,13 +32,17 @@ from tests.test_deliver import _free_port as free_port
 DAY = "2026-03-10"
 
 
-def build_day(folder: Path, extra: str = "") -> tuple[Path, Path]:
-    """The fixture site's day polled, extracted and built into ``folder/out``: (config, out)."""
+def build_day(folder: Path, extra: str = "", *run: str) -> tuple[Path, Path]:
+    """The fixture site's day polled, extracted and built into ``folder/out`` (``run``: more
+    options of ``briefing run``): (config, out)."""
     with LocalSite(FIXTURE_SITE) as site:
         config = write_config(folder, site.base_url, extra=extra)
         out = folder / "out"
-        result = CliRunner().invoke(cli, ["run", "-c", str(config), "-o", str(out), "--now", NOW])
+        args = ["run", "-c", str(config), "-o", str(out), "--now", NOW, *run]
+        result = CliRunner().invoke(cli, args)
         assert result.exit_code == 0, result.output
+    if run:
+        assert "not sent:" in result.output and "review approve" in result.output
     return config, out
 
 
@@ -248,15 +252,18 @@ def inbox() -> Iterator[Inbox]:
         controller.stop()
 
 
-def _held_day(folder: Path, inbox: Inbox, on_deadline: str) -> tuple[Path, Path]:
+def _held_day(folder: Path, inbox: Inbox, on_deadline: str, *run: str) -> tuple[Path, Path]:
     extra = email_yaml(inbox).replace("actors: [apt39]", "actors: [Sandworm]")
     extra += "review:\n  required: true\n  deadline: '07:45'\n"
     extra += f"  on_deadline: {on_deadline}\n"
-    return build_day(folder, extra=extra)
+    return build_day(folder, extra, *run)
 
 
 def test_send_waits_for_approval_then_mails_once(tmp_path: Path, inbox: Inbox) -> None:
-    config, out = _held_day(tmp_path, inbox, "hold")
+    # ``run --send`` at 08:00 (past the 07:45 deadline, on hold) builds, says why it did not
+    # send, and exits 0: a briefing was produced.
+    config, out = _held_day(tmp_path, inbox, "hold", "--send")
+    assert inbox.messages == []
     args = ["send", "-c", str(config), "-o", str(out)]
     held = CliRunner().invoke(cli, args)
     assert held.exit_code == 1

@@ -26,6 +26,7 @@ import hmac
 import logging
 import secrets
 import threading
+from datetime import UTC, datetime
 from http import HTTPStatus
 from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -103,8 +104,14 @@ class ReviewServer:
         date = latest_day(self.output)
         briefing = load_day(self.output, date)
         message, self.message = self.message, ""
+        delivery = ""
+        if self.config.review is not None and self.config.review.required:
+            from briefing.review.gate import delivery_gate
+
+            delivery = delivery_gate(self.config, self.output, date, datetime.now(UTC)).reason
         return self.env.get_template("review.html").render(
             briefing=briefing,
+            delivery=delivery,
             rank={story.id: number for number, story in enumerate(briefing.stories, 1)},
             pinned=set(briefing.executive),
             gone=[describe(a) for a in briefing.review.actions if not a.applied],
