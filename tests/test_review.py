@@ -24,6 +24,7 @@ from briefing.localsite import LocalSite
 from briefing.pipeline import store_path
 from briefing.review.gate import delivery_gate
 from briefing.schedule import Service
+from briefing.serialize import from_json, to_json
 from briefing.store import Store
 from tests.conftest import FIXTURE_SITE, NOW, write_config
 from tests.test_deliver import Inbox, email_yaml
@@ -118,6 +119,8 @@ def test_drop_merge_pin_and_note_show_everywhere_and_survive_a_build(
     assert by_title(out, "Akira")["analyst_note"] == note
     assert note in " ".join(pdf_text(out).split())
     assert note in html(out)
+    # What ``archive rebuild`` and ``send`` read back is what was written: the review too.
+    assert to_json(from_json(data(out))) == data(out)
 
     after = (out / DAY / "briefing.json").read_bytes()
     review_block = data(out)["review"]
@@ -202,6 +205,8 @@ def test_an_edit_whose_story_is_gone_is_reported(day: tuple[Path, Path]) -> None
     listed = review(config, out, "list")
     assert "gone" in listed.output
     assert "gone" in review(config, out, "log").output
+    # What ``archive rebuild`` and ``send`` read back is what was written: review included.
+    assert to_json(from_json(data(out))) == data(out)
 
 
 def test_approval_is_reset_by_a_later_edit(day: tuple[Path, Path]) -> None:
