@@ -12,13 +12,17 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from briefing.config import Config, load_config
-from briefing.lock import work_lock
-from briefing.review.actions import Acted, act, default_by, describe, latest_day, load_day
+
+if TYPE_CHECKING:
+    from briefing.review.actions import Acted
+
+# The actions, the store and the pipeline are imported by the commands that use them: every
+# ``briefing`` invocation (``poll`` every half hour) imports this module.
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -67,11 +71,15 @@ def review_options(func: F) -> F:
 
 
 def _setup(config_path: Path, output: Path, day: str | None) -> tuple[Config, str]:
+    from briefing.review.actions import latest_day
+
     config = load_config(config_path)
     return config, _date(day) or latest_day(output)
 
 
 def _report(acted: Acted, what: str) -> None:
+    from briefing.review.actions import describe
+
     briefing = acted.briefing
     click.echo(f"{what}; rebuilt {briefing.date}: {len(briefing.stories)} stories")
     for action in acted.gone:
@@ -87,6 +95,9 @@ def _run(
     ids: tuple[str, ...] = (),
     **params: Any,
 ) -> Acted:
+    from briefing.lock import work_lock
+    from briefing.review.actions import act, default_by
+
     config, date = _setup(config_path, output, day)
     lock = work_lock(output, f"review {action}")
     lock.acquire(60.0)
@@ -110,6 +121,8 @@ def review_group() -> None:
 def list_command(config_path: Path, output: Path, day: str | None, by: str | None) -> None:
     """Print the day's stories: rank, id, kind, sources, title (* in the executive summary,
     e edited), and the actions whose story this build lacks."""
+    from briefing.review.actions import describe, load_day
+
     _config, date = _setup(config_path, output, day)
     briefing = load_day(output, date)
     pinned = set(briefing.executive)
@@ -227,13 +240,12 @@ def approve_command(config_path: Path, output: Path, day: str | None, by: str | 
 def log_command(config_path: Path, output: Path, day: str | None, by: str | None) -> None:
     """Print every action on the day, undone ones too, with who and when."""
     from briefing.pipeline import store_path
+    from briefing.review.actions import describe, edit_of, load_day
     from briefing.store import Store
 
     config, date = _setup(config_path, output, day)
     with Store.open(store_path(config, output)) as store:
         rows = store.review_actions(date, undone=True)
-    from briefing.review.actions import edit_of
-
     applied = {a.seq: a.applied for a in load_day(output, date).review.actions}
     if not rows:
         click.echo(f"{date}: no review actions")
@@ -283,6 +295,7 @@ def log_command(config_path: Path, output: Path, day: str | None, by: str | None
 def serve_command(config_path: Path, output: Path, port: int, host: str, by: str | None) -> None:
     """Serve the latest day's draft on a local page with a button for every action; the first
     line printed is its URL with a random access token. Ctrl-C stops it."""
+    from briefing.review.actions import default_by, latest_day
     from briefing.review.server import ReviewServer
 
     config = load_config(config_path)
