@@ -303,6 +303,14 @@ def serve_command(config_path: Path, output: Path, port: int, host: str, by: str
     server = ReviewServer(config, output, host=host, port=port, by=by or default_by())
     click.echo(server.url)
     sys.stdout.flush()
+    from briefing.review.server import is_loopback
+
+    if not is_loopback(host):
+        click.echo(
+            f"warning: listening on {host}, not loopback: whoever reaches it with the token can "
+            "edit and approve the briefing (plain HTTP: put TLS in front of it)",
+            err=True,
+        )
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -46,7 +46,8 @@ MAX_FORM = 64 * 1024  # bytes of a posted form: a note or a summary, never more
 LOCK_WAIT = 60.0
 
 
-def _loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (an address or ``localhost``) is this machine only."""
     try:
         return ip_address(host.strip("[]")).is_loopback
     except ValueError:
@@ -85,7 +86,7 @@ class ReviewServer:
     def origins(self) -> set[str]:
         """Origins the page itself may post from: its own, and localhost's on loopback."""
         names = {self.origin}
-        if _loopback(self.host):
+        if is_loopback(self.host):
             names |= {f"http://{h}:{self.port}" for h in ("127.0.0.1", "localhost", "[::1]")}
         return names
 
