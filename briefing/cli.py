@@ -24,6 +24,7 @@ from briefing.errors import BriefingError, NothingToBuild
 from briefing.intel.commands import kb_group, tag_command
 from briefing.lock import work_lock
 from briefing.models import is_failing
+from briefing.review.commands import review_group
 
 log = logging.getLogger("briefing")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -281,7 +282,13 @@ def run(
         _do_extract(ctx, config, output, moment)
         briefing = _do_build(ctx, config, output, moment, span)
         if send:
-            _do_send(ctx, config, output, briefing, moment, force)
+            from briefing.deliver.send import DeliveryHeld
+
+            try:
+                _do_send(ctx, config, output, briefing, moment, force)
+            except DeliveryHeld as held:
+                # The briefing was produced (exit 0); its delivery waits for review.
+                click.echo(f"not sent: {held}", err=True)
 
 
 @cli.command("poll")
@@ -552,6 +559,7 @@ def demo(ctx: click.Context, output: Path) -> None:
 
 cli.add_command(tag_command)
 cli.add_command(kb_group)
+cli.add_command(review_group)
 
 
 def _same_help_names(command: click.Command) -> None:

@@ -270,6 +270,22 @@ class ScheduleConfig(_Model):
         return parse_duration(self.misfire_grace)
 
 
+class ReviewConfig(_Model):
+    """``review:``: whether a day waits for ``briefing review approve`` before delivery, and
+    what happens at ``deadline`` (local time, the briefing's day) if nobody approved it:
+    ``send`` it as it stands, or ``hold`` it (nothing is sent until someone approves)."""
+
+    required: bool = False
+    deadline: str = "07:45"
+    on_deadline: Literal["send", "hold"] = "send"
+
+    @field_validator("deadline")
+    @classmethod
+    def _deadline(cls, value: str) -> str:
+        parse_clock(value)
+        return value.strip()
+
+
 class InterestsConfig(_Model):
     """What a reader wants; a story matches if it matches any listed value (case-insensitive)."""
 
@@ -444,6 +460,7 @@ class Config(_Model):
     schedule: ScheduleConfig = ScheduleConfig()
     email: EmailConfig | None = None  # none: no e-mail delivery
     webhooks: tuple[WebhookConfig, ...] = ()
+    review: ReviewConfig | None = None  # none: every day is delivered as built
     # Any name or alias of an actor -> the name the briefing shows it under (a team's own
     # convention: "CURIUM: Tortoiseshell"); the shown name otherwise is ATT&CK's, else MISP's.
     actor_names: dict[str, str] = {}

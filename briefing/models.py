@@ -292,6 +292,10 @@ class Story:
     kev: tuple[str, ...] = ()  # CVE ids a KEV feed lists or the text says are in KEV
     cvss: float | None = None  # the highest CVSS score the text gives
     victim: str | None = None  # the organisation the title plainly says was hit
+    # An analyst's review (``briefing.review``): the story was pinned, merged, split or edited,
+    # and the comment they added to its card.
+    edited: bool = False
+    note: str | None = None
 
 
 # Names Windows refuses as file names, whatever the extension.
@@ -350,6 +354,29 @@ class IndicatorRow:
 
 
 @dataclass(frozen=True)
+class ReviewAction:
+    """One analyst action on a day's briefing (``briefing.review``), as the build applied it."""
+
+    seq: int  # its number in the store: actions apply in this order
+    action: str  # pin, drop, merge, split, edit, note, approve
+    by: str
+    at: datetime
+    stories: tuple[tuple[str, str], ...]  # (id, title) of the stories acted on, as then shown
+    detail: tuple[tuple[str, str], ...] = ()  # ("title", ...), ("summary", ...), ("text", ...)
+    applied: bool = True  # False: its story is gone from this build (reported, never dropped)
+
+
+@dataclass(frozen=True)
+class Review:
+    """The analyst's review of a day: who approved it and when (None: not, or not since the
+    last edit), and every action in force."""
+
+    approved_at: datetime | None = None
+    approved_by: str | None = None
+    actions: tuple[ReviewAction, ...] = ()
+
+
+@dataclass(frozen=True)
 class Briefing:
     title: str
     date: str  # YYYY-MM-DD of the window's end, in the configured time zone
@@ -372,3 +399,4 @@ class Briefing:
     by_vendor: tuple[Section, ...] = ()  # vulnerabilities and patches, by vendor
     by_incident: tuple[Section, ...] = ()  # organisations hit, by victim sector
     by_malware: tuple[Section, ...] = ()  # malware and tools without a named actor, by family
+    review: Review = Review()  # the analyst's edits and approval (``briefing.review``)

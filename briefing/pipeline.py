@@ -9,6 +9,7 @@
     continue   stories.continuity.continued_groups groups vs earlier days' stories  brief
     summarize  stories.summarize.summarize_stories groups -> scored stories         brief
     compose    stories.compose.compose             stories -> Briefing              brief
+    review     review.apply.regroup, .present      the analyst's edits of the day   brief
     render     publish.render.write_briefing       Briefing -> HTML, PDF, JSON      build
     archive    publish.archive.update_archive      days on disk -> static site      build
     deliver    deliver.send.deliver                Briefing -> e-mail, webhooks     cli, schedule
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from briefing.ingest.poll import PollOutcome
     from briefing.intel.stage import Tagged, TagResult
     from briefing.publish.render import Trend
+    from briefing.review.actions import Edit
     from briefing.stories.continuity import EarlierStory
     from briefing.stories.summarize import Summarizer
 
@@ -125,9 +127,14 @@ def brief(
     summarizer: Summarizer | None = None,
     earlier: Sequence[EarlierStory] = (),
     background: Sequence[str] = (),
+    edits: Sequence[Edit] = (),
 ) -> Briefing:
-    """Tagged articles -> the briefing: cluster, continue, summarize, compose. ``earlier``
-    and ``background`` come from ``history``."""
+    """Tagged articles -> the briefing: cluster, continue, summarize, compose, and the
+    analyst's ``edits`` of the day (``review_edits``): drop, merge and split regroup the
+    articles before summarize, so a merged story is summarized and ranked as one; pin, edit
+    and note act on the composed briefing. ``earlier`` and ``background`` come from
+    ``history``."""
+    from briefing.review.apply import present, regroup
     from briefing.stories.cluster import story_groups
     from briefing.stories.compose import compose
     from briefing.stories.continuity import continued_groups
@@ -135,8 +142,20 @@ def brief(
 
     groups = story_groups(config, tagged, background)
     shown, follows = continued_groups(config, groups, earlier, background)
+    regrouped = regroup(config, shown, follows, edits) if edits else None
+    if regrouped is not None:
+        shown, follows = list(regrouped.groups), list(regrouped.follows)
     stories = summarize_stories(config, shown, start, end, summarizer, follows)
-    return compose(config, stories, states, start, end)
+    return present(compose(config, stories, states, start, end), edits, regrouped)
+
+
+def review_edits(config: Config, output: Path, end: datetime) -> list[Edit]:
+    """The analyst's actions in force on the day of the briefing whose window ends at ``end``
+    (``briefing review``); a build of that day applies them."""
+    from briefing.review.actions import day_edits
+
+    with Store.open(store_path(config, output)) as store:
+        return day_edits(store, end.astimezone(config.zone).date().isoformat())
 
 
 def history(
@@ -164,7 +183,9 @@ def composed(
     start = now - window if window is not None else window_start(config, output, now)
     tagged = tag(config, output, start, now).items
     earlier, background = history(config, output, start, now)
-    return brief(config, tagged, feed_states(config, output), start, now, None, earlier, background)
+    edits = review_edits(config, output, now)
+    states = feed_states(config, output)
+    return brief(config, tagged, states, start, now, None, earlier, background, edits)
 
 
 def feed_states(config: Config, output: Path) -> dict[str, FeedState]:
@@ -198,7 +219,8 @@ def build(
     tagged = [item for item in tagging.items if item[0].published > start]
     earlier, background = history(config, output, start, now)
     states = feed_states(config, output)
-    briefing = brief(config, tagged, states, start, now, None, earlier, background)
+    edits = review_edits(config, output, now)
+    briefing = brief(config, tagged, states, start, now, None, earlier, background, edits)
     chart = trend(config, output, briefing)
     # What the day's earlier briefing (if rebuilt) touched, so pages it no longer names update.
     before = touched_topics(output, briefing.date)
@@ -230,7 +252,10 @@ def rebuild(config: Config, output: Path, *, pdf: bool = True, retag: bool = Fal
             if tagged:
                 earlier, background = history(config, output, start, end)
                 states = feed_states(config, output)
-                briefing = brief(config, tagged, states, start, end, None, earlier, background)
+                edits = review_edits(config, output, end)
+                briefing = brief(
+                    config, tagged, states, start, end, None, earlier, background, edits
+                )
                 write_briefing(briefing, config, output, trend(config, output, briefing))
                 days.append(folder.name)
                 continue

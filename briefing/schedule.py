@@ -249,23 +249,58 @@ class Service:
         line = f"ok: briefing {result.briefing.date}, {len(result.briefing.stories)} stories"
         if not self.send or self._stopping():
             return line
-        from briefing.deliver.send import deliver
+        return self._deliver(result.briefing, now, line[4:])
 
-        outcomes = deliver(
-            self.config,
-            self.output,
-            result.briefing,
-            now,
-            channel=self.channel,
-            sender=self.sender,
-            should_stop=self._stopping,
-        )
+    def _deliver(self, briefing: Any, now: datetime, done: str) -> str:
+        """Deliver ``briefing``; the job's line: ``done``, then what was sent or why it was
+        held."""
+        from briefing.deliver.send import DeliveryHeld, deliver
+
+        try:
+            outcomes = deliver(
+                self.config,
+                self.output,
+                briefing,
+                now,
+                channel=self.channel,
+                sender=self.sender,
+                should_stop=self._stopping,
+            )
+        except DeliveryHeld as held:
+            return f"ok: {done}; delivery held: {held}"  # the review job sends it later
         counts: dict[str, int] = {}
         for outcome in outcomes:
             counts[outcome.status] = counts.get(outcome.status, 0) + 1
         summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
         failed = counts.get("failed", 0)
-        return f"{'failed' if failed else 'ok'}: {line[4:]}; delivery: {summary or 'nobody'}"
+        return f"{'failed' if failed else 'ok'}: {done}; delivery: {summary or 'nobody'}"
+
+    def review_job(self) -> str:
+        """With ``review.required``: deliver the latest day once its gate opens (approved, or
+        its deadline passed with ``on_deadline: send``). "" when there is nothing to do, which
+        is most minutes: the check reads the store without taking the work lock."""
+        from briefing.deliver.send import all_delivered
+        from briefing.review.actions import built_days
+        from briefing.review.gate import delivery_gate
+
+        days = built_days(self.output)
+        if not self.send or not days or self._stopping():
+            return ""
+        day, now = days[-1], self.clock()
+        if all_delivered(self.config, self.output, day):
+            return ""
+        if not delivery_gate(self.config, self.output, day, now).open:
+            return ""
+        return self._guarded("review", lambda _lock: self._deliver_day(day, now))
+
+    def _deliver_day(self, day: str, now: datetime) -> str:
+        from briefing.pipeline import composed
+        from briefing.review.actions import load_day
+
+        archived = load_day(self.output, day)
+        end = archived.window_end
+        briefing = composed(self.config, self.output, end, end - archived.window_start)
+        return self._deliver(briefing, now, f"briefing {day}")
 
 
 # --- the scheduler --------------------------------------------------------------------------
@@ -294,6 +329,10 @@ def make_scheduler(service: Service, now: datetime) -> BackgroundScheduler:
     )
     for number, trigger in enumerate(build_triggers(config.schedule, zone)):
         scheduler.add_job(service.build_job, trigger, id=f"build-{number}", name="build")
+    if config.review is not None and config.review.required and service.send:
+        # A held day goes out within a minute of its approval or deadline.
+        every_minute = IntervalTrigger(seconds=60, timezone=zone)
+        scheduler.add_job(service.review_job, every_minute, id="review", name="review")
     slot = catch_up_slot(config, service.output, now)
     if slot is not None:
         log.info(
@@ -319,6 +358,8 @@ def make_scheduler(service: Service, now: datetime) -> BackgroundScheduler:
             following = min(upcoming)
         when = following.strftime("%Y-%m-%d %H:%M:%S %Z") if following else "none"
         name = job.name if job is not None else event.job_id
+        if event.code != EVENT_JOB_MISSED and event.retval == "":
+            return  # a review check that found nothing to do: not worth a line a minute
         if event.code == EVENT_JOB_MISSED:
             late = event.scheduled_run_time.strftime("%H:%M:%S %Z")
             log.warning("%s: missed (due %s, past misfire_grace); next %s", name, late, when)

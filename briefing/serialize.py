@@ -23,6 +23,8 @@ from briefing.models import (
     Entities,
     FeedHealth,
     IndicatorRow,
+    Review,
+    ReviewAction,
     Section,
     Source,
     Story,
@@ -89,6 +91,29 @@ def _story_json(story: Story) -> dict[str, Any]:
         "previous": (
             {"date": story.previous[0], "id": story.previous[1]} if story.previous else None
         ),
+        # An analyst pinned, merged, split or edited it (``briefing review``), and their note.
+        "edited": story.edited,
+        "analyst_note": story.note,
+    }
+
+
+def _review_json(review: Review) -> dict[str, Any]:
+    return {
+        "approved_at": review.approved_at.isoformat() if review.approved_at else None,
+        "approved_by": review.approved_by,
+        "actions": [
+            {
+                "seq": action.seq,
+                "action": action.action,
+                "by": action.by,
+                "at": action.at.isoformat(),
+                "stories": [{"id": sid, "title": title} for sid, title in action.stories],
+                **dict(action.detail),
+                # "gone": the story it acted on is not in this build (kept, and reported).
+                "status": "applied" if action.applied else "gone",
+            }
+            for action in review.actions
+        ],
     }
 
 
@@ -154,6 +179,7 @@ def to_json(briefing: Briefing) -> dict[str, Any]:
             }
             for feed in briefing.feeds
         ],
+        "review": _review_json(briefing.review),
     }
 
 
@@ -186,6 +212,30 @@ def _previous(value: Any) -> tuple[str, str] | None:
     if isinstance(value, dict) and "date" in value and "id" in value:
         return (str(value["date"]), str(value["id"]))
     return None
+
+
+_DETAIL = ("url", "title", "summary", "text")
+
+
+def _review(value: Any) -> Review:
+    if not isinstance(value, dict):
+        return Review()
+    return Review(
+        approved_at=_dt(value["approved_at"]) if value.get("approved_at") else None,
+        approved_by=value.get("approved_by"),
+        actions=tuple(
+            ReviewAction(
+                seq=int(item["seq"]),
+                action=str(item["action"]),
+                by=str(item.get("by", "")),
+                at=_dt(item["at"]),
+                stories=tuple((str(s["id"]), str(s["title"])) for s in item.get("stories", ())),
+                detail=tuple((name, str(item[name])) for name in _DETAIL if name in item),
+                applied=item.get("status", "applied") == "applied",
+            )
+            for item in value.get("actions", ())
+        ),
+    )
 
 
 def from_json(data: dict[str, Any]) -> Briefing:
@@ -232,6 +282,8 @@ def from_json(data: dict[str, Any]) -> Briefing:
                 kev=tuple(item.get("kev", ())),
                 cvss=float(item["cvss"]) if item.get("cvss") is not None else None,
                 victim=item.get("victim"),
+                edited=bool(item.get("edited", False)),
+                note=item.get("analyst_note"),
             )
         )
     by_story = {story.id: story for story in stories}
@@ -284,6 +336,7 @@ def from_json(data: dict[str, Any]) -> Briefing:
             for kind, values in story.entities.indicators
             for value in values
         ),
+        review=_review(data.get("review")),
     )
 
 

@@ -145,6 +145,22 @@ MIGRATIONS: tuple[str, ...] = (
     ) WHERE entry_id IN (SELECT id FROM entries WHERE guid IS NULL AND link <> '');
     UPDATE entries SET id = briefing_link_id(feed, link) WHERE guid IS NULL AND link <> '';
     """,
+    # 7: an analyst's review actions on a day's briefing (``briefing.review``), in order, with
+    # who and when; an undone action keeps its row (``undone_*``) so the log tells everything.
+    # IF NOT EXISTS: the table is the same whatever number another branch gives this step.
+    """
+    CREATE TABLE IF NOT EXISTS review_actions (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        date TEXT NOT NULL,
+        action TEXT NOT NULL,
+        data TEXT NOT NULL,
+        by TEXT NOT NULL,
+        at TEXT NOT NULL,
+        undone_by TEXT,
+        undone_at TEXT
+    );
+    CREATE INDEX IF NOT EXISTS review_actions_date ON review_actions(date, seq);
+    """,
 )
 
 # How the SSRF guard's refusals begin (netguard.AddressBlocked), as a page's error.
@@ -249,6 +265,33 @@ def _delivery(row: Sequence[object]) -> Delivery:
         at=_parse(str(row[4])),
         stories=int(str(row[5])),
         detail=str(row[6]) if row[6] is not None else None,
+    )
+
+
+@dataclass(frozen=True)
+class StoredAction:
+    """A row of ``review_actions``: ``data`` is the action's JSON (``briefing.review``)."""
+
+    seq: int
+    date: str
+    action: str
+    data: str
+    by: str
+    at: datetime
+    undone_by: str | None = None
+    undone_at: datetime | None = None
+
+
+def _stored_action(row: Sequence[object]) -> StoredAction:
+    return StoredAction(
+        seq=int(str(row[0])),
+        date=str(row[1]),
+        action=str(row[2]),
+        data=str(row[3]),
+        by=str(row[4]),
+        at=_parse(str(row[5])),
+        undone_by=str(row[6]) if row[6] is not None else None,
+        undone_at=_parse(str(row[7])) if row[7] is not None else None,
     )
 
 
@@ -689,6 +732,50 @@ class Store:
                 " stories, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (date, recipient.lower(), channel, status, _iso(now), stories, detail),
             )
+
+    # --- review actions ------------------------------------------------------------------------
+
+    _ACTION_COLUMNS = "seq, date, action, data, by, at, undone_by, undone_at"
+
+    def add_review_action(
+        self, date: str, action: str, data: str, *, by: str, now: datetime
+    ) -> StoredAction:
+        with self._tx() as db:
+            cursor = db.execute(
+                "INSERT INTO review_actions (date, action, data, by, at) VALUES (?, ?, ?, ?, ?)",
+                (date, action, data, by, _iso(now)),
+            )
+            row = db.execute(
+                f"SELECT {self._ACTION_COLUMNS} FROM review_actions WHERE seq = ?",
+                (cursor.lastrowid,),
+            ).fetchone()
+        return _stored_action(row)
+
+    def review_actions(self, date: str, *, undone: bool = False) -> list[StoredAction]:
+        """The day's actions in order; the undone ones too with ``undone``."""
+        rows = self._db.execute(
+            f"SELECT {self._ACTION_COLUMNS} FROM review_actions WHERE date = ?"
+            + ("" if undone else " AND undone_at IS NULL")
+            + " ORDER BY seq",
+            (date,),
+        ).fetchall()
+        return [_stored_action(row) for row in rows]
+
+    def undo_review_action(self, date: str, *, by: str, now: datetime) -> StoredAction | None:
+        """Mark the day's last action in force undone; return it (None: nothing to undo)."""
+        with self._tx() as db:
+            row = db.execute(
+                f"SELECT {self._ACTION_COLUMNS} FROM review_actions"
+                " WHERE date = ? AND undone_at IS NULL ORDER BY seq DESC LIMIT 1",
+                (date,),
+            ).fetchone()
+            if row is None:
+                return None
+            db.execute(
+                "UPDATE review_actions SET undone_by = ?, undone_at = ? WHERE seq = ?",
+                (by, _iso(now), row[0]),
+            )
+        return _stored_action(row)
 
     def integrity_ok(self) -> bool:
         return bool(self._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok")

@@ -14,6 +14,9 @@ body alike. A PDF over ``email.max_attachment`` is replaced by a link into the a
 ``email.archive_url`` is set. A webhook gets the executive summary in its ``format``, filtered by
 its ``interests`` the same way, its links pointing into ``email.archive_url`` when there is one.
 
+With ``review.required`` in the config nothing is sent until the day is approved or its review
+deadline passes (``review.gate``); ``DeliveryHeld`` says why.
+
 Exactly once: a delivery is recorded the moment the server accepts it, and a recorded
 (date, recipient, channel) is not sent again unless ``force``. Transient failures are retried
 with doubling waits (SMTP: connection, timeout, 4xx, ``email.retries`` times; webhooks:
@@ -59,6 +62,11 @@ _SUBJECT_MAX = 200
 
 class DeliveryError(BriefingError):
     """Delivery could not be attempted or did not succeed for every recipient (exit 1)."""
+
+
+class DeliveryHeld(DeliveryError):
+    """``review.required`` and the day is not approved (``review.gate``): nothing was sent;
+    the message says why and until when."""
 
 
 class Channel(Protocol):
@@ -340,6 +348,12 @@ def deliver(
     if wanted:
         addresses = {key: r for key, r in addresses.items() if key in wanted}
         hooks = {key: w for key, w in hooks.items() if key in wanted}
+    if config.review is not None and config.review.required:
+        from briefing.review.gate import delivery_gate
+
+        gate = delivery_gate(config, output, briefing.date, now)
+        if not gate.open:
+            raise DeliveryHeld(gate.reason)
     from briefing.pipeline import store_path
 
     outcomes: list[Outcome] = []
