@@ -42,9 +42,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from briefing.intel import get_tagger
-from briefing.models import Source, Story
+from briefing.config import Config, FeedConfig
+from briefing.intel.stage import Tagged
+from briefing.models import Article, Entities, Entry, Source, Story
 from briefing.store import canonical_url
-from briefing.stories.cluster import BACKGROUND, BACKGROUND_CHARS, Doc, cluster
+from briefing.stories.cluster import BACKGROUND, BACKGROUND_CHARS, Doc, _outlets_of_aggregators, cluster, docs_of
 from briefing.stories.continuity import DAYS, EarlierStory, continuations, story_doc
 from briefing.stories.summarize import merge_entities
 
@@ -65,18 +67,40 @@ class Item:
     event: str = ""
 
 
+def _entities(item: Item) -> Entities:
+    return get_tagger().tag(item.text, title=item.title, source_host=urlsplit(item.link).hostname)
+
+
 def make_doc(item: Item) -> Doc:
-    """A ``Doc`` built the way ``compose`` builds one: outlet as the voice, canonical link."""
-    entities = get_tagger().tag(
-        item.text, title=item.title, source_host=urlsplit(item.link).hostname
-    )
-    return Doc(
-        feed=item.outlet,
-        link=canonical_url(item.link) if item.link else None,
-        title=item.title,
-        text=item.text,
-        entities=entities,
-    )
+    """A ``Doc`` as the cluster stage sees an item of a feed of its own outlet."""
+    return make_docs([item], "outlet")[0]
+
+
+MODES = ("outlet", "aggregator")
+
+
+def make_docs(
+    items: Sequence[Item], mode: str, entities: dict[str, Entities] | None = None
+) -> list[Doc]:
+    """The items as the cluster stage sees them (``docs_of``) when a reader subscribes to one
+    feed per outlet (``outlet``), or to one aggregator feed whose items name their outlet in
+    ``<source>`` and which the config does not mark ``aggregator`` (``aggregator``)."""
+    tagged: list[Tagged] = []
+    for item in items:
+        feed = item.outlet if mode == "outlet" else "News"
+        entry = Entry(
+            item.key, feed, item.link, item.title, item.text, "", "", item.published,
+            item.published, 1, None if mode == "outlet" else item.outlet,
+        )
+        article = Article(
+            item.key, item.link, item.title, item.text, "", item.published, None, "feed-only"
+        )
+        found = entities.get(item.key) if entities is not None else None
+        tagged.append((entry, article, found if found is not None else _entities(item)))
+    feeds = sorted({entry.feed for entry, _, _ in tagged}) or ["News"]
+    config = Config(feeds=tuple(FeedConfig(name=f, url="http://127.0.0.1/f") for f in feeds))
+    entries = _outlets_of_aggregators(config, [(entry, article) for entry, article, _ in tagged])
+    return docs_of(config, [(e, a, t[2]) for (e, a), t in zip(entries, tagged, strict=True)])
 
 
 @dataclass
@@ -230,7 +254,9 @@ def read_news(path: Path) -> list[Item]:
     return [
         Item(
             key=item["id"],
-            day=item["first_seen"],
+            # The build day: the publication day when the set has one (news-train: two days
+            # a block), else the snapshot it was seen in (news).
+            day=item.get("day", item["first_seen"]),
             outlet=item["outlet"],
             title=item["title"],
             link=item["link"],
@@ -282,9 +308,12 @@ def _archived(day: str, number: int, members: Sequence[Item], docs: Sequence[Doc
 
 
 def score_news(
-    items: Sequence[Item], verbose: bool = False
+    items: Sequence[Item],
+    verbose: bool = False,
+    mode: str = "outlet",
+    entities: dict[str, Entities] | None = None,
 ) -> tuple[dict[str, Score], Continuation]:
-    docs = {item.key: make_doc(item) for item in items}
+    docs = {item.key: doc for item, doc in zip(items, make_docs(items, mode, entities), strict=True)}
     scores: dict[str, Score] = {"all": Score()}
     follow = Continuation()
     archive: list[tuple[str, list[tuple[EarlierStory, set[str]]]]] = []  # per day shown
@@ -465,11 +494,14 @@ def main(argv: list[str] | None = None) -> int:
             kind = "FP" if together else "FN"
             print(f"    {split} {kind}: {row['title_a']!r} ~ {row['title_b']!r}")
     if args.news is not None:
-        news, follow = score_news(read_news(args.news), args.verbose)
-        print("labelled news, day by day (--window 7d)")
-        for day, score in news.items():
-            print("  " + score.row(day))
-        print(f"  continuation: {follow}")
+        read = read_news(args.news)
+        tags = {item.key: _entities(item) for item in read}
+        for mode in MODES:
+            news, follow = score_news(read, args.verbose, mode, tags)
+            print(f"labelled news, day by day (--window 7d), {mode} feeds")
+            for day, score in news.items():
+                print("  " + score.row(day))
+            print(f"  continuation: {follow}")
         if args.run is not None:
             ran, follow = run_news(read_news(args.news), args.run)
             print("labelled news through `briefing run --window 7d`, day by day")
