@@ -41,12 +41,18 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from briefing.intel import get_tagger
 from briefing.config import Config, FeedConfig
+from briefing.intel import get_tagger
 from briefing.intel.stage import Tagged
 from briefing.models import Article, Entities, Entry, Source, Story
 from briefing.store import canonical_url
-from briefing.stories.cluster import BACKGROUND, BACKGROUND_CHARS, Doc, _outlets_of_aggregators, cluster, docs_of
+from briefing.stories.cluster import (
+    BACKGROUND,
+    BACKGROUND_CHARS,
+    Doc,
+    cluster,
+    docs_of,
+)
 from briefing.stories.continuity import DAYS, EarlierStory, continuations, story_doc
 from briefing.stories.summarize import merge_entities
 
@@ -89,8 +95,17 @@ def make_docs(
     for item in items:
         feed = item.outlet if mode == "outlet" else "News"
         entry = Entry(
-            item.key, feed, item.link, item.title, item.text, "", "", item.published,
-            item.published, 1, None if mode == "outlet" else item.outlet,
+            item.key,
+            feed,
+            item.link,
+            item.title,
+            item.text,
+            "",
+            "",
+            item.published,
+            item.published,
+            1,
+            None if mode == "outlet" else item.outlet,
         )
         article = Article(
             item.key, item.link, item.title, item.text, "", item.published, None, "feed-only"
@@ -99,8 +114,7 @@ def make_docs(
         tagged.append((entry, article, found if found is not None else _entities(item)))
     feeds = sorted({entry.feed for entry, _, _ in tagged}) or ["News"]
     config = Config(feeds=tuple(FeedConfig(name=f, url="http://127.0.0.1/f") for f in feeds))
-    entries = _outlets_of_aggregators(config, [(entry, article) for entry, article, _ in tagged])
-    return docs_of(config, [(e, a, t[2]) for (e, a), t in zip(entries, tagged, strict=True)])
+    return docs_of(config, tagged)
 
 
 @dataclass
@@ -290,7 +304,9 @@ class Continuation:
     wrong: int = 0  # ... of which point at a different event
 
 
-def _archived(day: str, number: int, members: Sequence[Item], docs: Sequence[Doc]) -> Story:
+def _archived(
+    day: str, number: int, members: Sequence[Item], docs: Sequence[Doc], mode: str
+) -> Story:
     """A story as a briefing stores it, as far as continuation reads it (the title of the
     longest-text source, its lead as the summary, the sources, the merged entities)."""
     best = max(range(len(members)), key=lambda i: (len(members[i].text), members[i].key))
@@ -299,7 +315,9 @@ def _archived(day: str, number: int, members: Sequence[Item], docs: Sequence[Doc
         title=members[best].title,
         summary=members[best].text[:300],
         sources=tuple(
-            Source("news", item.title, item.link, item.published, "feed-only", item.outlet)
+            Source(item.outlet, item.title, item.link, item.published, "feed-only")
+            if mode == "outlet"
+            else Source("News", item.title, item.link, item.published, "feed-only", item.outlet)
             for item in members
         ),
         entities=merge_entities([doc.entities for doc in docs]),
@@ -313,7 +331,9 @@ def score_news(
     mode: str = "outlet",
     entities: dict[str, Entities] | None = None,
 ) -> tuple[dict[str, Score], Continuation]:
-    docs = {item.key: doc for item, doc in zip(items, make_docs(items, mode, entities), strict=True)}
+    docs = {
+        item.key: doc for item, doc in zip(items, make_docs(items, mode, entities), strict=True)
+    }
     scores: dict[str, Score] = {"all": Score()}
     follow = Continuation()
     archive: list[tuple[str, list[tuple[EarlierStory, set[str]]]]] = []  # per day shown
@@ -361,10 +381,10 @@ def score_news(
                     if verbose:
                         print(f"  {day} wrong previous: {chosen[group[0]].title!r}")
             members = [chosen[i] for i in group]
-            record = _archived(day, number, members, [docs[m.key] for m in members])
-            doc, links = story_doc(record)
+            record = _archived(day, number, members, [docs[m.key] for m in members], mode)
+            doc, articles = story_doc(record)
             first = result.previous.first_reported if result.previous else day
-            shown.append((EarlierStory(day, record.id, first, links, doc), events))
+            shown.append((EarlierStory(day, record.id, first, articles, doc), events))
         archive.append((day, shown))
     return scores, follow
 
