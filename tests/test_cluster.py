@@ -6,7 +6,15 @@ import pytest
 
 from benchmarks.cluster_eval import read_pairs, score_pairs
 from briefing.models import ActorRef, Entities, NamedRef, VendorRef
-from briefing.stories.cluster import Doc, cluster, digest, evidence, names, same_story
+from briefing.stories.cluster import (
+    MAX_PAIRS,
+    Doc,
+    cluster,
+    digest,
+    evidence,
+    names,
+    same_story,
+)
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "feeds"
 PAIRS = Path(__file__).parent / "data" / "cluster_pairs.tsv"
@@ -313,3 +321,85 @@ def test_cluster_eval_scores_the_labelled_pairs(capsys: pytest.CaptureFixture[st
 def test_names_are_words_with_inner_capitals_or_long_capitals() -> None:
     assert names("Agencies ordered to patch BRICKSTORM backdoor") == {"brickstorm"}
     assert names("AGENCIES ORDERED TO PATCH NOW") == set()
+
+
+# --- bounded work whatever the items contain (#26 items 5 and 6) ------------------------------
+
+
+def test_any_number_of_identical_copies_is_one_story() -> None:
+    """Copies fold before blocking: no cliff where a word's posting grows past its limit."""
+    for copies in (60, 61, 200):
+        docs = [
+            doc(
+                "Spam", "Iranian crew raids telecom operators", LEAD, APT_TELECOMS, f"https://s/{k}"
+            )
+            for k in range(copies)
+        ]
+        assert cluster(docs) == [list(range(copies))], copies
+
+
+def test_copies_repeating_an_events_wording_do_not_split_its_real_reports() -> None:
+    reports = [
+        doc("A", "Iranian crew raids telecom operators", LEAD, APT_TELECOMS, "https://a/1"),
+        doc(
+            "B",
+            "Telecoms hit by Iran-linked espionage group",
+            "An espionage group tied to Iran compromised telecommunications operators in the "
+            "region and took subscriber records and travel bookings, a security company reported. "
+            "Phishing messages sent to network engineers in January opened the way, and a custom "
+            "backdoor let the intruders move between billing and provisioning systems.",
+            APT_TELECOMS,
+            "https://b/1",
+        ),
+        doc(
+            "C",
+            "Iran-linked spies copied telecom subscriber records",
+            "Spies linked to Iran broke into regional telecommunications operators and copied "
+            "subscriber records and call logs, after phishing network engineers in January; a "
+            "custom backdoor carried them between billing and provisioning systems.",
+            APT_TELECOMS,
+            "https://c/1",
+        ),
+    ]
+    flood = [
+        doc(
+            "Spam",
+            "Telecom operators raided: subscriber records",
+            LEAD,
+            APT_TELECOMS,
+            f"https://s/{k}",
+        )
+        for k in range(61)
+    ]
+    alone = cluster(reports)
+    assert alone == [[0, 1, 2]]
+    groups = cluster([*reports, *flood])
+    assert any({0, 1, 2} <= set(group) for group in groups), groups
+
+
+def _crafted(count: int) -> list[Doc]:
+    """The review's items: 100 CVEs each, every CVE shared by 50 items (under the old skip
+    limit of 60), each item's text a list of them."""
+    out = []
+    for k in range(count):
+        cves = tuple(f"CVE-2026-{10000 + (k + 7 * c) % (2 * count)}" for c in range(100))
+        out.append(
+            doc(
+                "Flood",
+                f"Advisory bundle {k}",
+                "Fixed: " + ", ".join(cves),
+                Entities(cves=cves),
+                f"https://flood/{k}",
+            )
+        )
+    return out
+
+
+def test_crafted_items_create_a_bounded_number_of_candidate_pairs() -> None:
+    """Work grows linearly with items whatever they contain: an item creates at most
+    ``MAX_PAIRS`` candidate pairs, however many CVEs it shares with how many items."""
+    docs = _crafted(400)
+    pairs = evidence(docs)
+    assert len(pairs) <= MAX_PAIRS * len(docs)
+    groups = cluster(docs)
+    assert sum(len(group) for group in groups) == len(docs)
