@@ -61,6 +61,7 @@ from briefing.stories.tokens import stem, terms, words
 DUPLICATE = 0.5  # 4-shingle Jaccard of the texts: one text, republished
 SAME_TITLE = 0.999  # title cosine of one headline
 MIN_TITLE_TERMS = 4  # fewer stemmed title terms than this is not a headline to match on
+PATCH_VENDORS = 2  # a patch item naming more vendors than this is a roundup, not one vendor's
 # The background: the store's items of the weeks before the window (their title and lead: a
 # word's document frequency needs no more, and a long article must not cost more).
 BACKGROUND = timedelta(days=21)
@@ -203,6 +204,7 @@ class PairEvidence:
     other_victims: bool = False  # both name victims' sectors, none in common
     same_maker: bool = False  # a vendor whose products both name
     patch_days: int = 0  # how many of the two are a vendor's patch-day item (``patch_day``)
+    patch_vendor: bool = False  # both are, of one vendor, and neither is a roundup of many
     title_overlap: float = 0.0  # Jaccard of the two titles' stemmed terms
 
 
@@ -223,12 +225,15 @@ def digest(title: str) -> bool:
     return bool(_DIGEST.search(title))
 
 
-# A vendor's monthly patch release and what belongs to it: "Patch Tuesday", "security
-# updates", a Windows KB release article, "fixes 138 flaws", "patches exploited zero-day".
+# A vendor's monthly patch release and what belongs to it (one event per vendor and month):
+# "Patch Tuesday", a KB release article, "fixes 138 flaws", "patches exploited zero-day", the
+# exploited zero-day itself, CISA's catalogue entry for it. A feature rollout that mentions
+# "security updates" is not one.
 _PATCH = re.compile(
-    r"\bpatch(?:es|ed)?\s+tuesday\b|\bsecurity\s+updates?\b|\bkb\d{6,8}\b"
-    r"|\b(?:fix|fixes|fixed|patch|patches|patched|address|addresses)\s+(?:\d[\d,]*|over \d+|"
-    r"a?\s*(?:actively[- ]exploited\s+)?zero[- ]days?)\b",
+    r"\bpatch(?:es|ed)?\s+tuesday\b|\bkb\d{6,8}\b|\bknown\s+exploited\s+vulnerabilit|\bkev\b"
+    r"|\b(?:fix|fixes|fixed|patch|patches|patched|address|addresses)\b[^.;:]{0,40}?"
+    r"(?:\b\d[\d,]*\s+(?:\w+\s+)?(?:flaws|vulnerabilities|bugs|cves)\b|\bzero[- ]days?\b)"
+    r"|\bexploited\s+(?:\w+\s+){0,2}zero[- ]days?\b|\bzero[- ]days?\s+(?:\w+\s+){0,2}exploited\b",
     re.IGNORECASE,
 )
 
@@ -335,6 +340,7 @@ def evidence(
     profiles = [_profile(doc.entities) for doc in docs]
     sectors = [{s.name for s in doc.entities.sectors} for doc in docs]
     makers = [_makers(doc.entities) for doc in docs]
+    vendors = [{v.name for v in doc.entities.vendors} for doc in docs]
     patches = [patch_day(doc.title) for doc in docs]
     out: dict[tuple[int, int], PairEvidence] = {}
     for i, j in sorted(_candidates(vectors, specifics, titles)):
@@ -361,6 +367,12 @@ def evidence(
             other_victims=bool(sectors[i] and sectors[j] and not sectors[i] & sectors[j]),
             same_maker=bool(makers[i] & makers[j]),
             patch_days=patches[i] + patches[j],
+            patch_vendor=bool(
+                patches[i]
+                and patches[j]
+                and vendors[i] & vendors[j]
+                and max(len(vendors[i]), len(vendors[j])) <= PATCH_VENDORS
+            ),
             title_overlap=_jaccard(title_sets[i], title_sets[j]),
         )
     return out
@@ -379,11 +391,12 @@ FEATURES = (
     "rare",
     "same_feed",
     "same_feed_cosine",
+    "same_feed_title",
     "profile",
     "same_victims",
     "other_victims",
     "short_title",
-    "patch_both_same_maker",
+    "patch_same_vendor",
     "patch_one",
     "title_overlap",
     "cosine_title",
@@ -392,7 +405,6 @@ FEATURES = (
 
 def features(pair: PairEvidence) -> list[float]:
     """The pair model's inputs, in ``FEATURES`` order."""
-    patch_both = pair.patch_days == 2 and pair.same_maker
     return [
         pair.cosine,
         pair.title,
@@ -404,11 +416,12 @@ def features(pair: PairEvidence) -> list[float]:
         float(pair.rare),
         float(pair.same_feed),
         pair.cosine * pair.same_feed,
+        pair.title * pair.same_feed,
         pair.profile,
         float(pair.same_victims),
         float(pair.other_victims),
         float(pair.title_terms < MIN_TITLE_TERMS),
-        float(patch_both),
+        float(pair.patch_vendor),
         float(pair.patch_days == 1),
         pair.title_overlap,
         pair.cosine * pair.title,
