@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from benchmarks.cluster_eval import read_pairs, score_pairs
-from briefing.models import ActorRef, Entities, NamedRef, VendorRef
+from briefing.config import Config, FeedConfig
+from briefing.intel.stage import Tagged
+from briefing.models import ActorRef, Article, Entities, Entry, NamedRef, VendorRef
 from briefing.stories.cluster import (
     MAX_PAIRS,
     Doc,
@@ -14,6 +17,8 @@ from briefing.stories.cluster import (
     evidence,
     names,
     same_story,
+    story_groups,
+    voice,
 )
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "feeds"
@@ -403,3 +408,68 @@ def test_crafted_items_create_a_bounded_number_of_candidate_pairs() -> None:
     assert len(pairs) <= MAX_PAIRS * len(docs)
     groups = cluster(docs)
     assert sum(len(group) for group in groups) == len(docs)
+
+
+# --- the stage: voices as readers subscribe (#21 item 1) --------------------------------------
+
+REPORTS = (
+    ("Iranian crew raids telecom operators", LEAD),
+    (
+        "Telecoms hit by Iran-linked espionage group",
+        "An espionage group tied to Iran compromised telecommunications operators in the region "
+        "and took subscriber records and travel bookings, a security company reported. Phishing "
+        "messages sent to network engineers in January opened the way, and a custom backdoor let "
+        "the intruders move between billing and provisioning systems.",
+    ),
+    (
+        "Iran-linked spies copied telecom subscriber records",
+        "Spies linked to Iran broke into regional telecommunications operators and copied "
+        "subscriber records and call logs, after phishing network engineers in January; a custom "
+        "backdoor carried them between billing and provisioning systems.",
+    ),
+)
+
+
+def _tagged(feed: str, outlet: str | None, host: str, k: int) -> Tagged:
+    title, text = REPORTS[k]
+    when = datetime(2026, 3, 9, 8, k, tzinfo=UTC)
+    link = f"https://{host}/news/{k}"
+    entry = Entry(f"e{k}", feed, link, title, text, "", "", when, when, 1, outlet)
+    article = Article(f"e{k}", link, title, text, "", when, None, "feed-only")
+    return entry, article, APT_TELECOMS
+
+
+def _config(*names: str, aggregator: bool = False) -> Config:
+    return Config(
+        feeds=tuple(
+            FeedConfig(name=name, url="https://feeds.example/x", aggregator=aggregator)
+            for name in names
+        )
+    )
+
+
+@pytest.mark.parametrize("aggregator", [False, True])
+def test_an_aggregator_feed_naming_its_outlets_needs_no_flag(aggregator: bool) -> None:
+    """One feed whose items name their outlet in <source>: three outlets' reports of one event
+    are one story whether or not the config marks the feed ``aggregator``; the flag decides only
+    whether the outlets are shown as the sources' voices."""
+    outlets = ("Harbor", "Eastwind", "Meridian")
+    tagged = [_tagged("Bundle", outlets[k], f"{outlets[k].lower()}.example", k) for k in range(3)]
+    groups = story_groups(_config("Bundle", aggregator=aggregator), tagged)
+    assert [[entry.id for entry, _, _ in group] for group in groups] == [["e0", "e1", "e2"]]
+    shown = {entry.outlet for entry, _, _ in groups[0]}
+    assert shown == (set(outlets) if aggregator else {None})
+
+
+def test_a_bundle_without_source_tells_outlets_by_the_links_host() -> None:
+    tagged = [_tagged("Bundle", None, f"outlet{k}.example", k) for k in range(3)]
+    groups = story_groups(_config("Bundle"), tagged)
+    assert len(groups) == 1
+    assert voice("Bundle", None, "https://www.a.example/1") == voice(
+        "Bundle", None, "https://a.example/2"
+    )
+    assert voice("Bundle", None, "https://a.example/1") != voice(
+        "Bundle", None, "https://b.example/1"
+    )
+    # Feeds whose links share a host (a mirror, a local site) stay apart by feed.
+    assert voice("A", None, "http://127.0.0.1/1") != voice("B", None, "http://127.0.0.1/2")

@@ -188,3 +188,24 @@ def test_no_earlier_briefing_means_nothing_continues() -> None:
     assert continuations([[doc]], []) == [continuations([[doc]], [])[0]]
     (result,) = continuations([[doc]], [])
     assert result.previous is None and not result.repeat
+
+
+def test_the_config_sets_how_far_back_a_story_continues(
+    two_days: tuple[Path, dict[str, Any], dict[str, Any]],
+) -> None:
+    from briefing.config import Config, FeedConfig
+    from briefing.pipeline import history
+
+    output, _, _ = two_days
+    end = datetime(2026, 3, 12, 8, 0, tzinfo=UTC)
+    start = datetime(2026, 3, 11, 8, 0, tzinfo=UTC)
+    feeds = (FeedConfig(name="F", url="https://feeds.example/f"),)
+    assert Config(feeds=feeds).continuity_days == 7
+
+    def days(window: int) -> set[str]:
+        earlier, _ = history(Config(feeds=feeds, continuity_days=window), output, start, end)
+        return {story.date for story in earlier}
+
+    assert days(1) == set()
+    assert days(2) == {DAY2}
+    assert days(7) == {DAY1, DAY2}
