@@ -20,9 +20,13 @@ cluster stage puts them in one story):
   7d`` once a day into one archive under DIR (a loopback feed of several outlets, feed text
   only); pairs are scored among the stories each day's briefing shows.
 
-Measured (2026-12, dev material; held-out days will score lower): pairs P 1.00 R 1.00 with
-feed text, 0.96/0.96 by title alone; news days P 1.00 R 0.97, through ``briefing run`` P 1.00
-R 0.97 (the code before issue #13: P 1.00 R 0.33).
+``--news`` replays the items in both ways readers subscribe: one feed per outlet, and one
+aggregator feed (not flagged ``aggregator``) whose items name their outlet in ``<source>``.
+The build day is an item's publication day when the set has one (news-train), else the
+snapshot it was seen in (news).
+
+Measured: see the README's "Clustering quality" (news-train cross-validated by block with
+``python -m benchmarks.train_cluster``, news as the development set).
 
 Out: a table on stdout; ``--verbose`` lists the wrong pairs.
 """

@@ -9,6 +9,7 @@ below it works on plain ``Doc``s.
 texts of the store's recent weeks (``background``: what makes a word common or rare). Out:
 lists of indices into the input, one list per story, in input order.
 
+Copies (one headline and one text, however many) fold into one before anything is compared.
 Two documents are one story when:
 
 * they share a canonical link (the same article through two feeds or two tracking URLs; within
@@ -16,10 +17,15 @@ Two documents are one story when:
 * their titles are the same after stemming (syndication: an outlet's headline carried by an
   aggregator or a partner, a republished item under a new GUID; even when one channel carries
   both), or their texts are near-duplicates (word 4-shingle Jaccard ≥ ``DUPLICATE``), or
-* they are about the same event told by different outlets, judged on what teasers give:
-  cosine of stemmed TF-IDF vectors (title twice, then text; IDF over the window and the
-  background), cosine of the titles alone, and specific shared evidence (actor, malware, CVE,
-  indicator). The deciding numbers sit together below with the data that chose them.
+* the pair model says they tell one event (``PairModel``: a logistic regression learned from
+  labelled news, weights in ``pairs.json``, fitted by ``python -m benchmarks.train_cluster``),
+  judged on what teasers give: cosine of stemmed TF-IDF vectors (title twice, then text; IDF
+  over the window and the background), cosine of the titles alone, specific shared evidence
+  (CVE, product, malware, indicator, actor, vendor), names in the titles, the voices (``voice``:
+  the outlet, not the feed), the victims' sectors, and one vendor's patch day (``patch_day``).
+
+Only candidate pairs are compared (``_candidates``: blocking on strong terms and entities, the
+work an item can cause bounded), so clustering is near-linear in the day's items.
 
 Over-merging is the worse error (an event vanishes inside another), so a conflict veto holds
 for the whole story, not only for the pair being merged: two documents whose specific entities
@@ -171,7 +177,8 @@ class _Groups:
         if a == b:
             return True
         mine, theirs = self.signatures[a], self.signatures[b]
-        if len(mine) + len(theirs) > MAX_SIGNATURES and mine != theirs:
+        both = mine | theirs
+        if len(both) > MAX_SIGNATURES and len(both) > max(len(mine), len(theirs)):
             return False
         if any(_clash(x, y) for x in mine for y in theirs):
             return False
