@@ -524,13 +524,9 @@ def cluster(
         # One feed pointing items with different titles at one link: a landing page, which
         # says nothing about sameness; only the same title through it is one article.
         landing = len({feed for feed, _ in titles}) < len(titles)
-        for i in linked[1:]:
-            if not landing or _headline(docs[i].title) == _headline(docs[linked[0]].title):
-                groups.merge(linked[0], i)
-        if landing:
-            by_title: dict[str, int] = {}
-            for i in linked:
-                groups.merge(by_title.setdefault(_headline(docs[i].title), i), i)
+        first_of: dict[str, int] = {}
+        for i in linked:
+            groups.merge(first_of.setdefault(_headline(docs[i].title) if landing else "", i), i)
     kept_docs = sorted(set(first.values()))
     found = evidence([docs[i] for i in kept_docs], background)
     scored = [(strength(pair, model), kept_docs[i], kept_docs[j]) for (i, j), pair in found.items()]
