@@ -378,12 +378,17 @@ def score_news(
                     and events & events_of[(result.previous.date, result.previous.id)]
                 ):
                     follow.linked += 1
+                elif verbose:
+                    print(f"  {day} not linked: {chosen[group[0]].title!r}")
             if result.previous is not None:
                 follow.pointers += 1
                 if not events & events_of[(result.previous.date, result.previous.id)]:
                     follow.wrong += 1
                     if verbose:
-                        print(f"  {day} wrong previous: {chosen[group[0]].title!r}")
+                        print(
+                            f"  {day} wrong previous: {chosen[group[0]].title!r}"
+                            f" -> {result.previous.doc.title!r}"
+                        )
             members = [chosen[i] for i in group]
             record = _archived(day, number, members, [docs[m.key] for m in members], mode)
             doc, articles = story_doc(record)

@@ -477,6 +477,15 @@ def rule(pair: PairEvidence) -> float | None:
         return 0.0
     if pair.duplicate >= DUPLICATE:
         return 2.0 + pair.duplicate
+    if pair.same_feed and not (pair.shared or pair.rare or pair.same_actor or pair.patch_vendor):
+        # One voice's items about one topic (a daily podcast, a series, a template) are
+        # separate stories unless they name the same thing: wording alone cannot tell them.
+        return 0.0
+    if pair.same_actor and pair.other_victims and not (pair.shared or pair.rare):
+        # One actor runs many campaigns, and full articles about it share the paragraph that
+        # introduces it: the actor against other victims, with nothing else named in common,
+        # is another campaign.
+        return 0.0
     return None
 
 
