@@ -34,6 +34,7 @@ Out: a table on stdout; ``--verbose`` lists the wrong pairs.
 from __future__ import annotations
 
 import argparse
+import calendar
 import csv
 import hashlib
 import json
@@ -178,7 +179,7 @@ def snapshot_items(path: Path) -> dict[str, Item]:
     for entry in parsed.entries:
         content = entry["content"][0].get("value", "") if entry.get("content") else ""
         published = (
-            datetime(*entry.published_parsed[:6], tzinfo=UTC)
+            datetime.fromtimestamp(calendar.timegm(entry.published_parsed), UTC)
             if entry.get("published_parsed")
             else datetime(2000, 1, 1, tzinfo=UTC)
         )
