@@ -129,19 +129,6 @@ def _makers(entities: Entities) -> set[str]:
     return {v.name for v in entities.vendors if v.products}
 
 
-def conflicting(a: Entities, b: Entities) -> bool:
-    """Both name CVEs and share none, both name actors and share none, or both are about
-    products and share no vendor (Android's flaws and Windows' are two events): two events."""
-    actors_a, cves_a, _ = _specific(a)
-    actors_b, cves_b, _ = _specific(b)
-    makers_a, makers_b = _makers(a), _makers(b)
-    return bool(
-        (cves_a and cves_b and not cves_a & cves_b)
-        or (actors_a and actors_b and not actors_a & actors_b)
-        or (makers_a and makers_b and not makers_a & makers_b)
-    )
-
-
 def _signature(entities: Entities) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     """What the conflict veto reads of a text: its actors, CVEs and product vendors."""
     actors, cves, _ = _specific(entities)
@@ -153,6 +140,12 @@ def _clash(
     b: tuple[frozenset[str], frozenset[str], frozenset[str]],
 ) -> bool:
     return any(x and y and not x & y for x, y in zip(a, b, strict=True))
+
+
+def conflicting(a: Entities, b: Entities) -> bool:
+    """Both name CVEs and share none, both name actors and share none, or both are about
+    products and share no vendor (Android's flaws and Windows' are two events): two events."""
+    return _clash(_signature(a), _signature(b))
 
 
 class _Groups:
@@ -342,6 +335,7 @@ def evidence(
     titles = [_weigh(tokens, df, n, log_tf=False) for tokens in title_lists]
     shingles = [_shingles(words(doc.text)) for doc in docs]
     specifics = [_specific(doc.entities) for doc in docs]
+    signatures = [_signature(doc.entities) for doc in docs]
     title_names = [names(doc.title) for doc in docs]
     title_sets = [set(tokens) for tokens in title_lists]
     profiles = [_profile(doc.entities) for doc in docs]
@@ -359,7 +353,7 @@ def evidence(
             cosine=_cosine(vectors[i], vectors[j]),
             title=_cosine(titles[i], titles[j]),
             shared=shared,
-            conflict=conflicting(docs[i].entities, docs[j].entities),
+            conflict=_clash(signatures[i], signatures[j]),
             same_feed=docs[i].feed == docs[j].feed,
             same_actor=bool(actors_i & actors_j),
             profile=_jaccard(profiles[i], profiles[j]),
