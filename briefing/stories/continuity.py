@@ -127,9 +127,15 @@ def continuations(
     pairs = evidence([*docs, *(e.doc for e in earlier)], background)
     best: list[tuple[tuple[str, int, float], EarlierStory] | None] = [None] * len(stories)
 
+    clashes: dict[tuple[int, int], bool] = {}  # each story against each earlier one, once
+
     def consider(story: int, past: int, shared: int, value: float) -> None:
         item = earlier[past]
-        if any(conflicting(doc.entities, item.doc.entities) for doc in stories[story]):
+        clash = clashes.get((story, past))
+        if clash is None:
+            clash = any(conflicting(doc.entities, item.doc.entities) for doc in stories[story])
+            clashes[(story, past)] = clash
+        if clash:
             return
         key = (item.date, shared, value)
         current = best[story]
