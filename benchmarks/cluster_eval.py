@@ -20,9 +20,13 @@ cluster stage puts them in one story):
   7d`` once a day into one archive under DIR (a loopback feed of several outlets, feed text
   only); pairs are scored among the stories each day's briefing shows.
 
-Measured (2026-12, dev material; held-out days will score lower): pairs P 1.00 R 1.00 with
-feed text, 0.96/0.96 by title alone; news days P 1.00 R 0.97, through ``briefing run`` P 1.00
-R 0.97 (the code before issue #13: P 1.00 R 0.33).
+``--news`` replays the items in both ways readers subscribe: one feed per outlet, and one
+aggregator feed (not flagged ``aggregator``) whose items name their outlet in ``<source>``.
+The build day is an item's publication day when the set has one (news-train), else the
+snapshot it was seen in (news).
+
+Measured: see the README's "Clustering quality" (news-train cross-validated by block with
+``python -m benchmarks.train_cluster``, news as the development set).
 
 Out: a table on stdout; ``--verbose`` lists the wrong pairs.
 """
@@ -30,6 +34,7 @@ Out: a table on stdout; ``--verbose`` lists the wrong pairs.
 from __future__ import annotations
 
 import argparse
+import calendar
 import csv
 import hashlib
 import json
@@ -41,10 +46,18 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from briefing.config import Config, FeedConfig
 from briefing.intel import get_tagger
-from briefing.models import Source, Story
+from briefing.intel.stage import Tagged
+from briefing.models import Article, Entities, Entry, Source, Story
 from briefing.store import canonical_url
-from briefing.stories.cluster import BACKGROUND, BACKGROUND_CHARS, Doc, cluster
+from briefing.stories.cluster import (
+    BACKGROUND,
+    BACKGROUND_CHARS,
+    Doc,
+    cluster,
+    docs_of,
+)
 from briefing.stories.continuity import DAYS, EarlierStory, continuations, story_doc
 from briefing.stories.summarize import merge_entities
 
@@ -65,18 +78,48 @@ class Item:
     event: str = ""
 
 
+def _entities(item: Item) -> Entities:
+    return get_tagger().tag(item.text, title=item.title, source_host=urlsplit(item.link).hostname)
+
+
 def make_doc(item: Item) -> Doc:
-    """A ``Doc`` built the way ``compose`` builds one: outlet as the voice, canonical link."""
-    entities = get_tagger().tag(
-        item.text, title=item.title, source_host=urlsplit(item.link).hostname
-    )
-    return Doc(
-        feed=item.outlet,
-        link=canonical_url(item.link) if item.link else None,
-        title=item.title,
-        text=item.text,
-        entities=entities,
-    )
+    """A ``Doc`` as the cluster stage sees an item of a feed of its own outlet."""
+    return make_docs([item], "outlet")[0]
+
+
+MODES = ("outlet", "aggregator")
+
+
+def make_docs(
+    items: Sequence[Item], mode: str, entities: dict[str, Entities] | None = None
+) -> list[Doc]:
+    """The items as the cluster stage sees them (``docs_of``) when a reader subscribes to one
+    feed per outlet (``outlet``), or to one aggregator feed whose items name their outlet in
+    ``<source>`` and which the config does not mark ``aggregator`` (``aggregator``)."""
+    tagged: list[Tagged] = []
+    for item in items:
+        feed = item.outlet if mode == "outlet" else "News"
+        entry = Entry(
+            item.key,
+            feed,
+            item.link,
+            item.title,
+            item.text,
+            "",
+            "",
+            item.published,
+            item.published,
+            1,
+            None if mode == "outlet" else item.outlet,
+        )
+        article = Article(
+            item.key, item.link, item.title, item.text, "", item.published, None, "feed-only"
+        )
+        found = entities.get(item.key) if entities is not None else None
+        tagged.append((entry, article, found if found is not None else _entities(item)))
+    feeds = sorted({entry.feed for entry, _, _ in tagged}) or ["News"]
+    config = Config(feeds=tuple(FeedConfig(name=f, url="http://127.0.0.1/f") for f in feeds))
+    return docs_of(config, tagged)
 
 
 @dataclass
@@ -136,7 +179,7 @@ def snapshot_items(path: Path) -> dict[str, Item]:
     for entry in parsed.entries:
         content = entry["content"][0].get("value", "") if entry.get("content") else ""
         published = (
-            datetime(*entry.published_parsed[:6], tzinfo=UTC)
+            datetime.fromtimestamp(calendar.timegm(entry.published_parsed), UTC)
             if entry.get("published_parsed")
             else datetime(2000, 1, 1, tzinfo=UTC)
         )
@@ -230,7 +273,9 @@ def read_news(path: Path) -> list[Item]:
     return [
         Item(
             key=item["id"],
-            day=item["first_seen"],
+            # The build day: the publication day when the set has one (news-train: two days
+            # a block), else the snapshot it was seen in (news).
+            day=item.get("day", item["first_seen"]),
             outlet=item["outlet"],
             title=item["title"],
             link=item["link"],
@@ -264,7 +309,9 @@ class Continuation:
     wrong: int = 0  # ... of which point at a different event
 
 
-def _archived(day: str, number: int, members: Sequence[Item], docs: Sequence[Doc]) -> Story:
+def _archived(
+    day: str, number: int, members: Sequence[Item], docs: Sequence[Doc], mode: str
+) -> Story:
     """A story as a briefing stores it, as far as continuation reads it (the title of the
     longest-text source, its lead as the summary, the sources, the merged entities)."""
     best = max(range(len(members)), key=lambda i: (len(members[i].text), members[i].key))
@@ -273,7 +320,9 @@ def _archived(day: str, number: int, members: Sequence[Item], docs: Sequence[Doc
         title=members[best].title,
         summary=members[best].text[:300],
         sources=tuple(
-            Source("news", item.title, item.link, item.published, "feed-only", item.outlet)
+            Source(item.outlet, item.title, item.link, item.published, "feed-only")
+            if mode == "outlet"
+            else Source("News", item.title, item.link, item.published, "feed-only", item.outlet)
             for item in members
         ),
         entities=merge_entities([doc.entities for doc in docs]),
@@ -282,9 +331,14 @@ def _archived(day: str, number: int, members: Sequence[Item], docs: Sequence[Doc
 
 
 def score_news(
-    items: Sequence[Item], verbose: bool = False
+    items: Sequence[Item],
+    verbose: bool = False,
+    mode: str = "outlet",
+    entities: dict[str, Entities] | None = None,
 ) -> tuple[dict[str, Score], Continuation]:
-    docs = {item.key: make_doc(item) for item in items}
+    docs = {
+        item.key: doc for item, doc in zip(items, make_docs(items, mode, entities), strict=True)
+    }
     scores: dict[str, Score] = {"all": Score()}
     follow = Continuation()
     archive: list[tuple[str, list[tuple[EarlierStory, set[str]]]]] = []  # per day shown
@@ -325,17 +379,22 @@ def score_news(
                     and events & events_of[(result.previous.date, result.previous.id)]
                 ):
                     follow.linked += 1
+                elif verbose:
+                    print(f"  {day} not linked: {chosen[group[0]].title!r}")
             if result.previous is not None:
                 follow.pointers += 1
                 if not events & events_of[(result.previous.date, result.previous.id)]:
                     follow.wrong += 1
                     if verbose:
-                        print(f"  {day} wrong previous: {chosen[group[0]].title!r}")
+                        print(
+                            f"  {day} wrong previous: {chosen[group[0]].title!r}"
+                            f" -> {result.previous.doc.title!r}"
+                        )
             members = [chosen[i] for i in group]
-            record = _archived(day, number, members, [docs[m.key] for m in members])
-            doc, links = story_doc(record)
+            record = _archived(day, number, members, [docs[m.key] for m in members], mode)
+            doc, articles = story_doc(record)
             first = result.previous.first_reported if result.previous else day
-            shown.append((EarlierStory(day, record.id, first, links, doc), events))
+            shown.append((EarlierStory(day, record.id, first, articles, doc), events))
         archive.append((day, shown))
     return scores, follow
 
@@ -465,11 +524,14 @@ def main(argv: list[str] | None = None) -> int:
             kind = "FP" if together else "FN"
             print(f"    {split} {kind}: {row['title_a']!r} ~ {row['title_b']!r}")
     if args.news is not None:
-        news, follow = score_news(read_news(args.news), args.verbose)
-        print("labelled news, day by day (--window 7d)")
-        for day, score in news.items():
-            print("  " + score.row(day))
-        print(f"  continuation: {follow}")
+        read = read_news(args.news)
+        tags = {item.key: _entities(item) for item in read}
+        for mode in MODES:
+            news, follow = score_news(read, args.verbose, mode, tags)
+            print(f"labelled news, day by day (--window 7d), {mode} feeds")
+            for day, score in news.items():
+                print("  " + score.row(day))
+            print(f"  continuation: {follow}")
         if args.run is not None:
             ran, follow = run_news(read_news(args.news), args.run)
             print("labelled news through `briefing run --window 7d`, day by day")

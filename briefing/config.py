@@ -464,6 +464,9 @@ class Config(_Model):
     # Any name or alias of an actor -> the name the briefing shows it under (a team's own
     # convention: "CURIUM: Tortoiseshell"); the shown name otherwise is ATT&CK's, else MISP's.
     actor_names: dict[str, str] = {}
+    # How many days back a story continues an earlier briefing's story (``first_reported``,
+    # ``previous``) and an article already shown is not repeated.
+    continuity_days: Annotated[int, Field(ge=1, le=90)] = 7
 
     # Set by ``load_config``: where the file was, to resolve relative paths against it.
     source: str = Field(default="", exclude=True)

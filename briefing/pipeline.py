@@ -171,7 +171,7 @@ def history(
         weeks = store.articles_between(start - BACKGROUND, start)
     background = [f"{entry.title} {article.text[:BACKGROUND_CHARS]}" for entry, article in weeks]
     today = end.astimezone(config.zone).date().isoformat()
-    return earlier_stories(output, today), background
+    return earlier_stories(output, today, config.continuity_days), background
 
 
 def composed(

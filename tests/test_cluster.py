@@ -1,12 +1,25 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from benchmarks.cluster_eval import read_pairs, score_pairs
-from briefing.models import ActorRef, Entities, NamedRef, VendorRef
-from briefing.stories.cluster import Doc, cluster, digest, evidence, names, same_story
+from briefing.config import Config, FeedConfig
+from briefing.intel.stage import Tagged
+from briefing.models import ActorRef, Article, Entities, Entry, NamedRef, VendorRef
+from briefing.stories.cluster import (
+    MAX_PAIRS,
+    Doc,
+    cluster,
+    digest,
+    evidence,
+    names,
+    same_story,
+    story_groups,
+    voice,
+)
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "feeds"
 PAIRS = Path(__file__).parent / "data" / "cluster_pairs.tsv"
@@ -310,25 +323,153 @@ def test_cluster_eval_scores_the_labelled_pairs(capsys: pytest.CaptureFixture[st
     assert "titles only" in out and "train" in out and "test" in out
 
 
-def test_one_outlets_follow_up_on_a_named_thing_joins_its_story() -> None:
-    """A series (same template, nothing named in common) stays apart; an outlet's second item
-    on the same named product is the same event."""
-    docs = [
-        doc(
-            "Wire",
-            "Hackers exploit GateKeeper VPN flaw to breach agencies",
-            "Attackers are exploiting a flaw in the GateKeeper VPN appliance to break into "
-            "government agencies, and the vendor has released an emergency fix for it.",
-        ),
-        doc(
-            "Wire",
-            "Agencies ordered to patch exploited GateKeeper VPN flaw",
-            "Government agencies were ordered to patch the exploited GateKeeper VPN appliance "
-            "flaw within three days, after attackers used it to break into agencies.",
-        ),
-    ]
-    pair = evidence(docs)[(0, 1)]
-    assert pair.same_feed and pair.rare
-    assert cluster(docs) == [[0, 1]]
+def test_names_are_words_with_inner_capitals_or_long_capitals() -> None:
     assert names("Agencies ordered to patch BRICKSTORM backdoor") == {"brickstorm"}
     assert names("AGENCIES ORDERED TO PATCH NOW") == set()
+
+
+# --- bounded work whatever the items contain (#26 items 5 and 6) ------------------------------
+
+
+def test_any_number_of_identical_copies_is_one_story() -> None:
+    """Copies fold before blocking: no cliff where a word's posting grows past its limit."""
+    for copies in (60, 61, 200):
+        docs = [
+            doc(
+                "Spam", "Iranian crew raids telecom operators", LEAD, APT_TELECOMS, f"https://s/{k}"
+            )
+            for k in range(copies)
+        ]
+        assert cluster(docs) == [list(range(copies))], copies
+
+
+def test_copies_repeating_an_events_wording_do_not_split_its_real_reports() -> None:
+    reports = [
+        doc("A", "Iranian crew raids telecom operators", LEAD, APT_TELECOMS, "https://a/1"),
+        doc(
+            "B",
+            "Telecoms hit by Iran-linked espionage group",
+            "An espionage group tied to Iran compromised telecommunications operators in the "
+            "region and took subscriber records and travel bookings, a security company reported. "
+            "Phishing messages sent to network engineers in January opened the way, and a custom "
+            "backdoor let the intruders move between billing and provisioning systems.",
+            APT_TELECOMS,
+            "https://b/1",
+        ),
+        doc(
+            "C",
+            "Iran-linked spies copied telecom subscriber records",
+            "Spies linked to Iran broke into regional telecommunications operators and copied "
+            "subscriber records and call logs, after phishing network engineers in January; a "
+            "custom backdoor carried them between billing and provisioning systems.",
+            APT_TELECOMS,
+            "https://c/1",
+        ),
+    ]
+    flood = [
+        doc(
+            "Spam",
+            "Telecom operators raided: subscriber records",
+            LEAD,
+            APT_TELECOMS,
+            f"https://s/{k}",
+        )
+        for k in range(61)
+    ]
+    alone = cluster(reports)
+    assert alone == [[0, 1, 2]]
+    groups = cluster([*reports, *flood])
+    assert any({0, 1, 2} <= set(group) for group in groups), groups
+
+
+def _crafted(count: int) -> list[Doc]:
+    """The review's items: 100 CVEs each, every CVE shared by 50 items (under the old skip
+    limit of 60), each item's text a list of them."""
+    out = []
+    for k in range(count):
+        cves = tuple(f"CVE-2026-{10000 + (k + 7 * c) % (2 * count)}" for c in range(100))
+        out.append(
+            doc(
+                "Flood",
+                f"Advisory bundle {k}",
+                "Fixed: " + ", ".join(cves),
+                Entities(cves=cves),
+                f"https://flood/{k}",
+            )
+        )
+    return out
+
+
+def test_crafted_items_create_a_bounded_number_of_candidate_pairs() -> None:
+    """Work grows linearly with items whatever they contain: an item creates at most
+    ``MAX_PAIRS`` candidate pairs, however many CVEs it shares with how many items."""
+    docs = _crafted(400)
+    pairs = evidence(docs)
+    assert len(pairs) <= MAX_PAIRS * len(docs)
+    groups = cluster(docs)
+    assert sum(len(group) for group in groups) == len(docs)
+
+
+# --- the stage: voices as readers subscribe (#21 item 1) --------------------------------------
+
+REPORTS = (
+    ("Iranian crew raids telecom operators", LEAD),
+    (
+        "Telecoms hit by Iran-linked espionage group",
+        "An espionage group tied to Iran compromised telecommunications operators in the region "
+        "and took subscriber records and travel bookings, a security company reported. Phishing "
+        "messages sent to network engineers in January opened the way, and a custom backdoor let "
+        "the intruders move between billing and provisioning systems.",
+    ),
+    (
+        "Iran-linked spies copied telecom subscriber records",
+        "Spies linked to Iran broke into regional telecommunications operators and copied "
+        "subscriber records and call logs, after phishing network engineers in January; a custom "
+        "backdoor carried them between billing and provisioning systems.",
+    ),
+)
+
+
+def _tagged(feed: str, outlet: str | None, host: str, k: int) -> Tagged:
+    title, text = REPORTS[k]
+    when = datetime(2026, 3, 9, 8, k, tzinfo=UTC)
+    link = f"https://{host}/news/{k}"
+    entry = Entry(f"e{k}", feed, link, title, text, "", "", when, when, 1, outlet)
+    article = Article(f"e{k}", link, title, text, "", when, None, "feed-only")
+    return entry, article, APT_TELECOMS
+
+
+def _config(*names: str, aggregator: bool = False) -> Config:
+    return Config(
+        feeds=tuple(
+            FeedConfig(name=name, url="https://feeds.example/x", aggregator=aggregator)
+            for name in names
+        )
+    )
+
+
+@pytest.mark.parametrize("aggregator", [False, True])
+def test_an_aggregator_feed_naming_its_outlets_needs_no_flag(aggregator: bool) -> None:
+    """One feed whose items name their outlet in <source>: three outlets' reports of one event
+    are one story whether or not the config marks the feed ``aggregator``; the flag decides only
+    whether the outlets are shown as the sources' voices."""
+    outlets = ("Harbor", "Eastwind", "Meridian")
+    tagged = [_tagged("Bundle", outlets[k], f"{outlets[k].lower()}.example", k) for k in range(3)]
+    groups = story_groups(_config("Bundle", aggregator=aggregator), tagged)
+    assert [[entry.id for entry, _, _ in group] for group in groups] == [["e0", "e1", "e2"]]
+    shown = {entry.outlet for entry, _, _ in groups[0]}
+    assert shown == (set(outlets) if aggregator else {None})
+
+
+def test_a_bundle_without_source_tells_outlets_by_the_links_host() -> None:
+    tagged = [_tagged("Bundle", None, f"outlet{k}.example", k) for k in range(3)]
+    groups = story_groups(_config("Bundle"), tagged)
+    assert len(groups) == 1
+    assert voice("Bundle", None, "https://www.a.example/1") == voice(
+        "Bundle", None, "https://a.example/2"
+    )
+    assert voice("Bundle", None, "https://a.example/1") != voice(
+        "Bundle", None, "https://b.example/1"
+    )
+    # Feeds whose links share a host (a mirror, a local site) stay apart by feed.
+    assert voice("A", None, "http://127.0.0.1/1") != voice("B", None, "http://127.0.0.1/2")

@@ -130,8 +130,8 @@ def _earlier(title: str, summary: str, url: str, cves: tuple[str, ...] = ()) -> 
         entities=Entities(cves=cves),
         published=when,
     )
-    doc, links = story_doc(story)
-    return EarlierStory(DAY1, "s1", DAY1, links, doc)
+    doc, articles = story_doc(story)
+    return EarlierStory(DAY1, "s1", DAY1, articles, doc)
 
 
 def test_a_repeat_is_every_source_already_shown() -> None:
@@ -145,6 +145,28 @@ def test_a_repeat_is_every_source_already_shown() -> None:
     repeat, grown = continuations([[old], [old, new]], earlier)
     assert repeat.repeat and repeat.previous is not None
     assert not grown.repeat and grown.previous is not None and grown.previous.id == "s1"
+
+
+def test_a_link_first_seen_in_a_reading_list_does_not_make_a_later_story_a_repeat() -> None:
+    # Day 1: a feed's "weekly reading list" links the address where an advisory will appear.
+    earlier = [
+        _earlier(
+            "Weekly reading list: ten links worth your time",
+            "Links we liked this week about cloud costs and hiring.",
+            "https://vendor.example/advisories/2026-001",
+        )
+    ]
+    # Day 2: the real advisory at that address.
+    real = Doc(
+        "vendor.example",
+        "https://vendor.example/advisories/2026-001",
+        "Critical flaw in Acme gateway exploited to steal sessions",
+        "Attackers exploit a critical flaw in the Acme gateway to steal session cookies.",
+        Entities(),
+    )
+    (result,) = continuations([[real]], earlier)
+    assert not result.repeat
+    assert result.previous is None  # nor does the reading list become its earlier story
 
 
 def test_a_conflicting_cve_is_never_a_continuation() -> None:
@@ -166,3 +188,24 @@ def test_no_earlier_briefing_means_nothing_continues() -> None:
     assert continuations([[doc]], []) == [continuations([[doc]], [])[0]]
     (result,) = continuations([[doc]], [])
     assert result.previous is None and not result.repeat
+
+
+def test_the_config_sets_how_far_back_a_story_continues(
+    two_days: tuple[Path, dict[str, Any], dict[str, Any]],
+) -> None:
+    from briefing.config import Config, FeedConfig
+    from briefing.pipeline import history
+
+    output, _, _ = two_days
+    end = datetime(2026, 3, 12, 8, 0, tzinfo=UTC)
+    start = datetime(2026, 3, 11, 8, 0, tzinfo=UTC)
+    feeds = (FeedConfig(name="F", url="https://feeds.example/f"),)
+    assert Config(feeds=feeds).continuity_days == 7
+
+    def days(window: int) -> set[str]:
+        earlier, _ = history(Config(feeds=feeds, continuity_days=window), output, start, end)
+        return {story.date for story in earlier}
+
+    assert days(1) == set()
+    assert days(2) == {DAY2}
+    assert days(7) == {DAY1, DAY2}

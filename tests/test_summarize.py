@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import assume, given
@@ -209,3 +210,26 @@ def test_fallback_is_whole_sentences_or_nothing() -> None:
     assert fallback_summary("https://nvd.example/CVE-2026-1 https://vendor.example/advisory") == ""
     long = "A sentence that goes on and on about the breach " * 12 + "without ever ending"
     assert fallback_summary(long) == ""  # never a sentence cut in half
+
+
+def test_the_headline_is_the_most_representative_title_not_the_first_arrival() -> None:
+    from briefing.models import Article, Entities, Entry
+    from briefing.stories.summarize import ExtractiveSummarizer, make_story
+
+    when = datetime(2026, 6, 10, 8, 0, tzinfo=UTC)
+    titles = [
+        "Windows 11 KB5099001 cumulative update released",  # first seen
+        "Microsoft Patch Tuesday fixes 98 flaws, one zero-day exploited",
+        "Patch Tuesday: Microsoft fixes exploited zero-day among 98 flaws",
+        "Microsoft fixes 98 flaws on Patch Tuesday",
+    ]
+    members = []
+    for k, title in enumerate(titles):
+        seen = when.replace(minute=k)
+        entry = Entry(
+            f"e{k}", f"Feed{k}", f"https://o{k}.example/a", title, "", "", "", seen, seen, 1
+        )
+        article = Article(f"e{k}", entry.link, title, "Text.", "", seen, None, "feed-only")
+        members.append((entry, article, Entities()))
+    story = make_story(members, ExtractiveSummarizer())
+    assert story.title == "Microsoft Patch Tuesday fixes 98 flaws, one zero-day exploited"

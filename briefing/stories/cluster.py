@@ -9,6 +9,7 @@ below it works on plain ``Doc``s.
 texts of the store's recent weeks (``background``: what makes a word common or rare). Out:
 lists of indices into the input, one list per story, in input order.
 
+Copies (one headline and one text, however many) fold into one before anything is compared.
 Two documents are one story when:
 
 * they share a canonical link (the same article through two feeds or two tracking URLs; within
@@ -16,10 +17,15 @@ Two documents are one story when:
 * their titles are the same after stemming (syndication: an outlet's headline carried by an
   aggregator or a partner, a republished item under a new GUID; even when one channel carries
   both), or their texts are near-duplicates (word 4-shingle Jaccard ≥ ``DUPLICATE``), or
-* they are about the same event told by different outlets, judged on what teasers give:
-  cosine of stemmed TF-IDF vectors (title twice, then text; IDF over the window and the
-  background), cosine of the titles alone, and specific shared evidence (actor, malware, CVE,
-  indicator). The deciding numbers sit together below with the data that chose them.
+* the pair model says they tell one event (``PairModel``: a logistic regression learned from
+  labelled news, weights in ``pairs.json``, fitted by ``python -m benchmarks.train_cluster``),
+  judged on what teasers give: cosine of stemmed TF-IDF vectors (title twice, then text; IDF
+  over the window and the background), cosine of the titles alone, specific shared evidence
+  (CVE, product, malware, indicator, actor, vendor), names in the titles, the voices (``voice``:
+  the outlet, not the feed), the victims' sectors, and one vendor's patch day (``patch_day``).
+
+Only candidate pairs are compared (``_candidates``: blocking on strong terms and entities, the
+work an item can cause bounded), so clustering is near-linear in the day's items.
 
 Over-merging is the worse error (an event vanishes inside another), so a conflict veto holds
 for the whole story, not only for the pair being merged: two documents whose specific entities
@@ -30,12 +36,16 @@ and a merge that would put two conflicting documents together is skipped.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlsplit
 
 from briefing.config import Config
 from briefing.intel.normalize import alias_key
@@ -52,35 +62,23 @@ from briefing.stories.catalogue import (
 )
 from briefing.stories.tokens import stem, terms, words
 
-# The deciding numbers. Chosen on the train split of tests/data/cluster_pairs.tsv (pairs from
-# the real feed snapshots of 2025-03-16/18/24 and 04-09, feed text) and checked on its test
-# split and on the labelled news days (``python -m benchmarks.cluster_eval``); see the module
-# docstring of benchmarks/cluster_eval.py. Precision first: every rule is the weakest evidence
-# that merged no negative pair there. Margins seen on that data: SAME_EVENT_WITH_EVIDENCE at
-# 0.19 merges a test negative (two stories about one broad product, Microsoft 365) and at 0.25
-# loses a third of the positives; SIMILAR_TITLES holds from 0.20 to 0.30 (0.35 loses the
-# teaser pairs whose titles share little); SAME_EVENT and SAME_EVENT_WITH_ACTOR change nothing
-# within ±0.05. The vendor veto in ``conflicting`` is what keeps two zero-day stories of two
-# vendors apart when their wording is alike.
+# The hard rules; every other pair is decided by the pair model (``PairModel``, weights in
+# pairs.json, fitted on labelled news by ``python -m benchmarks.train_cluster``).
 DUPLICATE = 0.5  # 4-shingle Jaccard of the texts: one text, republished
-SAME_EVENT = 0.45  # text cosine alone
-SAME_EVENT_WITH_EVIDENCE = 0.20  # text cosine, with a shared specific entity or name, or ...
-SIMILAR_TITLES = 0.30  # ... a title cosine this high
-SAME_EVENT_WITH_ACTOR = 0.25  # text cosine with one actor named by both (an actor alone runs
-# many campaigns: it needs more common wording than a shared CVE or product does)
 SAME_TITLE = 0.999  # title cosine of one headline
 MIN_TITLE_TERMS = 4  # fewer stemmed title terms than this is not a headline to match on
-SAME_FEED_EVENT = (
-    0.40  # one outlet's two items: a follow-up (shared evidence or name), not a series
-)
-SAME_PROFILE = 0.5
-SAME_EVENT_REWRITTEN = 0.12
+PATCH_VENDORS = 2  # a patch item naming more vendors than this is a roundup, not one vendor's
 # The background: the store's items of the weeks before the window (their title and lead: a
 # word's document frequency needs no more, and a long article must not cost more).
 BACKGROUND = timedelta(days=21)
 BACKGROUND_CHARS = 1000
+# Bounds on the work an item can cause (see ``_candidates`` and ``_Groups``).
 TOP_TERMS = 25
 MAX_POSTING = 60
+MAX_SPECIFIC = 20
+POSTING_BUDGET = 600
+MAX_PAIRS = 40
+MAX_SIGNATURES = 64
 
 
 @dataclass(frozen=True)
@@ -131,26 +129,35 @@ def _makers(entities: Entities) -> set[str]:
     return {v.name for v in entities.vendors if v.products}
 
 
+def _signature(entities: Entities) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """What the conflict veto reads of a text: its actors, CVEs and product vendors."""
+    actors, cves, _ = _specific(entities)
+    return frozenset(actors), frozenset(cves), frozenset(_makers(entities))
+
+
+def _clash(
+    a: tuple[frozenset[str], frozenset[str], frozenset[str]],
+    b: tuple[frozenset[str], frozenset[str], frozenset[str]],
+) -> bool:
+    return any(x and y and not x & y for x, y in zip(a, b, strict=True))
+
+
 def conflicting(a: Entities, b: Entities) -> bool:
     """Both name CVEs and share none, both name actors and share none, or both are about
     products and share no vendor (Android's flaws and Windows' are two events): two events."""
-    actors_a, cves_a, _ = _specific(a)
-    actors_b, cves_b, _ = _specific(b)
-    makers_a, makers_b = _makers(a), _makers(b)
-    return bool(
-        (cves_a and cves_b and not cves_a & cves_b)
-        or (actors_a and actors_b and not actors_a & actors_b)
-        or (makers_a and makers_b and not makers_a & makers_b)
-    )
+    return _clash(_signature(a), _signature(b))
 
 
 class _Groups:
-    """Union-find whose merges respect the conflict veto for every member of both sides."""
+    """Union-find whose merges respect the conflict veto for every member of both sides.
+    A group keeps the distinct signatures of its members (copies share one), so a check costs
+    signatures, not members; a group of more than ``MAX_SIGNATURES`` distinct ones takes no
+    more members by similarity (a story of that many different claims is a flood)."""
 
     def __init__(self, entities: Sequence[Entities]) -> None:
         self.parent = list(range(len(entities)))
         self.members = [[i] for i in range(len(entities))]
-        self.entities = entities
+        self.signatures = [{_signature(e)} for e in entities]
 
     def find(self, i: int) -> int:
         while self.parent[i] != i:
@@ -162,16 +169,18 @@ class _Groups:
         a, b = self.find(i), self.find(j)
         if a == b:
             return True
-        if any(
-            conflicting(self.entities[x], self.entities[y])
-            for x in self.members[a]
-            for y in self.members[b]
-        ):
+        mine, theirs = self.signatures[a], self.signatures[b]
+        both = mine | theirs
+        if len(both) > MAX_SIGNATURES and len(both) > max(len(mine), len(theirs)):
+            return False
+        if any(_clash(x, y) for x in mine for y in theirs):
             return False
         keep, gone = min(a, b), max(a, b)
         self.parent[gone] = keep
         self.members[keep].extend(self.members[gone])
         self.members[gone] = []
+        self.signatures[keep] = mine | theirs
+        self.signatures[gone] = set()
         return True
 
 
@@ -192,6 +201,11 @@ class PairEvidence:
     catalogue: bool = False  # one of the two is a bare catalogue entry
     same_cve: bool = False
     same_victims: bool = False  # a victim sector in common: who was hit
+    other_victims: bool = False  # both name victims' sectors, none in common
+    same_maker: bool = False  # a vendor whose products both name
+    patch_days: int = 0  # how many of the two are a vendor's patch-day item (``patch_day``)
+    patch_vendor: bool = False  # both are, of one vendor, and neither is a roundup of many
+    title_overlap: float = 0.0  # Jaccard of the two titles' stemmed terms
 
 
 # A capital inside a word (CentreStack, SourceForge) or a long word in capitals (BRICKSTORM)
@@ -209,6 +223,23 @@ _DIGEST = re.compile(
 
 def digest(title: str) -> bool:
     return bool(_DIGEST.search(title))
+
+
+# A vendor's monthly patch release and what belongs to it (one event per vendor and month):
+# "Patch Tuesday", a KB release article, "fixes 138 flaws", "patches exploited zero-day", the
+# exploited zero-day itself, CISA's catalogue entry for it. A feature rollout that mentions
+# "security updates" is not one.
+_PATCH = re.compile(
+    r"\bpatch(?:es|ed)?\s+tuesday\b|\bkb\d{6,8}\b|\bknown\s+exploited\s+vulnerabilit|\bkev\b"
+    r"|\b(?:fix|fixes|fixed|patch|patches|patched|address|addresses)\b[^.;:]{0,40}?"
+    r"(?:\b\d[\d,]*\s+(?:\w+\s+)?(?:flaws|vulnerabilities|bugs|cves)\b|\bzero[- ]days?\b)"
+    r"|\bexploited\s+(?:\w+\s+){0,2}zero[- ]days?\b|\bzero[- ]days?\s+(?:\w+\s+){0,2}exploited\b",
+    re.IGNORECASE,
+)
+
+
+def patch_day(title: str) -> bool:
+    return bool(_PATCH.search(title))
 
 
 def names(title: str) -> set[str]:
@@ -255,24 +286,41 @@ def _candidates(
     """Pairs worth comparing: they share two of their strongest terms or a specific entity.
 
     Comparing every pair is quadratic in the day's articles; two texts about one event always
-    share some of their most distinctive words, so blocking on those loses no real pair.
+    share some of their most distinctive words, so blocking on those loses no real pair. The
+    work is bounded per item whatever the items contain: an item's keys are its ``TOP_TERMS``
+    strongest terms, its title's terms and at most ``MAX_SPECIFIC`` entities (a list of 100
+    CVEs is a catalogue, not an event); it reads its keys' postings rarest first and stops
+    after ``POSTING_BUDGET`` entries; it keeps its ``MAX_PAIRS`` best partners.
     """
+    keys_of: list[list[str]] = []
     postings: dict[str, list[int]] = {}
     for index, vector in enumerate(vectors):
         top = sorted(vector, key=lambda term: (-vector[term], term))[:TOP_TERMS]
-        for term in set(top) | set(titles[index]):
-            postings.setdefault(term, []).append(index)
-        for key in set().union(*specifics[index]):
-            postings.setdefault("\x00" + key, []).append(index)
-    hits: Counter[tuple[int, int]] = Counter()
-    for term, members in postings.items():
-        if len(members) > MAX_POSTING:
-            continue  # a word half the day's news uses says nothing about sameness
-        weight = 2 if term.startswith("\x00") else 1
-        for a in range(len(members)):
-            for b in range(a + 1, len(members)):
-                hits[(members[a], members[b])] += weight
-    return {pair for pair, count in hits.items() if count >= 2}
+        title = sorted(titles[index], key=lambda term: (-titles[index][term], term))[:TOP_TERMS]
+        specific = sorted(set().union(*specifics[index]))[:MAX_SPECIFIC]
+        keys = sorted(set(top) | set(title)) + ["\x00" + key for key in specific]
+        keys_of.append(keys)
+        for key in keys:
+            postings.setdefault(key, []).append(index)
+    out: set[tuple[int, int]] = set()
+    for index, keys in enumerate(keys_of):
+        hits: Counter[int] = Counter()
+        budget = POSTING_BUDGET
+        for key in sorted(keys, key=lambda k: (len(postings[k]), k)):
+            members = postings[key]
+            if len(members) > MAX_POSTING or len(members) > budget:
+                break  # a word half the day's news uses says nothing about sameness
+            budget -= len(members)
+            weight = 2 if key.startswith("\x00") else 1
+            for other in members:
+                if other != index:
+                    hits[other] += weight
+        best = sorted(
+            (other for other, count in hits.items() if count >= 2),
+            key=lambda other: (-hits[other], other),
+        )[:MAX_PAIRS]
+        out.update((min(index, other), max(index, other)) for other in best)
+    return out
 
 
 def evidence(
@@ -287,10 +335,14 @@ def evidence(
     titles = [_weigh(tokens, df, n, log_tf=False) for tokens in title_lists]
     shingles = [_shingles(words(doc.text)) for doc in docs]
     specifics = [_specific(doc.entities) for doc in docs]
+    signatures = [_signature(doc.entities) for doc in docs]
     title_names = [names(doc.title) for doc in docs]
     title_sets = [set(tokens) for tokens in title_lists]
     profiles = [_profile(doc.entities) for doc in docs]
     sectors = [{s.name for s in doc.entities.sectors} for doc in docs]
+    makers = [_makers(doc.entities) for doc in docs]
+    vendors = [{v.name for v in doc.entities.vendors} for doc in docs]
+    patches = [patch_day(doc.title) for doc in docs]
     out: dict[tuple[int, int], PairEvidence] = {}
     for i, j in sorted(_candidates(vectors, specifics, titles)):
         actors_i, cves_i, other_i = specifics[i]
@@ -301,7 +353,7 @@ def evidence(
             cosine=_cosine(vectors[i], vectors[j]),
             title=_cosine(titles[i], titles[j]),
             shared=shared,
-            conflict=conflicting(docs[i].entities, docs[j].entities),
+            conflict=_clash(signatures[i], signatures[j]),
             same_feed=docs[i].feed == docs[j].feed,
             same_actor=bool(actors_i & actors_j),
             profile=_jaccard(profiles[i], profiles[j]),
@@ -313,13 +365,98 @@ def evidence(
             catalogue=docs[i].catalogue or docs[j].catalogue,
             same_cve=bool(cves_i & cves_j),
             same_victims=bool(sectors[i] & sectors[j]),
+            other_victims=bool(sectors[i] and sectors[j] and not sectors[i] & sectors[j]),
+            same_maker=bool(makers[i] & makers[j]),
+            patch_days=patches[i] + patches[j],
+            patch_vendor=bool(
+                patches[i]
+                and patches[j]
+                and vendors[i] & vendors[j]
+                and max(len(vendors[i]), len(vendors[j])) <= PATCH_VENDORS
+            ),
+            title_overlap=_jaccard(title_sets[i], title_sets[j]),
         )
     return out
 
 
-def strength(pair: PairEvidence) -> float:
-    """How sure a merge is: 0 means not the same story. Merges happen strongest first, so
-    that where the veto must choose, the better-supported story wins."""
+# --- the pair model --------------------------------------------------------------------------
+
+FEATURES = (
+    "cosine",
+    "title",
+    "duplicate",
+    "same_cve",
+    "shared",
+    "same_actor",
+    "same_maker",
+    "rare",
+    "same_feed",
+    "same_feed_cosine",
+    "same_feed_title",
+    "profile",
+    "same_victims",
+    "other_victims",
+    "short_title",
+    "patch_same_vendor",
+    "patch_one",
+    "title_overlap",
+    "cosine_title",
+)
+
+
+def features(pair: PairEvidence) -> list[float]:
+    """The pair model's inputs, in ``FEATURES`` order."""
+    return [
+        pair.cosine,
+        pair.title,
+        pair.duplicate,
+        float(pair.same_cve),
+        float(pair.shared),
+        float(pair.same_actor),
+        float(pair.same_maker),
+        float(pair.rare),
+        float(pair.same_feed),
+        pair.cosine * pair.same_feed,
+        pair.title * pair.same_feed,
+        pair.profile,
+        float(pair.same_victims),
+        float(pair.other_victims),
+        float(pair.title_terms < MIN_TITLE_TERMS),
+        float(pair.patch_vendor),
+        float(pair.patch_days == 1),
+        pair.title_overlap,
+        pair.cosine * pair.title,
+    ]
+
+
+@dataclass(frozen=True)
+class PairModel:
+    """Logistic regression over ``features``: P(same event) = sigmoid(bias + w . x); a pair
+    at or above ``threshold`` is one story. Fitted by ``python -m benchmarks.train_cluster``."""
+
+    weights: tuple[float, ...]
+    bias: float
+    threshold: float
+
+    def probability(self, pair: PairEvidence) -> float:
+        z = self.bias + sum(w * x for w, x in zip(self.weights, features(pair), strict=True))
+        return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
+
+
+MODEL_PATH = Path(__file__).with_name("pairs.json")
+
+
+@lru_cache(maxsize=1)
+def load_model(path: Path = MODEL_PATH) -> PairModel:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if tuple(data["features"]) != FEATURES:
+        raise ValueError(f"{path}: features {data['features']} are not this code's {FEATURES}")
+    return PairModel(tuple(data["weights"]), data["bias"], data["threshold"])
+
+
+def rule(pair: PairEvidence) -> float | None:
+    """What the hard rules say of a pair (0: never one story; above 1: surely one, by how
+    much), or None when the pair model decides."""
     if pair.conflict:
         # Texts that name different CVEs or different actors are different events, however
         # alike their wording: templated advisories share almost every word.
@@ -334,32 +471,27 @@ def strength(pair: PairEvidence) -> float:
         return 0.0
     if pair.duplicate >= DUPLICATE:
         return 2.0 + pair.duplicate
-    if pair.same_feed:
-        # One outlet's items about one topic (a daily podcast, a series) are separate stories
-        # unless the text is the same or it is plainly a follow-up on the same named thing.
-        if (pair.shared or pair.rare) and pair.cosine >= SAME_FEED_EVENT:
-            return pair.cosine
+    if pair.same_feed and not (pair.shared or pair.rare or pair.same_actor or pair.patch_vendor):
+        # One voice's items about one topic (a daily podcast, a series, a template) are
+        # separate stories unless they name the same thing: wording alone cannot tell them.
         return 0.0
-    if pair.cosine >= SAME_EVENT:
-        return pair.cosine
-    if pair.cosine >= SAME_EVENT_WITH_EVIDENCE and (
-        pair.shared or pair.rare or pair.title >= SIMILAR_TITLES
-    ):
-        return pair.cosine
-    # One actor runs many campaigns, and full articles about it share the paragraph that
-    # introduces it: naming it is evidence only with the same victims.
-    if pair.same_actor and pair.same_victims and pair.cosine >= SAME_EVENT_WITH_ACTOR:
-        return pair.cosine
-    # A rewrite in other words: one actor, the same victims and means, little common wording.
-    if (
-        pair.same_actor
-        and pair.same_victims
-        and pair.profile >= SAME_PROFILE
-        and pair.profile_shared >= 2
-        and pair.cosine >= SAME_EVENT_REWRITTEN
-    ):
-        return pair.cosine
-    return 0.0
+    if pair.same_actor and pair.other_victims and not (pair.shared or pair.rare):
+        # One actor runs many campaigns, and full articles about it share the paragraph that
+        # introduces it: the actor against other victims, with nothing else named in common,
+        # is another campaign.
+        return 0.0
+    return None
+
+
+def strength(pair: PairEvidence, model: PairModel | None = None) -> float:
+    """How sure a merge is: 0 means not the same story. Merges happen strongest first, so
+    that where the veto must choose, the better-supported story wins."""
+    ruled = rule(pair)
+    if ruled is not None:
+        return ruled
+    model = model or load_model()
+    p = model.probability(pair)
+    return p if p >= model.threshold else 0.0
 
 
 def same_story(pair: PairEvidence) -> bool:
@@ -370,8 +502,22 @@ def _headline(title: str) -> str:
     return " ".join(title.lower().split())
 
 
-def cluster(docs: Sequence[Doc], background: Sequence[str] = ()) -> list[list[int]]:
+def _fold_key(doc: Doc) -> tuple[object, ...]:
+    """Items with one key are copies of one item (the same headline and text, whatever the
+    case and spacing): folded before blocking, so that any number of copies is one story and
+    cannot crowd an event's words out of the candidate postings."""
+    return (_headline(doc.title), " ".join(doc.text.lower().split()), doc.catalogue)
+
+
+def cluster(
+    docs: Sequence[Doc], background: Sequence[str] = (), model: PairModel | None = None
+) -> list[list[int]]:
     groups = _Groups([doc.entities for doc in docs])
+    first: dict[tuple[object, ...], int] = {}
+    for index, doc in enumerate(docs):
+        kept = first.setdefault(_fold_key(doc), index)
+        if kept != index:
+            groups.merge(kept, index)
     by_link: dict[str, list[int]] = {}
     for index, doc in enumerate(docs):
         if doc.link:
@@ -381,11 +527,12 @@ def cluster(docs: Sequence[Doc], background: Sequence[str] = ()) -> list[list[in
         # One feed pointing items with different titles at one link: a landing page, which
         # says nothing about sameness; only the same title through it is one article.
         landing = len({feed for feed, _ in titles}) < len(titles)
-        for a, i in enumerate(linked):
-            for j in linked[a + 1 :]:
-                if not landing or _headline(docs[i].title) == _headline(docs[j].title):
-                    groups.merge(i, j)
-    scored = [(strength(pair), i, j) for (i, j), pair in evidence(docs, background).items()]
+        first_of: dict[str, int] = {}
+        for i in linked:
+            groups.merge(first_of.setdefault(_headline(docs[i].title) if landing else "", i), i)
+    kept_docs = sorted(set(first.values()))
+    found = evidence([docs[i] for i in kept_docs], background)
+    scored = [(strength(pair, model), kept_docs[i], kept_docs[j]) for (i, j), pair in found.items()]
     for value, i, j in sorted(scored, key=lambda s: (-s[0], s[1], s[2])):
         if value > 0.0:
             groups.merge(i, j)
@@ -440,8 +587,9 @@ def _one_entry_per_link(
 def _outlets_of_aggregators(
     config: Config, pairs: Sequence[tuple[Entry, Article]]
 ) -> list[tuple[Entry, Article]]:
-    """The outlets an item's <source> names count only for feeds the config marks
-    ``aggregator``: any other feed is one voice, however many outlets it claims to carry."""
+    """The outlets an item's <source> names are shown (and ranked as voices) only for feeds
+    the config marks ``aggregator``: any other feed is one voice for ranking, however many
+    outlets it claims to carry. Clustering does not need the flag (``voice``)."""
     bundles = {feed.name for feed in config.feeds if feed.aggregator}
     return [
         (entry if entry.outlet is None or entry.feed in bundles else replace(entry, outlet=None), a)
@@ -449,12 +597,23 @@ def _outlets_of_aggregators(
     ]
 
 
+def voice(feed: str, outlet: str | None, link: str | None) -> str:
+    """Who wrote an item, as the cluster stage compares voices: the outlet its <source>
+    names, else its feed and its link's host together. Readers subscribe to aggregator
+    bundles (Feedly, Inoreader, newsboat channels) as often as to one feed per outlet, and
+    never set a flag for it: the link's host tells the outlets of a bundle apart, the feed
+    tells apart outlets whose links share a host (a mirror, a local site)."""
+    if outlet and outlet.strip():
+        return "source:" + " ".join(outlet.lower().split())
+    host = (urlsplit(link).hostname or "") if link else ""
+    return f"{feed}|{host.removeprefix('www.')}"
+
+
 def docs_of(config: Config, items: Sequence[Tagged]) -> list[Doc]:
     tags = {feed.name: feed.tags for feed in config.feeds}
     return [
         Doc(
-            # An aggregator's items come from many outlets: each is its own voice.
-            feed=entry.outlet or entry.feed,
+            feed=voice(entry.feed, entry.outlet, entry.link),
             link=canonical_url(entry.link) if entry.link else None,
             title=article.title,
             text=article.text,
@@ -473,9 +632,9 @@ def story_groups(
     ``background``: texts of the store's weeks before the window (the words' weights)."""
     shown = actor_namer(config.actor_names)
     entities_of = {entry.id: entities for entry, _, entities in tagged}
-    pairs = _one_entry_per_link(
-        _outlets_of_aggregators(config, [(entry, article) for entry, article, _ in tagged])
-    )
+    pairs = _one_entry_per_link([(entry, article) for entry, article, _ in tagged])
     items = [(entry, article, shown(entities_of[entry.id])) for entry, article in pairs]
     docs = docs_of(config, items)
-    return [[items[i] for i in group] for group in cluster(docs, background)]
+    kept = _outlets_of_aggregators(config, [(entry, article) for entry, article, _ in items])
+    out = [(entry, article, e) for (entry, article), (_, _, e) in zip(kept, items, strict=True)]
+    return [[out[i] for i in group] for group in cluster(docs, background)]

@@ -56,7 +56,7 @@ from briefing.stories.catalogue import (
     EXPLOITED_TAGS,
     catalogue_story,
 )
-from briefing.stories.tokens import words
+from briefing.stories.tokens import terms, words
 
 if TYPE_CHECKING:
     from briefing.stories.continuity import Continuation
@@ -487,13 +487,37 @@ def lead_order(
     return key
 
 
+def headline(ranked: Sequence[Tagged], config: Config | None = None) -> str:
+    """The story's most representative title: among the members of the most trusted feeds
+    (the highest weight), the one whose stemmed title terms are closest to all the members'
+    titles (the sum of its cosines with them); ``lead_order`` breaks ties. "Microsoft Patch
+    Tuesday fixes 138 flaws, one exploited" tells the event; "Windows 10 KB5087544 released",
+    which may have arrived first, tells one part of it."""
+    weights = {feed.name: feed.weight for feed in config.feeds} if config else {}
+    top = max(weights.get(entry.feed, 1.0) for entry, _, _ in ranked)
+    vectors = [Counter(terms(entry.title)) for entry, _, _ in ranked]
+    norms = [math.sqrt(sum(v * v for v in vector.values())) or 1.0 for vector in vectors]
+
+    def closeness(i: int) -> float:
+        return sum(
+            sum(count * vectors[j].get(term, 0) for term, count in vectors[i].items())
+            / (norms[i] * norms[j])
+            for j in range(len(ranked))
+            if j != i
+        )
+
+    trusted = [i for i, (entry, _, _) in enumerate(ranked) if weights.get(entry.feed, 1.0) == top]
+    best = max(trusted, key=lambda i: (round(closeness(i), 9), -i))
+    return ranked[best][0].title
+
+
 def make_story(
     members: Sequence[Tagged],
     summarizer: Summarizer,
     config: Config | None = None,
 ) -> Story:
     ranked = sorted(members, key=lead_order(config))
-    best_entry, best_article, _ = ranked[0]
+    best_article = ranked[0][1]
     sources = tuple(
         sorted(
             (
@@ -533,7 +557,7 @@ def make_story(
         summary = defang_lookalikes(fallback_summary(best_article.text))
     return Story(
         id=_story_id(entry.id for entry, _, _ in members),
-        title=best_entry.title,
+        title=headline(ranked, config),
         summary=summary,
         sources=sources,
         entities=entities,
