@@ -311,7 +311,7 @@ async def extract_pending(
             finish(entry, page)
 
     try:
-        async with Fetcher(config.poll, guarded=True) as fetcher:
+        async with Fetcher(config.poll) as fetcher:
             await asyncio.gather(*(one(entries) for entries in to_fetch.values()))
     finally:
         if pool is not None:

@@ -28,7 +28,7 @@ import httpx
 
 from briefing import __version__
 from briefing.config import PollConfig
-from briefing.ingest.netguard import AddressBlocked, GuardedBackend, Reach, current_reach
+from briefing.ingest.netguard import AddressBlocked, GuardedBackend, Reach, Target, current_target
 from briefing.retry import Backoff, TryAgain, WaitTooLong, acall, retry_after
 
 USER_AGENT = f"briefing/{__version__} (+https://github.com/briefing-cti/briefing; threat briefing)"
@@ -248,22 +248,35 @@ class _PoolTransport(httpx.AsyncBaseTransport):
 class Fetcher:
     """An async HTTP client with the project's limits. Use as ``async with Fetcher(limits)``.
 
-    ``guarded=True`` (article pages: links chosen by feed authors) checks every address
-    connected to against a ``netguard.Reach`` (see ``get``); unguarded fetches (the operator's
-    own feed URLs) may go anywhere. ``per_host`` overrides ``limits.per_host`` (feeds use
-    ``limits.feed_per_host``: the operator chose those hosts, the feed authors chose the pages').
+    Every connection of every request and redirect hop goes through the SSRF guard
+    (``netguard.GuardedBackend``): a non-public address is reached only within a ``Reach``.
+    With ``reach`` given (feeds: the configured feed origins) every request has that one reach,
+    so a connection is kept for the host's next request; with none (article pages), each
+    ``get`` names its own and no connection is reused, so each is checked against its own.
+    ``per_host`` overrides ``limits.per_host`` (feeds use ``limits.feed_per_host``: the
+    operator chose those hosts, the feed authors chose the pages').
     """
 
     def __init__(
-        self, limits: PollConfig, *, guarded: bool = False, per_host: int | None = None
+        self, limits: PollConfig, *, reach: Reach | None = None, per_host: int | None = None
     ) -> None:
         self.limits = limits
-        self.guarded = guarded
-        self.backend: GuardedBackend | None = None  # set when guarded; records connections
+        self.reach = reach
         self._global = asyncio.Semaphore(limits.concurrency)
         host_limit = per_host or limits.per_host
         self._hosts: defaultdict[str, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(host_limit)
+        )
+        # The guard is the pool's network backend: it resolves, checks and connects to the
+        # checked address. Kept connections: at most a host's worth (httpcore checks every idle
+        # one with a syscall on every request, and 48 idle ones to hosts already polled cost
+        # the event loop more than the reuse saved), none when each request has its own reach.
+        self.backend = GuardedBackend(httpcore.AnyIOBackend())
+        pool = httpcore.AsyncConnectionPool(
+            ssl_context=_tls(),
+            max_connections=limits.concurrency,
+            max_keepalive_connections=host_limit if reach is not None else 0,
+            network_backend=self.backend,
         )
         self._client = httpx.AsyncClient(
             follow_redirects=False,
@@ -273,30 +286,10 @@ class Fetcher:
                 write=limits.read_timeout,
                 pool=limits.total_timeout,
             ),
-            limits=httpx.Limits(
-                max_connections=limits.concurrency,
-                # Guarded: no connection reuse, so every request (and every redirect hop) opens
-                # a connection of its own and is checked against its own reach. Unguarded: at
-                # most a host's worth kept, so a host's next feed reuses one; httpcore checks
-                # every idle connection with a syscall on every request, and 48 idle ones to
-                # hosts already polled cost the event loop more than the reuse saved.
-                max_keepalive_connections=0 if guarded else host_limit,
-            ),
             headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"},
-            verify=_tls(),
             trust_env=False,
-            transport=self._guarded_transport() if guarded else None,
+            transport=_PoolTransport(pool),
         )
-
-    def _guarded_transport(self) -> httpx.AsyncBaseTransport:
-        self.backend = GuardedBackend(httpcore.AnyIOBackend())
-        pool = httpcore.AsyncConnectionPool(
-            ssl_context=_tls(),
-            max_connections=self.limits.concurrency,
-            max_keepalive_connections=0,
-            network_backend=self.backend,
-        )
-        return _PoolTransport(pool)
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -314,28 +307,26 @@ class Fetcher:
     ) -> Fetched:
         """GET ``url`` within every limit; 200 and 304 return, anything else raises.
 
-        On a guarded fetcher ``reach`` says which non-public addresses this URL may connect to
-        (default: none); an unguarded fetcher ignores it.
+        ``reach`` says which non-public addresses this request may connect to (default: none);
+        a fetcher made with a ``reach`` of its own takes no other.
         """
+        if self.reach is not None and reach is not None:
+            raise ValueError("this fetcher keeps connections: its one reach is fixed")
+        allowed = self.reach or reach or Reach()
         host = urlsplit(url).hostname or ""
-        # The connection is opened in this task, so the backend sees this request's reach.
-        token = current_reach.set((reach or Reach()) if self.guarded else None)
-        try:
-            async with self._global, self._hosts[host]:
-                try:
-                    async with asyncio.timeout(self.limits.total_timeout):
-                        return await self._get_with_retries(url, headers or {})
-                except TimeoutError:
-                    raise FetchError(
-                        "timeout", f"no complete answer within {self.limits.total_timeout:g} s"
-                    ) from None
-        finally:
-            current_reach.reset(token)
+        async with self._global, self._hosts[host]:
+            try:
+                async with asyncio.timeout(self.limits.total_timeout):
+                    return await self._get_with_retries(url, headers or {}, allowed)
+            except TimeoutError:
+                raise FetchError(
+                    "timeout", f"no complete answer within {self.limits.total_timeout:g} s"
+                ) from None
 
-    async def _get_with_retries(self, url: str, headers: dict[str, str]) -> Fetched:
+    async def _get_with_retries(self, url: str, headers: dict[str, str], reach: Reach) -> Fetched:
         async def attempt() -> Fetched:
             try:
-                return await self._follow(url, headers)
+                return await self._follow(url, headers, reach)
             except FetchError as exc:
                 if exc.status in _RETRY_STATUSES:
                     raise TryAgain(exc, exc.retry_after) from None
@@ -348,12 +339,17 @@ class Fetcher:
             status = exc.error.status if isinstance(exc.error, FetchError) else None
             raise FetchError("http-error", str(exc), status) from None
 
-    async def _follow(self, url: str, headers: dict[str, str]) -> Fetched:
+    async def _follow(self, url: str, headers: dict[str, str], reach: Reach) -> Fetched:
         for _hop in range(self.limits.max_redirects + 1):
             parts = urlsplit(url)
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise FetchError("bad-url", f"refusing to fetch {url[:200]!r}: not http(s)")
-            fetched = await self._one(url, headers)
+            # The connection is opened in this task, so the guard sees this hop's target.
+            token = current_target.set(Target(reach, parts.scheme))
+            try:
+                fetched = await self._one(url, headers)
+            finally:
+                current_target.reset(token)
             if fetched.status in _REDIRECTS:
                 location = fetched.headers.get("location")
                 if not location:
