@@ -84,7 +84,7 @@ def config_options(func: F) -> F:
         type=click.Path(file_okay=False, path_type=Path),
         default=Path("output"),
         show_default=True,
-        help="Output folder: briefings, archive and (unless the config moves it) the store.",
+        help="Output folder, safe to publish: briefings and archive (the store lives outside it).",
     )(func)
     return config_option(func)
 
