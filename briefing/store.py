@@ -646,21 +646,30 @@ class Store:
             )
 
     def save_article(self, article: Article, revision: int) -> None:
+        self.save_articles([(article, revision)])
+
+    def save_articles(self, articles: Iterable[tuple[Article, int]]) -> None:
+        """Save articles (each with its entry's revision) in one transaction: a commit costs
+        several WAL page writes, and a checkpoint's fsync every thousand of them."""
+        rows = [
+            (
+                article.entry_id,
+                revision,
+                article.url,
+                article.title,
+                article.text,
+                article.author,
+                _iso(article.published),
+                article.language,
+                article.quality,
+            )
+            for article, revision in articles
+        ]
         with self._tx() as db:
-            db.execute(
+            db.executemany(
                 "INSERT OR REPLACE INTO articles (entry_id, revision, url, title, text, author,"
                 " published, language, quality) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    article.entry_id,
-                    revision,
-                    article.url,
-                    article.title,
-                    article.text,
-                    article.author,
-                    _iso(article.published),
-                    article.language,
-                    article.quality,
-                ),
+                rows,
             )
 
     def articles_between(self, start: datetime, end: datetime) -> list[tuple[Entry, Article]]:
