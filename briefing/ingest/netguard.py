@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import ipaddress
 import socket
 from collections.abc import Iterable
@@ -54,6 +55,9 @@ class AddressBlocked(Exception):
     which (feed health publishes it)."""
 
 
+# Cached: the guard checks every connection, and a poll connects to the same few hosts again
+# and again (parsing an address costs more than the rest of the check).
+@functools.lru_cache(maxsize=4096)
 def normalise_host(host: str) -> str:
     """One spelling per host: lower case, no trailing dot, IP literals in canonical form.
 
@@ -65,6 +69,7 @@ def normalise_host(host: str) -> str:
     return str(address) if address is not None else host
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_ip(host: str) -> IPAddress | None:
     """An IP address in any spelling the system resolver accepts, else None (a name)."""
     host = host.strip().strip("[]")
