@@ -395,8 +395,10 @@ def bench_scale(sizes: Sizes, work: Path) -> dict[str, Any]:
             folder = out / str(size)
             shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir()
+            # Filled where the poll finds it: outside the output folder (#26 item 8).
+            store_file = pipeline.store_path(config, folder)
             started = time.perf_counter()
-            _fill(folder / "briefing.sqlite3", size, sizes.scale_batch)
+            _fill(store_file, size, sizes.scale_batch)
             fill_s = time.perf_counter() - started
 
             def ingest() -> int:
@@ -404,9 +406,9 @@ def bench_scale(sizes: Sizes, work: Path) -> dict[str, Any]:
                 return pipeline.extract(config, folder, NOW).entries  # noqa: B023
 
             seconds, entries = _timed(ingest)
-            with Store.open(folder / "briefing.sqlite3") as store:
+            with Store.open(store_file) as store:
                 total = store.count_entries()
-            db_mb = (folder / "briefing.sqlite3").stat().st_size / 1e6
+            db_mb = store_file.stat().st_size / 1e6
             rows.append(
                 {
                     "store_articles": size,
@@ -432,6 +434,8 @@ def cli_check(feeds: int, items: int, latency: float, work: Path) -> dict[str, A
     Every feed sits on one loopback host, and the default config is used."""
     import feedparser
 
+    from briefing import pipeline
+    from briefing.config import load_config
     from briefing.store import Store
 
     work.mkdir(parents=True, exist_ok=True)
@@ -456,7 +460,7 @@ def cli_check(feeds: int, items: int, latency: float, work: Path) -> dict[str, A
         ours_s = time.perf_counter() - started
     if child.returncode != 0:
         raise RuntimeError(f"briefing poll failed:\n{child.stderr[-2000:]}")
-    with Store.open(out / "briefing.sqlite3") as store:
+    with Store.open(pipeline.store_path(load_config(config), out)) as store:
         stored = store.count_entries()
     _say(
         f"cli check: {feeds} feeds x {items} items, {latency * 1000:.0f} ms, one host: "
@@ -546,6 +550,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="briefing-bench-") as tmp:
+        # Stores live in the user's state folder: keep the runs' stores in the temporary one.
+        os.environ["BRIEFING_STATE_DIR"] = str(Path(tmp) / "state")
         for name, case in cases.items():
             if args.only and name not in args.only:
                 continue

@@ -85,7 +85,7 @@ def config_options(func: F) -> F:
         type=click.Path(file_okay=False, path_type=Path),
         default=Path("output"),
         show_default=True,
-        help="Output folder: briefings, archive and (unless the config moves it) the store.",
+        help="Output folder, safe to publish: briefings and archive (the store lives outside it).",
     )(func)
     return config_option(func)
 
@@ -505,15 +505,22 @@ def feeds_check(config_path: Path) -> None:
     is_flag=True,
     help="Write the resulting config to stdout (the report to stderr); change no file.",
 )
-def feeds_import(config_path: Path, opml_file: Path, to_stdout: bool) -> None:
+@click.option(
+    "--allow-private",
+    is_flag=True,
+    help="Also import feeds on IP-address hosts and local names (localhost, intranet names).",
+)
+def feeds_import(config_path: Path, opml_file: Path, to_stdout: bool, allow_private: bool) -> None:
     """Add the feeds of an OPML file (a feed reader's export) to the config.
 
-    Nested outlines and categories become tags; feeds whose URL is already configured are
-    skipped, non-http(s) ones refused; the config's comments and layout are kept."""
+    Nested outlines and categories become tags (never the trust tags kev, exploited,
+    advisories, catalogue, aggregator: set those in the config); feeds whose URL is already
+    configured are skipped, non-http(s) ones refused, ones on an IP address or local name
+    skipped with a warning; the config's comments and layout are kept."""
     from briefing.files import write_atomic
     from briefing.opml import import_opml
 
-    text, report = import_opml(opml_file, config_path)
+    text, report = import_opml(opml_file, config_path, allow_private=allow_private)
     if to_stdout:
         click.echo(text, nl=False)
     elif report.added:

@@ -452,7 +452,9 @@ class Config(_Model):
     # The PDF gives the top N stories a full card and the rest one line each: a 1,000-story
     # day as cards is 200+ pages nobody reads at 07:00 (and WeasyPrint's memory grows with it).
     pdf_story_cards: Annotated[int, Field(ge=0, le=10_000)] = 100
-    store: str | None = None  # path of the SQLite file; default OUTPUT/briefing.sqlite3
+    # Path of the SQLite file; default: the output folder's own store in the user's state
+    # directory, never inside the output folder, which is published (``store.default_path``).
+    store: str | None = None
     templates: str | None = None  # a folder whose templates override the defaults by name
     poll: PollConfig = PollConfig()
     extract: ExtractConfig = ExtractConfig()

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 from briefing.config import Config, parse_duration
 from briefing.models import Article, Briefing, Entry
-from briefing.store import FeedState, Store
+from briefing.store import FeedState, Store, default_path
 
 if TYPE_CHECKING:
     from briefing.ingest.extract import ExtractStats
@@ -47,7 +47,9 @@ if TYPE_CHECKING:
 
 
 def store_path(config: Config, output: Path) -> Path:
-    return config.resolve(config.store) if config.store else output / "briefing.sqlite3"
+    """The config's ``store``, else the output folder's own store, kept outside the folder
+    (which is published): see ``store.default_path``."""
+    return config.resolve(config.store) if config.store else default_path(output)
 
 
 @dataclass(frozen=True)

@@ -19,13 +19,23 @@ Rules that keep items from being lost or duplicated:
 
 WAL mode lets a reader (a build) run while a poll writes. Schema changes are numbered
 migrations applied in order on open.
+
+Where it lives (``default_path``): outside the output folder, which is published as it is. The
+store holds what must never be served -- the recipients of every delivery, feed URLs that may
+carry tokens, the review log -- and a static server serves every file of a folder, dot-files
+included. The output folder holds only ``.briefing-store``, a random id naming its store in the
+user's state directory: a fresh ``--output`` is a fresh world, a moved folder finds its store.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
+import shutil
 import sqlite3
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -268,6 +278,77 @@ def _delivery(row: Sequence[object]) -> Delivery:
     )
 
 
+# The output folder's pointer to its store: one random id (nothing else, so it may be served).
+STORE_ID_FILE = ".briefing-store"
+OLD_STORE_NAME = "briefing.sqlite3"  # where the store lived, inside the output folder
+_STORE_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def state_dir() -> Path:
+    """Where stores live: $BRIEFING_STATE_DIR, else $XDG_STATE_HOME/briefing, else
+    ~/.local/state/briefing."""
+    env = os.environ.get("BRIEFING_STATE_DIR")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_STATE_HOME")
+    return (Path(xdg).expanduser() if xdg else Path.home() / ".local" / "state") / "briefing"
+
+
+def default_path(output: Path) -> Path:
+    """The store of the output folder ``output`` (created, with its id, if it has none yet).
+
+    A store found at the old place (``OUTPUT/briefing.sqlite3``) moves to the new one, its WAL
+    checkpointed first so that no committed write stays behind in the published folder."""
+    pointer = output / STORE_ID_FILE
+    try:
+        store_id = pointer.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        store_id = _new_id(pointer)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise StoreError(f"{pointer}: cannot read the store's id: {exc}") from None
+    if not _STORE_ID.fullmatch(store_id):
+        raise StoreError(f"{pointer}: not a store id (32 hex digits); remove it to start afresh")
+    path = state_dir() / "stores" / store_id / "briefing.sqlite3"
+    old = output / OLD_STORE_NAME
+    if old.is_file():
+        _move_store(old, path)
+    return path
+
+
+def _new_id(pointer: Path) -> str:
+    pointer.parent.mkdir(parents=True, exist_ok=True)
+    store_id = uuid.uuid4().hex
+    try:
+        # O_EXCL: of two processes starting one folder at once, both end with the first's id.
+        fd = os.open(pointer, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        return pointer.read_text(encoding="ascii").strip()
+    with os.fdopen(fd, "w", encoding="ascii") as out:
+        out.write(store_id + "\n")
+    return store_id
+
+
+def _move_store(old: Path, new: Path) -> None:
+    if new.exists():
+        raise StoreError(
+            f"{old}: a store inside the output folder, and its folder already has one at {new}; "
+            "move or delete one of them"
+        )
+    try:
+        with sqlite3.connect(old, isolation_level=None) as db:
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.close()
+        new.parent.mkdir(parents=True, exist_ok=True)
+        # Copied under a temporary name, then renamed: a crash leaves the old store whole.
+        part = new.with_name(new.name + ".part")
+        shutil.copyfile(old, part)
+        os.replace(part, new)
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{old}{suffix}").unlink(missing_ok=True)
+    except (OSError, sqlite3.DatabaseError) as exc:
+        raise StoreError(f"{old}: cannot move the store out of the output folder: {exc}") from None
+
+
 @dataclass(frozen=True)
 class StoredAction:
     """A row of ``review_actions``: ``data`` is the action's JSON (``briefing.review``)."""
@@ -313,7 +394,8 @@ class Store:
     def open(cls, path: str | Path) -> Store:
         path = Path(path)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            # The store's folder is the owner's alone: it holds recipients and feed URLs.
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             db = sqlite3.connect(path, timeout=30.0, isolation_level=None)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
@@ -607,21 +689,30 @@ class Store:
             )
 
     def save_article(self, article: Article, revision: int) -> None:
+        self.save_articles([(article, revision)])
+
+    def save_articles(self, articles: Iterable[tuple[Article, int]]) -> None:
+        """Save articles (each with its entry's revision) in one transaction: a commit costs
+        several WAL page writes, and a checkpoint's fsync every thousand of them."""
+        rows = [
+            (
+                article.entry_id,
+                revision,
+                article.url,
+                article.title,
+                article.text,
+                article.author,
+                _iso(article.published),
+                article.language,
+                article.quality,
+            )
+            for article, revision in articles
+        ]
         with self._tx() as db:
-            db.execute(
+            db.executemany(
                 "INSERT OR REPLACE INTO articles (entry_id, revision, url, title, text, author,"
                 " published, language, quality) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    article.entry_id,
-                    revision,
-                    article.url,
-                    article.title,
-                    article.text,
-                    article.author,
-                    _iso(article.published),
-                    article.language,
-                    article.quality,
-                ),
+                rows,
             )
 
     def articles_between(self, start: datetime, end: datetime) -> list[tuple[Entry, Article]]:

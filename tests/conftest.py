@@ -38,6 +38,21 @@ def _private_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None
         os.environ["BRIEFING_DATA_DIR"] = old
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Stores live in the user's state folder (outside the published output): keep tests out
+    of $HOME."""
+    import os
+
+    old = os.environ.get("BRIEFING_STATE_DIR")
+    os.environ["BRIEFING_STATE_DIR"] = str(tmp_path_factory.mktemp("state"))
+    yield
+    if old is None:
+        os.environ.pop("BRIEFING_STATE_DIR", None)
+    else:
+        os.environ["BRIEFING_STATE_DIR"] = old
+
+
 @pytest.fixture
 def site() -> Iterator[LocalSite]:
     with LocalSite(FIXTURE_SITE) as running:

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from briefing.localsite import LocalSite, RecordedRequest, Response
+from briefing.store import default_path
 from tests.conftest import FIXTURE_SITE, NOW, wait_until, write_config
 from tests.test_faults import GOOD_LINKS
 
@@ -92,7 +93,7 @@ def run_to_completion(config: Path, output: Path) -> None:
 
 def check_output(output: Path, site: LocalSite) -> None:
     # The store: sound, and every entry there once.
-    with sqlite3.connect(output / "briefing.sqlite3") as db:
+    with sqlite3.connect(default_path(output)) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         rows = db.execute("SELECT feed, COALESCE(guid, link) FROM entries").fetchall()
     assert len(rows) == len(set(rows)) == 9  # the fixture site's 9 items (MANIFEST.md)
@@ -222,7 +223,7 @@ def test_kill_while_a_worker_writes_the_poll_loses_and_duplicates_nothing(
         f"  - name: F{i}\n    url: {site.base_url}/copy/{i}.xml\n" for i in range(count)
     )
     config, output = write_config(tmp_path, site.base_url, feeds=feeds), tmp_path / "out"
-    store = output / "briefing.sqlite3"
+    store = default_path(output)
 
     def some_feeds_stored() -> bool:
         try:

@@ -45,7 +45,7 @@ from briefing.models import (
     Source,
     Story,
 )
-from briefing.store import Store
+from briefing.store import Store, default_path
 
 NOW = datetime(2026, 3, 10, 7, 0, tzinfo=UTC)
 
@@ -421,7 +421,7 @@ def test_failure_is_reported_and_not_recorded(tmp_path: Path, inbox: Inbox) -> N
     assert [o.status for o in outcomes] == ["failed", "failed"]
     assert "451" in outcomes[0].detail
     assert waits == [1.5, 1.5]  # one retry per recipient, bounded
-    with Store.open(tmp_path / "out" / "briefing.sqlite3") as store:
+    with Store.open(default_path(tmp_path / "out")) as store:
         assert store.deliveries("2026-03-10") == []
 
 

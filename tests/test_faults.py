@@ -29,6 +29,7 @@ import pytest
 
 from briefing.config import PollConfig, load_config
 from briefing.ingest.fetch import Fetcher, FetchError, _BodyDecoder
+from briefing.ingest.netguard import Reach
 from briefing.localsite import LocalSite
 from briefing.pipeline import build, extract, poll, store_path
 from briefing.store import Store
@@ -332,7 +333,7 @@ def _fetch(url: str) -> FetchError:
     )
 
     async def go() -> FetchError:
-        async with Fetcher(limits) as fetcher:
+        async with Fetcher(limits, reach=Reach.for_feeds([url])) as fetcher:
             try:
                 await fetcher.get(url)
             except FetchError as exc:

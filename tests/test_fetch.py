@@ -7,7 +7,8 @@ from collections.abc import Iterator
 import pytest
 
 from briefing.config import PollConfig
-from briefing.ingest.fetch import USER_AGENT, Fetcher, FetchError
+from briefing.ingest.fetch import USER_AGENT, Fetched, Fetcher, FetchError
+from briefing.ingest.netguard import Reach
 from briefing.localsite import LocalSite, RecordedRequest, Response
 
 LIMITS = PollConfig(
@@ -27,9 +28,10 @@ def server() -> Iterator[LocalSite]:
         yield site
 
 
-def get(url: str, limits: PollConfig = LIMITS, headers: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
-    async def go():  # type: ignore[no-untyped-def]
-        async with Fetcher(limits) as fetcher:
+def get(url: str, limits: PollConfig = LIMITS, headers: dict[str, str] | None = None) -> Fetched:
+    async def go() -> Fetched:
+        # The loopback test server is the one configured origin (as in poll's fetcher).
+        async with Fetcher(limits, reach=Reach.for_feeds([url])) as fetcher:
             return await fetcher.get(url, headers)
 
     return asyncio.run(go())

@@ -15,7 +15,7 @@ from briefing.intel import _code_digest, get_tagger, tagger_version
 from briefing.intel.stage import tag_articles
 from briefing.localsite import LocalSite
 from briefing.models import Article, Entities, Entry
-from briefing.store import Store
+from briefing.store import Store, default_path
 from tests.conftest import NOW, NOW_DT
 
 TEXT = (
@@ -102,7 +102,7 @@ def test_tagger_version_follows_the_package_files() -> None:
 
 
 def _tagged_count(output: Path) -> int:
-    db = sqlite3.connect(output / "briefing.sqlite3")
+    db = sqlite3.connect(default_path(output))
     try:
         return int(db.execute("SELECT COUNT(*) FROM entities").fetchone()[0])
     finally:
@@ -119,7 +119,7 @@ def test_second_build_tags_nothing_and_is_byte_identical(
     first = (day / "briefing.json").read_bytes()
     count = _tagged_count(output)
     assert count > 0
-    db = sqlite3.connect(output / "briefing.sqlite3")
+    db = sqlite3.connect(default_path(output))
     # A tagger that ran again would overwrite these rows: mark them to see that none is.
     db.execute("UPDATE entities SET input = input || ''")
     db.execute("CREATE TABLE seen AS SELECT entry_id, rowid AS r FROM entities")
@@ -127,7 +127,7 @@ def test_second_build_tags_nothing_and_is_byte_identical(
     db.close()
     assert CliRunner().invoke(cli, ["build", *common]).exit_code == 0
     assert (day / "briefing.json").read_bytes() == first
-    db = sqlite3.connect(output / "briefing.sqlite3")
+    db = sqlite3.connect(default_path(output))
     moved = db.execute(
         "SELECT COUNT(*) FROM entities e JOIN seen s ON s.entry_id = e.entry_id"
         " WHERE s.r != e.rowid"
@@ -143,19 +143,19 @@ def test_archive_rebuild_retag_tags_again(
     common = ["-c", str(config_file), "-o", str(output)]
     assert CliRunner().invoke(cli, ["run", *common, "--now", NOW]).exit_code == 0
     before = (output / "2026-03-10" / "briefing.json").read_bytes()
-    db = sqlite3.connect(output / "briefing.sqlite3")
+    db = sqlite3.connect(default_path(output))
     db.execute("UPDATE entities SET tagger = 'older', data = '{}'")
     db.commit()
     db.close()
     # Without --retag the days are rendered from their briefing.json: the store is not tagged.
     result = CliRunner().invoke(cli, ["archive", "rebuild", *common, "--no-pdf"])
     assert result.exit_code == 0, result.output
-    db = sqlite3.connect(output / "briefing.sqlite3")
+    db = sqlite3.connect(default_path(output))
     assert db.execute("SELECT COUNT(*) FROM entities WHERE tagger = 'older'").fetchone()[0]
     db.close()
     result = CliRunner().invoke(cli, ["archive", "rebuild", *common, "--retag"])
     assert result.exit_code == 0, result.output
-    db = sqlite3.connect(output / "briefing.sqlite3")
+    db = sqlite3.connect(default_path(output))
     versions = {row[0] for row in db.execute("SELECT DISTINCT tagger FROM entities")}
     db.close()
     assert "older" not in versions

@@ -64,7 +64,8 @@ def test_import_adds_new_feeds_and_keeps_the_config_as_it_was(tmp_path: Path) ->
     assert len(feeds) == 12 and feeds["CISA Cybersecurity Advisories"].weight == 1.2
     # nested folders and the category attribute become tags
     assert feeds["Northgate Labs"].tags == ("vendors", "research-labs", "apt", "malware")
-    assert feeds["Known Exploited (KEV)"].tags == ("government", "kev")
+    # "kev" is a trust tag: the operator sets it in the config, a file never does (#26)
+    assert feeds["Known Exploited (KEV)"].tags == ("government",)
     assert feeds["Meridian CERT Notes"].tags == ()
     assert feeds["Eastwind Research"].url == "https://eastwind.example/research/atom.xml"
     assert feeds["Daily Exploit & Friends"].tags == ("security-news",)
@@ -283,3 +284,85 @@ def test_same_titles_get_names_of_their_own(tmp_path: Path) -> None:
         "Harbor Security Digest (2)",
         "Harbor Security Digest (3)",
     ]
+
+
+def _opml(tmp_path: Path, outlines: str) -> Path:
+    opml = tmp_path / "shared.opml"
+    opml.write_text(f'<opml version="2.0"><body>{outlines}</body></opml>', encoding="utf-8")
+    return opml
+
+
+INTERNAL = {
+    "Metadata": "http://169.254.169.254/latest/meta-data/",
+    "Loopback": "http://127.0.0.1:8080/feed.xml",
+    "Decimal": "http://2130706433:22/",
+    "Mapped": "http://[::ffff:10.0.0.1]/rss",
+    "Localhost": "http://localhost:9200/_cat/indices",
+    "Intranet": "https://intranet/feed",
+    "Internal name": "http://build.corp.internal/rss",
+    "Google metadata": "http://metadata.google.internal/computeMetadata/v1/",
+}
+
+
+def test_internal_and_numeric_hosts_are_skipped_with_a_warning(tmp_path: Path) -> None:
+    """#26 item 7: a shared OPML file must not point the poller into the operator's network."""
+    outlines = "".join(
+        f"<outline text={quoteattr(name)} xmlUrl={quoteattr(url)}/>"
+        for name, url in {**INTERNAL, "Public": "https://news.example.org/rss"}.items()
+    )
+    opml = _opml(tmp_path, outlines)
+    config = _config(tmp_path)
+    code, out, _ = _import(config, opml)
+    assert code == 0, out
+    urls = [f.url for f in load_config(config).feeds]
+    assert "https://news.example.org/rss" in urls
+    assert not set(INTERNAL.values()) & set(urls)
+    assert f"skipped {len(INTERNAL)} with a non-public or numeric host" in out
+    for url in INTERNAL.values():
+        assert f"warning: skipped  {next(k for k, v in INTERNAL.items() if v == url)}" in out
+        assert repr(url) in out, url
+    # The operator's own decision: --allow-private imports them.
+    (tmp_path / "allowed").mkdir()
+    allowed = _config(tmp_path / "allowed")
+    code, out, _ = _import(allowed, opml, "--allow-private")
+    assert code == 0, out
+    assert set(INTERNAL.values()) <= {f.url for f in load_config(allowed).feeds}
+
+
+def test_trust_tags_are_never_taken_from_the_file(tmp_path: Path) -> None:
+    """#26 item 7: "kev", "exploited", "advisories", "catalogue" and "aggregator" change what
+    the briefing asserts about a feed's items; only the config sets them."""
+    outlines = (
+        '<outline text="KEV"><outline text="Chatter" category="kev,/exploited/news"'
+        ' xmlUrl="https://chatter.example/rss"/></outline>'
+        '<outline text="Advisories"><outline text="Bundle" category="aggregator,catalogue"'
+        ' xmlUrl="https://bundle.example/rss"/></outline>'
+    )
+    config = _config(tmp_path)
+    code, out, _ = _import(config, _opml(tmp_path, outlines))
+    assert code == 0, out
+    tags = {f.name: f.tags for f in load_config(config).feeds}
+    assert tags["Chatter"] == ("news",)
+    assert tags["Bundle"] == ()
+    assert "not imported the tags kev, exploited of Chatter" in out
+    assert "not imported the tags advisories, aggregator, catalogue of Bundle" in out
+    assert all(not f.aggregator for f in load_config(config).feeds)
+
+
+def test_many_outlines_of_one_name_take_a_few_lookups_each() -> None:
+    """8,000 outlines of one name took 25 s: each one counted up from "(2)" again."""
+    from briefing.opml import _unique_name
+
+    lookups = 0
+
+    class Counting(set[str]):
+        def __contains__(self, key: object) -> bool:
+            nonlocal lookups
+            lookups += 1
+            return super().__contains__(key)
+
+    taken, numbers = Counting(), dict[str, int]()
+    names = [_unique_name("Same", "https://h.example/rss", taken, numbers) for _ in range(8_000)]
+    assert len(set(names)) == 8_000
+    assert names[:3] == ["Same", "Same (h.example)", "Same (2)"] and names[-1] == "Same (7999)"
+    assert lookups < 4 * 8_000, lookups

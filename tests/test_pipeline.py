@@ -13,7 +13,7 @@ from pypdf import PdfReader
 
 from briefing.cli import cli
 from briefing.localsite import LocalSite
-from briefing.store import canonical_url
+from briefing.store import canonical_url, default_path
 from tests.conftest import NOW
 
 IN_WINDOW = [
@@ -146,7 +146,7 @@ def test_revised_item_is_one_entry_with_a_revision(
         lambda _r: Response(body=revised.replace(b"{{BASE}}", site.base_url.encode())),
     )
     assert run(config_file, output).exit_code == 0
-    db = sqlite3.connect(output / "briefing.sqlite3")
+    db = sqlite3.connect(default_path(output))
     rows = db.execute("SELECT title, revision FROM entries WHERE feed = 'Gamma CERT'").fetchall()
     assert len(rows) == 2
     assert sum(1 for title, revision in rows if title.startswith("UPDATED") and revision == 2) >= 1

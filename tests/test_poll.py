@@ -10,7 +10,7 @@ from briefing.config import load_config
 from briefing.ingest.intake import Intake
 from briefing.ingest.poll import parse_feed, plain_text, poll_feeds
 from briefing.localsite import LocalSite, Response
-from briefing.store import Store
+from briefing.store import Store, default_path
 from tests.conftest import FIXTURE_SITE, NOW_DT, wait_until, write_config
 
 RSS = b"""<?xml version="1.0" encoding="utf-8"?>
@@ -109,12 +109,12 @@ def test_poll_command_polls_only_unless_asked_to_extract(tmp_path: Path, site: L
     out = tmp_path / "out"
     result = runner.invoke(cli, [*args, "--output", str(out)])
     assert result.exit_code == 0, result.output
-    with Store.open(out / "briefing.sqlite3") as store:
+    with Store.open(default_path(out)) as store:
         assert store.count_entries() > 0
         assert len(store.pending_entries()) == store.count_entries()
     result = runner.invoke(cli, [*args, "--output", str(out), "--extract"])
     assert result.exit_code == 0, result.output
-    with Store.open(out / "briefing.sqlite3") as store:
+    with Store.open(default_path(out)) as store:
         assert store.pending_entries() == []
 
 

@@ -24,7 +24,7 @@ from briefing.schedule import (
     make_scheduler,
     serve,
 )
-from briefing.store import Store
+from briefing.store import Store, default_path
 
 AMS = ZoneInfo("Europe/Amsterdam")
 
@@ -132,7 +132,7 @@ def test_catch_up_when_built_but_not_sent(tmp_path: Path) -> None:
     config, out = _config(tmp_path, EMAIL), tmp_path / "out"
     _archive(out, "2026-03-10", utc(2026, 3, 10, 6, 0, 2))
     assert catch_up_slot(config, out, utc(2026, 3, 10, 9)) == utc(2026, 3, 10, 6)
-    with Store.open(out / "briefing.sqlite3") as store:
+    with Store.open(default_path(out)) as store:
         store.record_delivery(
             "2026-03-10",
             "SOC@example.org",

@@ -22,7 +22,7 @@ from briefing.ingest.netguard import IPAddress, Reach, normalise_host, parse_ip,
 from briefing.pipeline import extract, poll, store_path
 from briefing.store import Store
 from tests.conftest import NOW_DT
-from tests.faults import FaultServer, answer, redirect, rss
+from tests.faults import FaultServer, answer, redirect, refused_port, rss
 
 LIMITS = PollConfig(connect_timeout=1, read_timeout=2, total_timeout=4, retries=0)
 PAGE = (
@@ -50,7 +50,7 @@ def private_host() -> Iterator[FaultServer]:
 
 def fetch(url: str, reach: Reach | None, limits: PollConfig = LIMITS) -> Fetched | FetchError:
     async def go() -> Fetched | FetchError:
-        async with Fetcher(limits, guarded=True) as fetcher:
+        async with Fetcher(limits) as fetcher:
             try:
                 return await fetcher.get(url, None, reach)
             except FetchError as exc:
@@ -145,7 +145,9 @@ def test_second_private_host_is_never_contacted(
     # httpx itself rejects some spellings ("Invalid IPv4 address"); the rest reach the guard.
     assert result.kind == "blocked" or "Invalid IPv4" in str(result), result
     if result.kind == "blocked":
-        assert "127.0.0.2" in str(result)
+        # The kind of address, never which: feed health publishes a feed's errors.
+        assert "loopback" in str(result) and "127.0.0.2" not in str(result)
+        assert str(private_host.port) not in str(result)
 
 
 def test_same_host_redirect_to_private_host_is_blocked_at_the_hop(
@@ -245,12 +247,38 @@ def test_a_name_with_any_private_address_is_refused(
     assert isinstance(result, FetchError) and result.kind == "blocked"
 
 
-def test_feeds_themselves_are_not_guarded(feed_host: FaultServer) -> None:
-    async def go() -> Fetched:
-        async with Fetcher(LIMITS) as fetcher:  # poll's fetcher: the operator's URLs
-            return await fetcher.get(feed_host.url("/page"))
+def test_a_feed_fetcher_reaches_exactly_the_configured_origins(
+    feed_host: FaultServer, private_host: FaultServer
+) -> None:
+    """poll's fetcher: every configured feed's origin (scheme, host, port), nothing else
+    private -- not the feed host's other ports, not another scheme on the same port."""
+    feed = feed_host.route("/feed.xml", answer(rss([])))
+    feed_host.route("/hop", redirect(private_host.url("/secret")))
 
-    assert asyncio.run(go()).body == PAGE
+    async def go(url: str) -> Fetched | FetchError:
+        reach = Reach.for_feeds([feed])
+        async with Fetcher(LIMITS, reach=reach) as fetcher:
+            try:
+                return await fetcher.get(url)
+            except FetchError as exc:
+                return exc
+
+    assert isinstance(asyncio.run(go(feed)), Fetched)
+    assert isinstance(asyncio.run(go(feed_host.url("/page"))), Fetched)  # same origin
+    for url in (feed_host.url("/hop"), private_host.url("/secret")):
+        result = asyncio.run(go(url))
+        assert isinstance(result, FetchError) and result.kind == "blocked", result
+    https = asyncio.run(go(f"https://127.0.0.1:{feed_host.port}/feed.xml"))
+    assert isinstance(https, FetchError) and https.kind == "blocked", https
+
+
+def test_a_fetcher_with_its_own_reach_takes_no_other() -> None:
+    async def go() -> None:
+        async with Fetcher(LIMITS, reach=Reach()) as fetcher:
+            await fetcher.get("http://127.0.0.1:1/", None, Reach.for_feeds([], ["127.0.0.0/8"]))
+
+    with pytest.raises(ValueError, match="reach"):
+        asyncio.run(go())
 
 
 # --- the pipeline ------------------------------------------------------------------------------
@@ -347,3 +375,53 @@ def test_a_refused_page_is_fetched_once_allow_networks_allows_it(
         assert intranet.requests_for("/advisory") == ["/advisory"]
         assert run('  allow_networks: ["127.0.0.3/32"]\n') == "full"  # fetched once, kept
         assert len(intranet.requests) == 1
+
+
+def test_a_feed_redirecting_into_the_network_publishes_nothing_of_it(
+    tmp_path: Path, feed_host: FaultServer
+) -> None:
+    """#26 item 1: a configured loopback feed answers 302 to another loopback port's secret
+    feed. Nothing of the secret feed is stored or built, and feed health says "refused" without
+    naming the address, the port or anything the internal server would have answered."""
+    from briefing.pipeline import build
+
+    secret_item = {
+        "title": "SECRET internal change window",
+        "guid": "s-1",
+        "link": "http://intranet.invalid/change",
+        "pubDate": "Tue, 10 Mar 2026 05:00:00 GMT",
+        "description": "SECRET the admin password rotates tonight",
+    }
+    public_item = {**secret_item, "title": "Public advisory", "guid": "p-1"}
+    public_item["description"] = "A public advisory about a patched flaw."
+    with FaultServer("127.0.0.1") as internal:
+        internal.route("/secret.atom", answer(rss([secret_item])))
+        honest = feed_host.route("/feed.xml", answer(rss([public_item])))
+        hostile = feed_host.route("/moved.xml", redirect(internal.url("/secret.atom")))
+        gone = feed_host.route("/gone.xml", redirect(f"http://127.0.0.1:{refused_port()}/x"))
+        config_path = tmp_path / "feeds.yaml"
+        config_path.write_text(
+            "poll:\n  retries: 0\nextract:\n  fetch_pages: false\nfeeds:\n"
+            f"  - name: Honest\n    url: {honest}\n"
+            f"  - name: Hostile\n    url: {hostile}\n"
+            f"  - name: Scanner\n    url: {gone}\n",
+            encoding="utf-8",
+        )
+        config = load_config(config_path)
+        output = tmp_path / "out"
+        outcomes = {o.feed: o for o in poll(config, output, NOW_DT)}
+        extract(config, output, NOW_DT)
+        build(config, output, NOW_DT)
+        assert internal.requests == []
+    assert outcomes["Honest"].status == "ok"
+    for name in ("Hostile", "Scanner"):
+        error = outcomes[name].error or ""
+        assert outcomes[name].status == "http-error" and error.startswith("refused:"), error
+        assert str(internal.port) not in error and "127.0.0.1" not in error
+        assert "connection refused" not in error and "HTTP" not in error
+    published = [p for p in output.rglob("*") if p.is_file() and "sqlite" not in p.name]
+    assert any(p.name == "briefing.json" for p in published)
+    for path in published:
+        text = path.read_bytes()
+        assert b"SECRET" not in text, path
+        assert str(internal.port).encode() not in text, path

@@ -11,7 +11,15 @@ from hypothesis import strategies as st
 
 from briefing.errors import StoreError
 from briefing.models import FeedItem
-from briefing.store import MIGRATIONS, Store, canonical_url, entry_id
+from briefing.store import (
+    MIGRATIONS,
+    STORE_ID_FILE,
+    Store,
+    canonical_url,
+    default_path,
+    entry_id,
+    state_dir,
+)
 
 T0 = datetime(2026, 3, 10, 6, 0, tzinfo=UTC)
 
@@ -207,3 +215,57 @@ def test_failing_since_marks_the_start_of_a_failure_run(tmp_path: Path) -> None:
         store.record_poll("A", "u", status="ok", error=None, now=T0 + timedelta(hours=4))
         state = store.feed_state("A")
         assert state is not None and state.failing_since is None
+
+
+# --- where the store lives (#26 item 8) ----------------------------------------------------------
+
+
+def test_the_store_lives_outside_the_output_folder(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    path = default_path(out)
+    assert out not in path.parents and path.is_relative_to(state_dir())
+    assert default_path(out) == path  # the folder's id names it again
+    assert [p.name for p in out.iterdir()] == [STORE_ID_FILE]
+    # Moved with its folder, the store is found again.
+    moved = tmp_path / "moved"
+    out.rename(moved)
+    assert default_path(moved) == path
+
+
+def test_a_fresh_output_folder_is_a_fresh_world(tmp_path: Path) -> None:
+    first, second = default_path(tmp_path / "a"), default_path(tmp_path / "b")
+    assert first != second
+    with Store.open(first) as store:
+        store.record_poll("f", "http://x/", status="ok", error=None, now=T0, items=[item()])
+    # A deleted and recreated folder starts afresh too: its old store is not its store.
+    (tmp_path / "a" / STORE_ID_FILE).unlink()
+    (tmp_path / "a").rmdir()
+    again = default_path(tmp_path / "a")
+    assert again != first
+    with Store.open(again) as store:
+        assert store.count_entries() == 0
+
+
+def test_a_store_at_the_old_place_moves_out_with_every_write(tmp_path: Path) -> None:
+    """A store inside the output folder (before #26) moves out at first use, its WAL's
+    committed writes included, and nothing of it stays in the folder."""
+    out = tmp_path / "out"
+    out.mkdir()
+    old = out / "briefing.sqlite3"
+    writer = Store.open(old)
+    writer.record_poll("f", "http://x/", status="ok", error=None, now=T0, items=[item()])
+    # The writer is still open: its commit may be in briefing.sqlite3-wal only.
+    try:
+        assert Path(f"{old}-wal").exists()
+        path = default_path(out)
+    finally:
+        writer.close()
+    assert sorted(p.name for p in out.iterdir()) == [STORE_ID_FILE]
+    with Store.open(path) as store:
+        assert store.count_entries() == 1
+
+
+def test_a_store_id_that_is_not_one_is_refused(tmp_path: Path) -> None:
+    (tmp_path / STORE_ID_FILE).write_text("../../etc\n")
+    with pytest.raises(StoreError, match="not a store id"):
+        default_path(tmp_path)

@@ -27,7 +27,7 @@ from briefing.deliver.send import all_delivered, deliver
 from briefing.deliver.webhook import WebhookSender, encode, payload
 from briefing.models import Briefing, Entities
 from briefing.schedule import catch_up_slot
-from briefing.store import Store
+from briefing.store import STORE_ID_FILE, Store, default_path
 from tests.faults import refused_port
 from tests.test_deliver import NOW, STORIES, _story, make_briefing
 
@@ -397,7 +397,7 @@ def test_503_then_200_is_retried_and_recorded_once(
     assert [(o.status, o.detail) for o in outcomes] == [("sent", "json, HTTP 200")]
     assert waits == [5.0, 10.0]  # doubling; Retry-After 7 is shorter than the second wait
     assert len(hook.posts) == 3 and hook.posts[0].body == hook.posts[2].body
-    with Store.open(tmp_path / "out" / "briefing.sqlite3") as store:
+    with Store.open(default_path(tmp_path / "out")) as store:
         rows = store.deliveries("2026-03-10")
     assert [(d.recipient, d.channel, d.status) for d in rows] == [("soar", "webhook", "sent")]
 
@@ -475,7 +475,7 @@ def test_400_is_not_retried_and_a_failure_stops_nothing_else(
     assert waits == [] and [p.path for p in hook.posts] == ["/bad", "/good"]
     assert len(sent) == 1
     assert not all_delivered(config, tmp_path / "out", "2026-03-10")
-    with Store.open(tmp_path / "out" / "briefing.sqlite3") as store:
+    with Store.open(default_path(tmp_path / "out")) as store:
         recorded = {(d.recipient, d.channel) for d in store.deliveries("2026-03-10")}
     assert recorded == {("soc@example.org", "email"), ("good", "webhook")}
 
@@ -529,7 +529,7 @@ def test_missing_or_bad_url_variable_is_a_config_error(
         "or https:// URL"
     )
     assert "secret" not in result.output
-    assert not (tmp_path / "o" / "briefing.sqlite3").exists()  # failed before any work
+    assert not (tmp_path / "o" / STORE_ID_FILE).exists()  # failed before any work
 
 
 def test_run_send_posts_once_and_send_force_again(

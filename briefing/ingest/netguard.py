@@ -1,9 +1,9 @@
-"""Address checks against server-side request forgery (SSRF) for links taken from feeds.
+"""Address checks against server-side request forgery (SSRF) for every fetch.
 
-Not a pipeline stage: ``fetch.Fetcher`` uses it when it fetches article pages. In: the host and
-port a request is about to connect to, plus a ``Reach`` (the origins of the feeds that listed
-the link, and the networks the operator allowed). Out: the checked IP address to connect to, or
-``AddressBlocked``.
+Not a pipeline stage: ``fetch.Fetcher`` connects through it for feeds and article pages alike.
+In: the scheme, host and port a request is about to connect to, plus a ``Reach`` (the origins
+the operator configured, and the networks the operator allowed). Out: the checked IP address to
+connect to, or ``AddressBlocked``.
 
 Why the check sits in the connection itself: a URL's host name is resolved here, every address
 it resolves to is checked, and the socket is then opened to the checked address — not to the
@@ -11,16 +11,19 @@ name, which a hostile DNS server could answer differently a second time (DNS reb
 redirect hop is a new request and so a new check. The TLS layer still sees the URL's host name,
 so SNI and certificate checks are unchanged.
 
-A link may reach a non-public address (loopback, private, link-local, CGNAT, multicast,
-reserved, unspecified, or a cloud metadata endpoint) only when it is on the same host and port
-as a feed that listed it (the operator pointed us there) or when the operator listed its network
-in ``poll.allow_networks``. Feeds themselves are operator configuration and are not checked.
+A fetch may reach a non-public address (loopback, private, link-local, CGNAT, multicast,
+reserved, unspecified, or a cloud metadata endpoint) only at the exact origin (scheme, host,
+port) of a configured feed -- for a feed fetch any configured feed, for an article page a feed
+that listed it -- or in a network the operator listed in ``poll.allow_networks``. A feed's own
+URL passes because the operator configured it; where it redirects is checked like any link
+(a feed answering 302 to ``http://127.0.0.1:8080/admin`` is refused before connecting).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import ipaddress
 import socket
 from collections.abc import Iterable
@@ -48,9 +51,13 @@ _CGNAT = ipaddress.ip_network("100.64.0.0/10")
 
 
 class AddressBlocked(Exception):
-    """A link led to an address it may not reach; the message names the address and why."""
+    """A fetch led to an address it may not reach; the message says what kind of address, never
+    which (feed health publishes it)."""
 
 
+# Cached: the guard checks every connection, and a poll connects to the same few hosts again
+# and again (parsing an address costs more than the rest of the check).
+@functools.lru_cache(maxsize=4096)
 def normalise_host(host: str) -> str:
     """One spelling per host: lower case, no trailing dot, IP literals in canonical form.
 
@@ -62,6 +69,7 @@ def normalise_host(host: str) -> str:
     return str(address) if address is not None else host
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_ip(host: str) -> IPAddress | None:
     """An IP address in any spelling the system resolver accepts, else None (a name)."""
     host = host.strip().strip("[]")
@@ -114,16 +122,24 @@ def _port(scheme: str, port: int | None) -> int:
     return port if port is not None else (443 if scheme == "https" else 80)
 
 
+def _refusal(reason: str) -> AddressBlocked:
+    # Only the kind of address: never the host, address or port, which feed health would
+    # publish (a feed's redirects are the feed author's probe of the operator's network).
+    return AddressBlocked(
+        f"refused: {reason}, not a configured feed's origin nor in poll.allow_networks"
+    )
+
+
 @dataclass(frozen=True)
 class Reach:
-    """Where one page fetch may go besides the public internet.
+    """Where one fetch may go besides the public internet.
 
-    ``origins``: (normalised host, port) of the feeds that listed the link — the operator
-    pointed us at those, so the same host and port may be private. ``networks``: the
+    ``origins``: (scheme, normalised host, port) of the configured feeds the fetch is for --
+    the operator pointed us at those, so exactly that origin may be private. ``networks``: the
     operator's ``poll.allow_networks``.
     """
 
-    origins: frozenset[tuple[str, int]] = frozenset()
+    origins: frozenset[tuple[str, str, int]] = frozenset()
     networks: tuple[IPNetwork, ...] = ()
 
     @classmethod
@@ -131,33 +147,42 @@ class Reach:
         origins = set()
         for url in feed_urls:
             parts = urlsplit(url)
+            scheme = parts.scheme.lower()
             if parts.hostname:
-                origins.add((normalise_host(parts.hostname), _port(parts.scheme, parts.port)))
+                origins.add((scheme, normalise_host(parts.hostname), _port(scheme, parts.port)))
         return cls(
             frozenset(origins), tuple(ipaddress.ip_network(n, strict=False) for n in networks)
         )
 
-    def check(self, host: str, port: int, address: IPAddress) -> None:
-        """Raise ``AddressBlocked`` unless ``host:port`` may connect to ``address``."""
+    def check(self, scheme: str, host: str, port: int, address: IPAddress) -> None:
+        """Raise ``AddressBlocked`` unless ``scheme://host:port`` may connect to ``address``."""
         reason = why_not_public(address)
         if reason is None:
             return
         if any(_unwrap(address) in net or address in net for net in self.networks):
             return
-        if (normalise_host(host), port) in self.origins or (
+        if (scheme, normalise_host(host), port) in self.origins or (
+            scheme,
             str(_unwrap(address)),
             port,
         ) in self.origins:
             return
-        raise AddressBlocked(
-            f"refused: {host}:{port} is {reason} ({address}), not the host of the feed "
-            "that listed it nor in poll.allow_networks"
-        )
+        raise _refusal(reason)
 
 
-# The reach of the request being made in this task; None means "not guarded" (feed fetches).
-current_reach: contextvars.ContextVar[Reach | None] = contextvars.ContextVar(
-    "briefing_reach", default=None
+@dataclass(frozen=True)
+class Target:
+    """What the request being made in this task may reach, and its scheme (the connection
+    itself sees only host and port)."""
+
+    reach: Reach
+    scheme: str
+
+
+# Set by the fetcher around each request (each redirect hop); a connection opened with none
+# set is refused, so nothing connects unchecked.
+current_target: contextvars.ContextVar[Target | None] = contextvars.ContextVar(
+    "briefing_target", default=None
 )
 
 
@@ -195,22 +220,22 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        reach = current_reach.get()
-        if reach is None:
-            return await self.inner.connect_tcp(host, port, timeout, local_address, socket_options)
+        target = current_target.get()
+        if target is None:
+            raise AddressBlocked("refused: a connection outside any checked request")
         if normalise_host(host) in METADATA_NAMES:
             # Refused before resolving: on a cloud machine the name is the metadata service.
-            raise AddressBlocked(f"refused: {host} is a cloud metadata host")
+            raise _refusal("a cloud metadata host")
         addresses = await resolve(host, port)
         if not addresses:
             raise httpcore.ConnectError(f"{host!r} resolves to no address")
         # Every address must pass: a name that resolves to one public and one private address
         # is a rebinding attempt, not a choice we make for the attacker.
         for address in addresses:
-            reach.check(host, port, address)
-        target = str(addresses[0])
-        stream = await self.inner.connect_tcp(target, port, timeout, local_address, socket_options)
-        self.connected.append((host, target))
+            target.reach.check(target.scheme, host, port, address)
+        ip = str(addresses[0])
+        stream = await self.inner.connect_tcp(ip, port, timeout, local_address, socket_options)
+        self.connected.append((host, ip))
         del self.connected[:-1000]
         return stream
 

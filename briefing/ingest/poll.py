@@ -4,11 +4,11 @@ In: a ``Config``, an open ``Store`` and the clock. Out: one ``PollOutcome`` per 
 themselves go straight into the store, one transaction per feed (``intake``, in worker processes
 for a large poll), so a crash mid-poll keeps every feed finished before it.
 
-Feeds are fetched with ``fetch.Fetcher`` (bounded, conditional GET with the stored ETag and
-Last-Modified; a 304 skips parsing) and parsed from the bytes (``feedparse``: a fast reader for
-plain feeds, feedparser for the rest) — never from a URL or a path, since feedparser's own
-fetching has no timeout and reads local files. One feed's failure is recorded in its health row
-and never stops the others.
+Feeds are fetched with ``fetch.Fetcher`` (bounded, every hop through the SSRF guard,
+conditional GET with the stored ETag and Last-Modified; a 304 skips parsing) and parsed from the
+bytes (``feedparse``: a fast reader for plain feeds, feedparser for the rest) — never from a URL
+or a path, since feedparser's own fetching has no timeout and reads local files. One feed's
+failure is recorded in its health row and never stops the others.
 """
 
 from __future__ import annotations
@@ -25,11 +25,12 @@ from briefing.config import Config, FeedConfig
 from briefing.ingest.feedparse import parse_feed, plain_text
 from briefing.ingest.fetch import Fetcher, FetchError
 from briefing.ingest.intake import Intake, intake
+from briefing.ingest.netguard import Reach
 from briefing.ingest.workers import WarmPool
 from briefing.models import FeedStatus
 from briefing.store import Store
 
-__all__ = ["PollOutcome", "fetch_status", "parse_feed", "plain_text", "poll_feeds"]
+__all__ = ["PollOutcome", "feed_fetcher", "fetch_status", "parse_feed", "plain_text", "poll_feeds"]
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,14 @@ class PollOutcome:
     new: int = 0
     revised: int = 0
     items: int = 0
+
+
+def feed_fetcher(config: Config) -> Fetcher:
+    """The fetcher of feeds (poll and ``feeds check``): a non-public address only at the exact
+    origin of a configured feed or in ``poll.allow_networks`` -- a feed redirecting into the
+    operator's network is refused before connecting, naming nothing it found there."""
+    reach = Reach.for_feeds((feed.url for feed in config.feeds), config.poll.allow_networks)
+    return Fetcher(config.poll, reach=reach, per_host=config.poll.feed_per_host)
 
 
 def fetch_status(exc: FetchError) -> FeedStatus:
@@ -131,7 +140,7 @@ async def poll_feeds(
     """Poll every feed of ``config`` concurrently; outcomes in the config's feed order."""
     work = _Work(len(config.feeds), store)
     try:
-        async with Fetcher(config.poll, per_host=config.poll.feed_per_host) as fetcher:
+        async with feed_fetcher(config) as fetcher:
             return await _poll_all(config, store, now, on_done, fetcher, work)
     finally:
         await asyncio.to_thread(work.close)

@@ -10,13 +10,13 @@ import asyncio
 from datetime import UTC, datetime
 
 from briefing.config import Config, FeedConfig
-from briefing.ingest.fetch import Fetcher, FetchError
-from briefing.ingest.poll import PollOutcome, fetch_status, parse_feed
+from briefing.ingest.fetch import FetchError
+from briefing.ingest.poll import PollOutcome, feed_fetcher, fetch_status, parse_feed
 
 
 async def probe_feeds(config: Config) -> list[PollOutcome]:
     now = datetime.now(UTC)
-    async with Fetcher(config.poll, per_host=config.poll.feed_per_host) as fetcher:
+    async with feed_fetcher(config) as fetcher:
 
         async def probe(feed: FeedConfig) -> PollOutcome:
             try:
