@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -51,6 +52,17 @@ def _private_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Non
         os.environ.pop("BRIEFING_STATE_DIR", None)
     else:
         os.environ["BRIEFING_STATE_DIR"] = old
+
+
+def copy_output(out: Path, copy: Path) -> Path:
+    """A private copy of a built output folder with a store of its own: the folder names its
+    store by id (``.briefing-store``), so a plain copy would share the original's store. The
+    store goes in at the old in-folder place, which the first open moves to a new id."""
+    from briefing.store import OLD_STORE_NAME, STORE_ID_FILE, default_path
+
+    shutil.copytree(out, copy, ignore=shutil.ignore_patterns(STORE_ID_FILE))
+    shutil.copy(default_path(out), copy / OLD_STORE_NAME)
+    return copy
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from briefing.review.gate import delivery_gate
 from briefing.schedule import Service
 from briefing.serialize import from_json, to_json
 from briefing.store import Store
-from tests.conftest import FIXTURE_SITE, NOW, write_config
+from tests.conftest import FIXTURE_SITE, NOW, copy_output, write_config
 from tests.test_deliver import Inbox, email_yaml
 from tests.test_deliver import _free_port as free_port
 
@@ -56,7 +56,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 def day(built: tuple[Path, Path], tmp_path: Path) -> tuple[Path, Path]:
     """A private copy of the built day (its store included)."""
     config, out = built
-    shutil.copytree(out, tmp_path / "out")
+    copy_output(out, tmp_path / "out")
     shutil.copy(config, tmp_path / "feeds.yaml")
     return tmp_path / "feeds.yaml", tmp_path / "out"
 

@@ -18,6 +18,7 @@ import pytest
 
 from briefing.config import load_config
 from briefing.review.server import ReviewServer
+from tests.conftest import copy_output
 from tests.test_browser import CHROMIUM, Browser, browser  # noqa: F401 (a fixture)
 from tests.test_review import DAY, build_day, data
 
@@ -30,7 +31,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 @pytest.fixture
 def page(built: tuple[Path, Path], tmp_path: Path) -> Iterator[ReviewServer]:
     config, out = built
-    shutil.copytree(out, tmp_path / "out")
+    copy_output(out, tmp_path / "out")
     shutil.copy(config, tmp_path / "feeds.yaml")
     server = ReviewServer(
         load_config(tmp_path / "feeds.yaml"), tmp_path / "out", host="127.0.0.1", port=0, by="ana"
