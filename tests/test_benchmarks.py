@@ -71,7 +71,7 @@ def test_tiny_run_writes_every_key(tmp_path: Path, capsys: pytest.CaptureFixture
     assert results["incremental_build_second_tagged"] == 0
     assert results["incremental_build_identical"] is True
     assert results["poll_items"] == results["poll_baseline_items"] > 0
-    assert [row["store_articles"] for row in results["scale"]] == [20, 40]
+    assert [row["store_articles"] for row in results["scale"]] == [200, 1_000]
     assert results["cli_items_stored"] == results["cli_baseline_items"] > 0
     assert "poll_speedup" in capsys.readouterr().out
 
