@@ -46,8 +46,8 @@ def test_pdf_has_contents_and_page_x_of_y_on_every_page(pdf_reader: PdfReader) -
     pages = [page.extract_text() for page in pdf_reader.pages]
     assert len(pages) > 3
     assert "Contents" in pages[0]
-    # The contents carry page numbers (target-counter): "Stories .... 4".
-    assert re.search(r"Stories[ .]*\d+", pages[0])
+    # The contents carry page numbers (target-counter): "Stories · p. 4".
+    assert re.search(r"Stories · p\. \d+", pages[0])
     for number, text in enumerate(pages, 1):
         assert f"page {number} of {len(pages)}" in text, f"page {number} lacks its footer"
         assert "Daily Threat Briefing" in text and "2026-03-10" in text  # running header
