@@ -69,6 +69,7 @@ TARGETS: dict[str, tuple[str, float]] = {
     "scale_min_items_per_s": (">=", 2000),
     "scale_flatness": (">=", 0.8),
     "build_seconds": ("<=", 10),
+    "build_process_cpu_seconds": ("<=", 10),
     "build_peak_mb": ("<=", 500),
     "pdf_seconds_per_page": ("<=", 0.15),
     "cluster_seconds": ("<=", 5),
@@ -85,7 +86,7 @@ RATIOS: dict[str, tuple[str, float]] = {
     # Tagging MB/s over the word-counting loop's MB/s (38 MB/s on the reference machine).
     "tag_ratio": (">=", 10 / 38),
     "scale_flatness": (">=", 0.8),  # items/s into the largest store over the smallest
-    # Whole-process build seconds an article over the loop's seconds an article (30 µs).
+    # Whole-process build CPU seconds an article over the loop's seconds an article (30 µs).
     "build_ratio": ("<=", 10 / 1000 / 30e-6),
     # PDF seconds a page over a plain page's (0.025 s).
     "pdf_page_ratio": ("<=", 0.15 / 0.025),
@@ -522,6 +523,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
     parser.add_argument("--corpus", type=Path, help="a corpus folder (pages/*.html, *.txt)")
     parser.add_argument(
+        "--news",
+        type=Path,
+        action="append",
+        help="build a real day instead of the generated one: a JSON list of feed items "
+        "({id, title, text, link, outlet}, e.g. a corpus's items.json); repeatable",
+    )
+    parser.add_argument(
         "--only",
         action="append",
         help="run only these cases (poll, extract, tag, incremental, build, cluster, stix, "
@@ -542,7 +550,7 @@ def main(argv: list[str] | None = None) -> int:
         "extract": lambda w: bench_extract(sizes, w, corpus or None),
         "tag": lambda w: bench_tag(sizes, args.corpus),
         "incremental": lambda w: bench_incremental(sizes, w),
-        "build": lambda w: bench_build(sizes.build_articles, w, _say),
+        "build": lambda w: bench_build(sizes.build_articles, w, _say, args.news or ()),
         "cluster": lambda w: bench_cluster(sizes.cluster_items, w, _say),
         "stix": lambda w: bench_stix_misp(
             Path(results["_build_folder"]) if "_build_folder" in results else None,

@@ -174,3 +174,45 @@ def fill(store_file: Path, articles: int, now: datetime) -> dict[str, object]:
         }
         asyncio.run(extract_pending(Config.model_validate(data), store, now))
     return data
+
+
+def fill_news(store_file: Path, files: list[Path], now: datetime) -> dict[str, object]:
+    """Put real feed items into the store as one day (for a build of a real day): each file a
+    JSON list of {id, title, text, link?, outlet?, channel? or day?} as the corpus keeps them;
+    their dates are spread over the 22 hours before ``now`` in file order, so every item falls
+    in the window. Nothing of them enters the repository: the files are read at run time."""
+    import asyncio
+    import json
+
+    from briefing.config import Config
+    from briefing.ingest.extract import extract_pending
+    from briefing.models import FeedItem
+    from briefing.store import Store
+
+    raw = [item for path in files for item in json.loads(path.read_text(encoding="utf-8"))]
+    by_feed: dict[str, list[FeedItem]] = {}
+    for n, item in enumerate(raw):
+        feed = str(item.get("channel") or item.get("outlet") or "news")
+        by_feed.setdefault(feed, []).append(
+            FeedItem(
+                feed,
+                str(item["id"]),
+                item.get("link"),
+                str(item.get("title") or ""),
+                str(item.get("text") or ""),
+                "",
+                "",
+                now - timedelta(seconds=60 + n * 79_000 // max(1, len(raw))),
+                item.get("outlet"),
+            )
+        )
+    urls = {name: f"https://feed{n}.example.com/rss" for n, name in enumerate(by_feed)}
+    with Store.open(store_file) as store:
+        for name, feed_items in by_feed.items():
+            store.record_poll(name, urls[name], status="ok", error=None, now=now, items=feed_items)
+        data: dict[str, object] = {
+            "feeds": [{"name": name, "url": url} for name, url in urls.items()],
+            "extract": {"fetch_pages": False},
+        }
+        asyncio.run(extract_pending(Config.model_validate(data), store, now))
+    return data
