@@ -113,9 +113,9 @@ class Sizes:
 FULL = Sizes()
 QUICK = Sizes(
     poll_feeds=200,
-    extract_feeds=20,
+    extract_feeds=15,
     tag_seconds=2.0,
-    incremental_feeds=20,
+    incremental_feeds=10,
     scale=(1_000, 5_000, 20_000),
 )
 TINY = Sizes(
