@@ -451,7 +451,10 @@ class Config(_Model):
     top_stories: Annotated[int, Field(ge=0, le=50)] = 5  # the executive summary's length
     # The PDF gives the top N stories a full card and the rest one line each: a 1,000-story
     # day as cards is 200+ pages nobody reads at 07:00 (and WeasyPrint's memory grows with it).
-    pdf_story_cards: Annotated[int, Field(ge=0, le=10_000)] = 100
+    pdf_story_cards: Annotated[int, Field(ge=0, le=10_000)] = 30
+    # ... and shows the top N stories at all (cards included): the PDF is the morning read,
+    # the HTML page and briefing.json hold every story, group, CVE and indicator.
+    pdf_stories: Annotated[int, Field(ge=1, le=10_000)] = 120
     # Path of the SQLite file; default: the output folder's own store in the user's state
     # directory, never inside the output folder, which is published (``store.default_path``).
     store: str | None = None

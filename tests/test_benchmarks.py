@@ -27,8 +27,19 @@ KEYS = (
     "incremental_page_fetches",
     "build_seconds",
     "build_peak_mb",
+    "build_ratio",
+    "build_stage_cpu_seconds",
+    "pdf_seconds_per_page",
+    "pdf_page_ratio",
+    "cluster_seconds",
+    "cluster_ratio",
+    "stix_misp_seconds",
+    "stix_misp_ratio",
+    "tag_ratio",
     "scale",
+    "scale_flatness",
     "cli_poll_speedup",
+    "alarms",
 )
 
 
@@ -49,8 +60,10 @@ def test_site_answers_conditional_requests_with_304() -> None:
 
 def test_tiny_run_writes_every_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "bench.json"
-    assert main(["--tiny", "--out", str(out)]) == 0
+    # Exit status 1 is the regression alarm (a noisy machine can raise it), and only it.
+    code = main(["--tiny", "--out", str(out)])
     results = json.loads(out.read_text())
+    assert code == (1 if results["alarms"] else 0)
     for key in KEYS:
         assert key in results, key
     assert results["incremental_page_fetches"] == 0
@@ -58,6 +71,20 @@ def test_tiny_run_writes_every_key(tmp_path: Path, capsys: pytest.CaptureFixture
     assert results["incremental_build_second_tagged"] == 0
     assert results["incremental_build_identical"] is True
     assert results["poll_items"] == results["poll_baseline_items"] > 0
-    assert [row["store_articles"] for row in results["scale"]] == [20, 40]
+    assert [row["store_articles"] for row in results["scale"]] == [200, 1_000]
     assert results["cli_items_stored"] == results["cli_baseline_items"] > 0
     assert "poll_speedup" in capsys.readouterr().out
+
+
+def test_alarm_fires_on_a_ratio_at_half_its_target_and_never_on_an_absolute_time() -> None:
+    from benchmarks.__main__ import RATIOS, regressions
+
+    floor_key = next(k for k, (op, _t) in RATIOS.items() if op == ">=")
+    ceiling_key = next(k for k, (op, _t) in RATIOS.items() if op == "<=")
+    floor, ceiling = RATIOS[floor_key][1], RATIOS[ceiling_key][1]
+    slow = {"build_seconds": 1e6, "pdf_seconds_per_page": 1e6, "tag_mb_per_s": 0.0}
+    assert regressions({**slow, floor_key: floor * 0.6, ceiling_key: ceiling * 1.9}) == []
+    assert set(regressions({floor_key: floor * 0.4, ceiling_key: ceiling * 2.1})) == {
+        floor_key,
+        ceiling_key,
+    }

@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 from briefing.files import write_atomic
 
@@ -13,6 +14,18 @@ def test_write_replaces_whole_and_leaves_no_temporary_file(tmp_path: Path) -> No
     write_atomic(target, b'{"a": 1}')
     assert target.read_bytes() == b'{"a": 1}'
     assert [p.name for p in target.parent.iterdir()] == ["briefing.json"]
+
+
+def test_an_unsynced_write_is_still_whole_and_atomic(tmp_path: Path, monkeypatch: Any) -> None:
+    synced: list[int] = []
+    monkeypatch.setattr(os, "fsync", synced.append)
+    target = tmp_path / "actors" / "apt28.html"
+    write_atomic(target, "<p>old</p>", sync=False)
+    write_atomic(target, "<p>new</p>", sync=False)
+    assert target.read_text() == "<p>new</p>" and synced == []
+    assert [p.name for p in target.parent.iterdir()] == ["apt28.html"]
+    write_atomic(target, "<p>synced</p>")
+    assert len(synced) == 1
 
 
 def test_a_killed_writers_leftover_is_removed_by_the_next_write(tmp_path: Path) -> None:

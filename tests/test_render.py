@@ -19,6 +19,8 @@ from benchmarks.samples import synthetic_briefing
 from briefing.config import Config, FeedConfig
 from briefing.models import Source
 from briefing.publish.render import (
+    PDF_GROUPS,
+    PDF_ROWS,
     Trend,
     actor_trend,
     environment,
@@ -44,8 +46,8 @@ def test_pdf_has_contents_and_page_x_of_y_on_every_page(pdf_reader: PdfReader) -
     pages = [page.extract_text() for page in pdf_reader.pages]
     assert len(pages) > 3
     assert "Contents" in pages[0]
-    # The contents carry page numbers (target-counter): "Stories .... 4".
-    assert re.search(r"Stories[ .]*\d+", pages[0])
+    # The contents carry page numbers (target-counter): "Stories · p. 4".
+    assert re.search(r"Stories · p\. \d+", pages[0])
     for number, text in enumerate(pages, 1):
         assert f"page {number} of {len(pages)}" in text, f"page {number} lacks its footer"
         assert "Daily Threat Briefing" in text and "2026-03-10" in text  # running header
@@ -255,6 +257,34 @@ def test_broadest_drops_regions_another_one_holds() -> None:
     assert broadest(["Gulf"]) == ["Gulf"]
 
 
+def test_pdf_is_the_morning_read_and_says_what_it_left_to_the_html() -> None:
+    """A big day on paper: the top stories, the largest groups, the rows of the stories on
+    paper and the failing feeds; the ranks stay the HTML's and the counts the whole day's."""
+    config = _config(pdf_story_cards=4, pdf_stories=10)
+    briefing = synthetic_briefing(60)
+    env = environment(config)
+    pdf_html = render_html(briefing, config, env, "pdf")
+    assert pdf_html.count('class="story"') == 4
+    assert pdf_html.count('class="story-line"') == 6
+    assert "On paper: the top 10 of 60 stories" in pdf_html
+    assert '<span class="n">60</span><span class="what">stories</span>' in pdf_html
+    on_paper = {s.id for s in briefing.stories[:10]}
+    tail = briefing.stories[10:]
+    assert not any(f'id="story-{s.id}"' in pdf_html for s in tail)
+    assert not any(f'href="#story-{s.id}"' in pdf_html for s in tail)  # no dangling link
+    cve_rows = [row for row in briefing.cves if set(row.story_ids) & on_paper]
+    assert pdf_html.count('<td class="mono">CVE-') == min(len(cve_rows), PDF_ROWS)
+    ok = [feed for feed in briefing.feeds if feed.status == "ok"]
+    assert f"{len(ok)} of {len(briefing.feeds)} feeds ok" in pdf_html
+    assert not any(f"<td>{feed.name}</td>" in pdf_html for feed in ok)
+    failing = [feed for feed in briefing.feeds if feed.status != "ok"]
+    assert failing and all(f"<td>{feed.name}</td>" in pdf_html for feed in failing)
+    assert pdf_html.count('class="group actor"') <= PDF_GROUPS
+    html = render_html(briefing, config, env, "html")
+    assert html.count('class="story"') == 60 and "On paper" not in html
+    assert all(f"<td>{feed.name}</td>" in html for feed in briefing.feeds)
+
+
 def test_cve_and_indicator_tables_are_bounded_and_say_what_they_left_out() -> None:
     """One feed naming thousands of CVEs or addresses does not make a 100 MB page: the tables
     stop at a bound and point at briefing.json, which keeps every row."""
@@ -273,9 +303,9 @@ def test_cve_and_indicator_tables_are_bounded_and_say_what_they_left_out() -> No
     config = _config()
     env = environment(config)
     pdf_html = render_html(many, config, env, "pdf")
-    assert pdf_html.count('<td class="mono">CVE-2026-') == bounds.PDF_TABLE_ROWS
-    assert f"{3000 - bounds.PDF_TABLE_ROWS} more CVEs are listed in briefing.json" in pdf_html
-    assert f"{3000 - bounds.PDF_TABLE_ROWS} more indicators" in pdf_html
+    assert pdf_html.count('<td class="mono">CVE-2026-') == PDF_ROWS
+    assert f"{3000 - PDF_ROWS} more CVEs are listed in briefing.json" in pdf_html
+    assert f"{3000 - PDF_ROWS} more indicators" in pdf_html
     html = render_html(many, config, env, "html")
     assert html.count('<td class="mono">CVE-2026-') == bounds.HTML_TABLE_ROWS
     assert len(to_json(many)["cves"]) == 3000

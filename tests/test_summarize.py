@@ -11,8 +11,10 @@ from hypothesis import strategies as st
 
 from briefing.localsite import LocalSite, RecordedRequest, Response
 from briefing.stories.summarize import (
+    _BOILERPLATE,
     ChatSummarizer,
     ExtractiveSummarizer,
+    is_boilerplate,
     is_prose,
     split_sentences,
 )
@@ -233,3 +235,63 @@ def test_the_headline_is_the_most_representative_title_not_the_first_arrival() -
         members.append((entry, article, Entities()))
     story = make_story(members, ExtractiveSummarizer())
     assert story.title == "Microsoft Patch Tuesday fixes 98 flaws, one zero-day exploited"
+
+
+# One instance of every alternative of the boilerplate pattern, in mixed case.
+_FURNITURE = (
+    "Read More",
+    "REGISTER NOW",
+    "Sign up",
+    "Subscribe",
+    "newsletter",
+    "Cookie",
+    "Share this",
+    "share on",
+    "Click here",
+    "All rights reserved",
+    "Follow us",
+    "This post is also available",
+    "Advertisement",
+    "Sponsored",
+    "Related articles",
+    "Related:",
+    "Posted by",
+    "posted in",
+    "by Jane Doe",
+    "By Staff",
+    "Photo:",
+    "Images:",
+    "Credit:",
+    "©",
+    "Copyright",
+    "Terms of Use",
+    "terms of service",
+    "Privacy Policy",
+    "Log in to",
+    "login to",
+    "Leave a reply",
+    "Tags:",
+    "Filed under",
+    "Updated:",
+    "Published:",
+    "You may also like",
+    "Don't miss",
+    "Download our whitepaper",
+    "download the report",
+    "Webinar",
+    "Register for",
+    "Join us",
+)
+
+
+@given(
+    st.lists(st.one_of(st.sampled_from(_FURNITURE), st.text(max_size=30)), max_size=4).map(" ".join)
+)
+def test_boilerplate_shortcut_agrees_with_the_pattern(sentence: str) -> None:
+    assert is_boilerplate(sentence) == (_BOILERPLATE.search(sentence) is not None)
+
+
+def test_every_kind_of_furniture_is_boilerplate() -> None:
+    for phrase in _FURNITURE:
+        assert is_boilerplate(phrase), phrase
+        assert is_boilerplate(f"{phrase} something"), phrase

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 import jinja2
 from markupsafe import Markup
 
-from briefing.bounds import HTML_TABLE_ROWS, PDF_TABLE_ROWS
+from briefing.bounds import HTML_TABLE_ROWS
 from briefing.config import Config
 from briefing.files import write_atomic
 from briefing.intel import geo
@@ -206,8 +206,53 @@ def broadest(names: Iterable[str]) -> list[str]:
     return [name for name in names if name not in held]
 
 
-def _table_rows(medium: str) -> int:
-    return PDF_TABLE_ROWS if medium == "pdf" else HTML_TABLE_ROWS
+# The PDF is the morning read, not the record: the top stories as cards, the next ones a line
+# each, the largest groups of each part, the CVEs and indicators of the stories on paper and
+# the feeds that failed. A 1,000-article day as everything was 53 pages (8 s of WeasyPrint)
+# that nobody reads at 07:00; the HTML page and briefing.json keep all of it.
+PDF_GROUPS = 10  # groups of each part (actor, region, vendor, ...) on paper
+PDF_ROWS = 50  # CVE and indicator rows on paper (of the stories on paper)
+
+
+@dataclass(frozen=True)
+class Paper:
+    """What the PDF leaves to the HTML page: the template says so in one line."""
+
+    stories: int  # stories on paper (cards and lines)
+    total: int  # stories in the briefing
+    groups: int  # groups of each part shown
+    feeds_ok: int  # healthy feeds, counted but not listed
+
+
+def paper(briefing: Briefing, config: Config) -> tuple[Briefing, set[str], Paper]:
+    """The PDF's cut of ``briefing``: the same ranks, fewer things. Returns the briefing with
+    its parts cut to the groups holding a story on paper (the largest ``PDF_GROUPS`` of each),
+    the CVE and indicator rows of those stories and only the failing feeds; the ids of the
+    stories on paper (the top ``pdf_stories`` reported ones, the executive summary's and the
+    first catalogue entries); and the counts of what was left out."""
+    catalogue = set(briefing.catalogue)
+    reported = [story.id for story in briefing.stories if story.id not in catalogue]
+    shown = {*reported[: config.pdf_stories], *briefing.executive}
+    shown.update(briefing.catalogue[: max(0, config.pdf_stories - len(reported))])
+
+    def groups(sections: Sequence[Section]) -> tuple[Section, ...]:
+        held = [s for s in sections if any(sid in shown for sid in s.story_ids)]
+        return tuple(held[:PDF_GROUPS])
+
+    cut = replace(
+        briefing,
+        by_actor=groups(briefing.by_actor),
+        by_region=groups(briefing.by_region),
+        by_sector=groups(briefing.by_sector),
+        by_vendor=groups(briefing.by_vendor),
+        by_incident=groups(briefing.by_incident),
+        by_malware=groups(briefing.by_malware),
+        cves=tuple(row for row in briefing.cves if any(sid in shown for sid in row.story_ids)),
+        indicators=tuple(row for row in briefing.indicators if row.story_id in shown),
+        feeds=tuple(feed for feed in briefing.feeds if feed.status != "ok"),
+    )
+    ok = sum(1 for feed in briefing.feeds if feed.status == "ok")
+    return cut, shown, Paper(len(shown), len(briefing.stories), PDF_GROUPS, ok)
 
 
 def context(
@@ -223,7 +268,12 @@ def context(
     ``root`` is the relative path from the page to the archive's root (``"../"`` for
     ``DIR/DATE/briefing.html``), or None where there is no archive around the page (the PDF).
     """
-    stories = {story.id: story for story in briefing.stories}
+    full = briefing
+    shown: set[str] | None = None
+    left_out: Paper | None = None
+    if medium == "pdf":
+        briefing, shown, left_out = paper(briefing, config)
+    stories = {s.id: s for s in briefing.stories if shown is None or s.id in shown}
     entries = set(briefing.catalogue)
     if briefing.other_story_ids:
         other = [stories[sid] for sid in briefing.other_story_ids if sid in stories]
@@ -231,32 +281,35 @@ def context(
         grouped = {
             sid
             for section in (
-                *briefing.by_actor,
-                *briefing.by_region,
-                *briefing.by_vendor,
-                *briefing.by_incident,
-                *briefing.by_malware,
+                *full.by_actor,
+                *full.by_region,
+                *full.by_vendor,
+                *full.by_incident,
+                *full.by_malware,
             )
             for sid in section.story_ids
         }
         other = [story for story in briefing.stories if story.id not in grouped]
+    if shown is not None:
+        # On paper: the ungrouped stories on paper (the briefing's groups, not the cut's).
+        other = [story for story in other if story.id in shown]
     if briefing.executive:
         executive = [stories[sid] for sid in briefing.executive if sid in stories]
     else:
         executive = list(briefing.stories[:EXECUTIVE_FALLBACK])
-    cves = list(briefing.cves)
-    indicators = list(briefing.indicators)
-    failing = [feed for feed in briefing.feeds if is_failing(feed.status)]
+    cves, indicators = list(briefing.cves), list(briefing.indicators)
+    rows = PDF_ROWS if medium == "pdf" else HTML_TABLE_ROWS
+    failing = [feed for feed in full.feeds if is_failing(feed.status)]
     regions = region_groups(briefing.by_region)
     return {
         "briefing": briefing,
         "stories": stories,
-        "rank": {story.id: number for number, story in enumerate(briefing.stories, 1)},
+        "rank": {story.id: number for number, story in enumerate(full.stories, 1)},
         "executive": executive,
         "other_stories": other,
         # Bare catalogue entries: one line each under their own heading, not story cards.
         "catalogue": [stories[sid] for sid in briefing.catalogue if sid in stories],
-        "reported": [story for story in briefing.stories if story.id not in entries],
+        "reported": [s for s in briefing.stories if s.id not in entries and s.id in stories],
         "sectors": list(briefing.by_sector),
         # Vendors with a page in the archive (those of the vendor part): chips link only there.
         "vendor_pages": {section.title for section in briefing.by_vendor},
@@ -265,26 +318,28 @@ def context(
         "region_tops": [top for top, _subs in regions],
         "subregions": {top.key: subs for top, subs in regions if subs},
         # One feed can name thousands: the tables stop at a bound, briefing.json has them all.
-        "cves": cves[: _table_rows(medium)],
-        "indicators": indicators[: _table_rows(medium)],
+        "cves": cves[:rows],
+        "indicators": indicators[:rows],
         "rows_left_out": {
-            "cves": max(0, len(cves) - _table_rows(medium)),
-            "indicators": max(0, len(indicators) - _table_rows(medium)),
+            "cves": len(full.cves) - len(cves[:rows]),
+            "indicators": len(full.indicators) - len(indicators[:rows]),
         },
-        "charts": charts(briefing, trend),
+        "charts": charts(full, trend),
         "counts": {
-            "stories": len(briefing.stories),
-            "sources": sum(len(story.sources) for story in briefing.stories),
-            "actors": len(briefing.by_actor),
-            "regions": len(briefing.by_region),
-            "cves": len(cves),
-            "exploited": sum(1 for row in cves if row.exploited),
-            "indicators": len(indicators),
-            "feeds": len(briefing.feeds),
+            "stories": len(full.stories),
+            "sources": sum(len(story.sources) for story in full.stories),
+            "actors": len(full.by_actor),
+            "regions": len(full.by_region),
+            "cves": len(full.cves),
+            "exploited": sum(1 for row in full.cves if row.exploited),
+            "indicators": len(full.indicators),
+            "feeds": len(full.feeds),
             "failing": len(failing),
         },
         "failing_feeds": failing,
-        "quality": _quality_counts(briefing.stories),
+        "quality": _quality_counts(full.stories),
+        # On paper: what the PDF leaves to the HTML page and briefing.json (None on screen).
+        "paper": left_out,
         "css": stylesheet(),
         "medium": medium,  # "html" or "pdf"
         # Full cards for the top stories; on paper the long tail is one line each.
