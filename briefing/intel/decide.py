@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
 
+from briefing.intel.sectors import organisations
+
 # The order of the features is the order of the weights in decider.json. A sector candidate
 # is decided mention by mention (AnnoCTR labels mentions): it counts when one mention does.
 SECTOR_FEATURES = (
@@ -38,6 +40,10 @@ SECTOR_FEATURES = (
     "abstract",
     "list",
     "capital",
+    "organisation",
+    "software_near",
+    "instructed",
+    "advisory",
 )
 # How far around a mention its context reaches, in words, inside its sentence.
 WINDOW = 8
@@ -138,6 +144,7 @@ def sector_features(
     low = surface.lower()
     words = low.split() or [low]
     abstract = c.has("abstract", low)
+    window = (*before, *after)
     if after[:1] and (c.has("malware", after[0]) or any(c.has("agent", w) for w in after[:3])):
         return None
     return [
@@ -153,6 +160,10 @@ def sector_features(
         float(abstract),
         float(any(o != pos and abs(o - pos) < 40 for o in other_starts)),
         float(surface[:1].isupper() and pos > s0),
+        float(surface in organisations()),
+        float(any(c.has("software", w) for w in window)),
+        float(any(c.has("instruct", w) for w in before)),
+        float(_cue_re("sector", "advisory").search(text[: min(len(text), 3000)].lower()) is not None),
     ]
 
 

@@ -287,6 +287,9 @@ class Tagger:
         self.kb = kb
         # False: every candidate is kept (``benchmarks.train_tagger`` learns from them).
         self.decider = decider
+        # The sector decider's model; None: the committed weights (``data/decider.json``).
+        # ``benchmarks.tag_eval --cv`` sets one fitted without the block it scores.
+        self.sector_model: decide.Model | None = None
         self._automaton = ahocorasick.Automaton()
         self._build(misp_sectors or [])
 
@@ -928,7 +931,7 @@ class Tagger:
             key=lambda t: (t[0], t[1].name),
         )
         if self.decider and sectors:
-            model = decide.models()["sector"]
+            model = self.sector_model or decide.models()["sector"]
             harm = decide.harm_in(low)
             sectors = {
                 k: acc
