@@ -673,12 +673,26 @@ class Tagger:
             return False
         return surface not in _BARE_NOT_REGION
 
-    @staticmethod
     def _sector_ok(
-        text: str, start: int, end: int, p: tuple[int, Any, str, int], after: str, before: str
+        self,
+        text: str,
+        start: int,
+        end: int,
+        p: tuple[int, Any, str, int],
+        after: str,
+        before: str,
     ) -> bool:
         surface = text[start:end]
         if p[3] and surface != p[2]:
+            return False
+        if (
+            p[3]
+            and surface.lower() in self.kb.common_words
+            and start < decide.title_end(text)
+            and _title_cased(text[: decide.title_end(text)])
+        ):
+            # An organisation named by an ordinary word ("Target") says nothing in a title
+            # whose every word is capitalised ("Scams Target Users").
             return False
         low = " ".join(surface.lower().split())
         if low in ADJECTIVE_FORMS:
@@ -1125,6 +1139,12 @@ _LIST_BEFORE = re.compile(
 
 
 _TITLE_WORD_RE = re.compile(r"[A-Z][a-z]+")
+
+
+def _title_cased(title: str) -> bool:
+    """Whether a title capitalises (nearly) every word of four letters or more."""
+    words = [w for w in re.findall(r"[A-Za-z][a-z]{3,}", title)]
+    return len(words) >= 3 and sum(w[0].isupper() for w in words) >= 0.8 * len(words)
 _PREV_WORD_RE = re.compile(r"([A-Za-z][\w-]*) $")
 
 
