@@ -280,14 +280,14 @@ def cross_validate(tagger: Tagger, root: Path) -> dict[str, SetScore]:
     try:
         for held, part in blocks(pairs).items():
             rest = [p for p in pairs if str(p[0]["first_seen"]) != held]
-            tagger.sector_model, _info = train(base, rest, annoctr)
+            tagger.models, _info = train(base, rest, annoctr)
             for kind, sc in score_news(tagger, part).items():
                 t = total[kind]
                 t.tp, t.pred, t.gold = t.tp + sc.tp, t.pred + sc.pred, t.gold + sc.gold
                 t.fp += sc.fp
                 t.fn += sc.fn
     finally:
-        tagger.sector_model = None
+        tagger.models = None
     return total
 
 

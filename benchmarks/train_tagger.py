@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.tag_eval import CORPUS, DEFAULT, _clean_gold, load_docs, load_news, news_text
-from briefing.intel.decide import SECTOR_FEATURES, Model
+from briefing.intel.decide import COUNTRY_FEATURES, SECTOR_FEATURES, Model
 from briefing.intel.kb import load_kb
 from briefing.intel.tagger import Tagger, _misp_sectors
 
@@ -78,6 +78,21 @@ def news_groups(
     return out, gold_total
 
 
+def country_groups(
+    tagger: Tagger, pairs: Sequence[tuple[dict[str, Any], dict[str, Any]]]
+) -> tuple[list[Group], int]:
+    """Each item's country candidates (one group each: a country is decided once per text),
+    and how many gold countries the items have in all."""
+    out: list[Group] = []
+    gold_total = 0
+    for item, gold in pairs:
+        wanted = set(gold.get("countries", []))
+        gold_total += len(wanted)
+        for code, feats in tagger.country_candidates(news_text(item)):
+            out.append((int(code in wanted), [feats]))
+    return out, gold_total
+
+
 def examples_of(groups: Sequence[Group]) -> list[Example]:
     return [(x, y, 1.0) for y, xs in groups for x in xs]
 
@@ -110,7 +125,7 @@ def _solve(a: list[list[float]], b: list[float]) -> list[float]:
 
 def fit(data: Sequence[Example], l2: float) -> tuple[list[float], float]:
     """Weights and bias minimising the weighted log-loss + ``l2/2 |w|^2`` (bias free)."""
-    k = len(SECTOR_FEATURES)
+    k = len(data[0][0])
     theta = [0.0] * (k + 1)  # weights, then bias
     rows = [([*x, 1.0], y, wt) for x, y, wt in data]
     for _ in range(STEPS):
@@ -137,7 +152,8 @@ def fit(data: Sequence[Example], l2: float) -> tuple[list[float], float]:
 
 
 def model_of(w: Sequence[float], b: float, th: float) -> Model:
-    return Model(SECTOR_FEATURES, tuple(round(x, 4) for x in w), round(b, 4), th)
+    features = SECTOR_FEATURES if len(w) == len(SECTOR_FEATURES) else COUNTRY_FEATURES
+    return Model(features, tuple(round(x, 4) for x in w), round(b, 4), th)
 
 
 def counts(model: Model, groups: Sequence[Group], gold: int) -> tuple[int, int, int]:
@@ -146,19 +162,24 @@ def counts(model: Model, groups: Sequence[Group], gold: int) -> tuple[int, int, 
     return sum(acc), len(acc), gold
 
 
-def fbeta(tp: int, pred: int, gold: int) -> float:
-    """F0.5 of item sectors: precision weighs more (a wrong sector sends a story to the
-    wrong reader; a missing one leaves it where the reader still finds it by actor or
-    vendor)."""
+def fbeta(tp: int, pred: int, gold: int, beta: float) -> float:
+    """F-beta of item-level decisions."""
     p = tp / pred if pred else 0.0
     r = tp / gold if gold else 0.0
-    return 1.25 * p * r / (0.25 * p + r) if p + r else 0.0
+    b2 = beta * beta
+    return (1 + b2) * p * r / (b2 * p + r) if p + r else 0.0
+
+
+# Sectors weigh precision more (F0.5: a wrong sector sends a story to the wrong reader; a
+# missing one leaves it where the reader still finds it by actor or vendor); countries weigh
+# both alike (F1: the targets are the same for both).
+BETA = {"sector": 0.5, "country": 1.0}
 
 
 def choose(
-    folds: dict[str, tuple[list[Group], int]], extra: list[Example]
+    folds: dict[str, tuple[list[Group], int]], extra: list[Example], beta: float
 ) -> tuple[float, float, float, bool]:
-    """(F0.5, l2, threshold, with AnnoCTR) best on the pooled left-out blocks' items."""
+    """(F-beta, l2, threshold, with AnnoCTR) best on the pooled left-out blocks' items."""
     best: tuple[float, float, float, bool] | None = None
     for use_extra in (False, True) if extra else (False,):
         for l2 in L2_CHOICES:
@@ -171,7 +192,7 @@ def choose(
                 for (w, b), (groups, gold) in fitted:
                     for i, v in enumerate(counts(model_of(w, b, th), groups, gold)):
                         tot[i] += v
-                f = fbeta(*tot)
+                f = fbeta(*tot, beta)
                 if best is None or f > best[0] + 1e-9:
                     best = (f, l2, th, use_extra)
     assert best is not None
@@ -182,24 +203,31 @@ def train(
     tagger: Tagger,
     pairs: Sequence[tuple[dict[str, Any], dict[str, Any]]],
     annoctr: Path | None,
-) -> tuple[Model, dict[str, Any]]:
-    """The sector model fitted on ``pairs`` (and AnnoCTR train when cross-validation over
-    the blocks of ``pairs`` says it helps), with what was chosen."""
-    folds = {b: news_groups(tagger, ps) for b, ps in blocks(pairs).items()}
-    extra = annoctr_examples(tagger, annoctr) if annoctr is not None else []
-    f, l2, th, use_extra = choose(folds, extra)
-    data = [e for g, _n in folds.values() for e in examples_of(g)]
-    data += extra if use_extra else []
-    w, b = fit(data, l2)
-    info = {
-        "l2": l2,
-        "threshold": th,
-        "cv_f05": round(f, 4),
-        "with_annoctr": use_extra,
-        "news_mentions": sum(len(examples_of(g)) for g, _n in folds.values()),
-        "annoctr_mentions": len(extra) if use_extra else 0,
-    }
-    return model_of(w, b, th), info
+) -> tuple[dict[str, Model], dict[str, dict[str, Any]]]:
+    """The decider's models fitted on ``pairs`` (the sector model with AnnoCTR train too
+    when cross-validation over the blocks of ``pairs`` says it helps), with what was
+    chosen for each."""
+    models: dict[str, Model] = {}
+    infos: dict[str, dict[str, Any]] = {}
+    by_block = blocks(pairs)
+    for kind, grouper in (("sector", news_groups), ("country", country_groups)):
+        folds = {b: grouper(tagger, ps) for b, ps in by_block.items()}
+        extra = annoctr_examples(tagger, annoctr) if annoctr and kind == "sector" else []
+        f, l2, th, use_extra = choose(folds, extra, BETA[kind])
+        data = [e for g, _n in folds.values() for e in examples_of(g)]
+        data += extra if use_extra else []
+        w, b = fit(data, l2)
+        models[kind] = model_of(w, b, th)
+        infos[kind] = {
+            "l2": l2,
+            "threshold": th,
+            "cv_fbeta": round(f, 4),
+            "beta": BETA[kind],
+            "with_annoctr": use_extra,
+            "news_examples": len(data) - (len(extra) if use_extra else 0),
+            "annoctr_examples": len(extra) if use_extra else 0,
+        }
+    return models, infos
 
 
 def default_tagger() -> Tagger:
@@ -216,32 +244,30 @@ def main(argv: list[str] | None = None) -> int:
     tagger = default_tagger()
     pairs = load_news(args.train)
     annoctr = args.annoctr if (args.annoctr / "train" / "gold.jsonl").is_file() else None
-    model, info = train(tagger, pairs, annoctr)
-    print(
-        f"sector mentions: news-train {info['news_mentions']}, AnnoCTR train "
-        f"{info['annoctr_mentions']} (used: {info['with_annoctr']})"
-    )
-    print(
-        f"chosen by CV over news-train's blocks: l2 {info['l2']}, threshold "
-        f"{info['threshold']:.2f}, item F0.5 {info['cv_f05']:.3f}"
-    )
-    for name, wi in zip(model.features, model.weights, strict=True):
-        print(f"  {name:<14} {wi:+.4f}")
-    print(f"  {'bias':<14} {model.bias:+.4f}")
-    out = {
+    models, infos = train(tagger, pairs, annoctr)
+    out: dict[str, Any] = {
         "comment": "Written by `python -m benchmarks.train_tagger --write` (news-train, "
         "AnnoCTR train when block CV says it helps; l2 and threshold chosen by CV over "
         "news-train's blocks). Do not edit by hand.",
         "version": 2,
-        "models": {
-            "sector": {
-                "features": list(model.features),
-                "weights": list(model.weights),
-                "bias": model.bias,
-                **info,
-            }
-        },
+        "models": {},
     }
+    for kind, model in models.items():
+        info = infos[kind]
+        print(
+            f"{kind}: {info['news_examples']} news examples, {info['annoctr_examples']} "
+            f"AnnoCTR; chosen by CV over news-train's blocks: l2 {info['l2']}, threshold "
+            f"{info['threshold']:.2f}, item F{info['beta']:g} {info['cv_fbeta']:.3f}"
+        )
+        for name, wi in zip(model.features, model.weights, strict=True):
+            print(f"  {name:<14} {wi:+.4f}")
+        print(f"  {'bias':<14} {model.bias:+.4f}")
+        out["models"][kind] = {
+            "features": list(model.features),
+            "weights": list(model.weights),
+            "bias": model.bias,
+            **info,
+        }
     if args.write:
         OUT.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {OUT}")
