@@ -109,7 +109,7 @@ def _solve(a: list[list[float]], b: list[float]) -> list[float]:
     """``a x = b`` by Gaussian elimination with partial pivoting (a is small and positive
     definite: the Hessian plus the L2 term)."""
     n = len(b)
-    m = [row[:] + [b[i]] for i, row in enumerate(a)]
+    m = [[*row, b[i]] for i, row in enumerate(a)]
     for c in range(n):
         p = max(range(c, n), key=lambda r: abs(m[r][c]))
         m[c], m[p] = m[p], m[c]
@@ -192,7 +192,7 @@ def choose(
                 for (w, b), (groups, gold) in fitted:
                     for i, v in enumerate(counts(model_of(w, b, th), groups, gold)):
                         tot[i] += v
-                f = fbeta(*tot, beta)
+                f = fbeta(tot[0], tot[1], tot[2], beta)
                 if best is None or f > best[0] + 1e-9:
                     best = (f, l2, th, use_extra)
     assert best is not None

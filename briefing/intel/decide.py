@@ -170,7 +170,9 @@ def sector_features(
         float(pos < 600 or pos < 0.15 * len(text)),
         float(any("harm" in k for k in window)),
         float(any("agent" in k for k in after[:5])),
-        float(bool(after[:1] and "org" in after[0]) or (len(words) > 1 and c.has("org", words[-1]))),
+        float(
+            bool(after[:1] and "org" in after[0]) or (len(words) > 1 and c.has("org", words[-1]))
+        ),
         float(not abstract and words[-1].endswith("s") and not words[-1].endswith("ss")),
         float(abstract),
         float(any(o != pos and abs(o - pos) < 40 for o in other_starts)),

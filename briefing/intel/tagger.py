@@ -1211,6 +1211,8 @@ def _title_cased(title: str) -> bool:
     """Whether a title capitalises (nearly) every word of four letters or more."""
     words = [w for w in re.findall(r"[A-Za-z][a-z]{3,}", title)]
     return len(words) >= 3 and sum(w[0].isupper() for w in words) >= 0.8 * len(words)
+
+
 _PREV_WORD_RE = re.compile(r"([A-Za-z][\w-]*) $")
 
 
