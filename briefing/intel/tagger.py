@@ -275,6 +275,8 @@ class _Candidates:
     sectors: dict[str, _Acc]
 
 
+# Texts up to this long are decided by the country model (see _assemble).
+COUNTRY_MODEL_MAX_CHARS = 1500
 PASSING_MAX = 1
 PASSING_MIN_CHARS = 6000
 PASSING_DEPTH = 0.4
@@ -950,7 +952,11 @@ class Tagger:
         actor_refs.sort(key=lambda t: (t[0], t[1].name))
 
         country_refs: list[tuple[int, CountryRef]] = []
-        place_model = self._model("country") if self.decider else None
+        # The country model was fitted on feed items (title and teaser, under 600
+        # characters): a long report, where every feature means something else (the "early"
+        # third, a list of many countries), keeps the rules' roles.
+        short = len(text) <= COUNTRY_MODEL_MAX_CHARS
+        place_model = self._model("country") if self.decider and short else None
         for code, acc in countries.items():
             rank = roles.get(code, 2)
             if rank >= len(role_names):
