@@ -541,8 +541,9 @@ class Tagger:
                         if p[3] and p[2].endswith(".") and full[end : end + 1] == ".":
                             surface = full[start : end + 1]
                         countries.setdefault(p[1], _Acc(start)).add(start, surface)
-                        r = geo.ROLE_RANK[geo.country_role(full, start, end)]
-                        roles[p[1]] = min(roles.get(p[1], 9), r)
+                        if roles.get(p[1], 9) > 0:  # already attributed: nothing ranks lower
+                            r = geo.ROLE_RANK[geo.country_role(full, start, end)]
+                            roles[p[1]] = min(roles.get(p[1], 9), r)
                         done = True
                         break
                 elif kind == _REGION:
