@@ -10,7 +10,8 @@ import pytest
 
 from benchmarks import train_tagger
 from briefing.intel import get_tagger
-from briefing.intel.decide import SECTOR_FEATURES, Model, cues, models
+from briefing.intel.decide import COUNTRY_FEATURES, SECTOR_FEATURES, Model, cues, models
+from briefing.intel.sectors import SECTOR_FORMS, organisations
 from briefing.models import Entities
 
 
@@ -23,11 +24,12 @@ def sectors(text: str) -> set[str]:
 
 
 def test_model_file_matches_the_code() -> None:
-    model = models()["sector"]
-    assert model.features == SECTOR_FEATURES
-    assert len(model.weights) == len(SECTOR_FEATURES)
-    assert 0.0 < model.threshold < 1.0
-    assert set(cues()) == {"sector"}
+    for kind, features in (("sector", SECTOR_FEATURES), ("country", COUNTRY_FEATURES)):
+        model = models()[kind]
+        assert model.features == features
+        assert len(model.weights) == len(features)
+        assert 0.0 < model.threshold < 1.0
+    assert set(cues()) == {"sector", "country"}
 
 
 def test_model_is_a_logistic_regression() -> None:
@@ -40,7 +42,7 @@ def test_model_is_a_logistic_regression() -> None:
     ("text", "expected"),
     [
         (
-            "Hospitals across Ohio were hit by a ransomware attack that disrupted care.",
+            "A hospital in Ohio was hit by a ransomware attack that disrupted care.",
             {"Healthcare"},
         ),
         (
@@ -90,13 +92,79 @@ def test_sector_candidates_carry_features() -> None:
 
 
 def test_training_is_deterministic() -> None:
-    data = [([1.0, 0.0] + [0.0] * (len(SECTOR_FEATURES) - 2), 1)] * 3 + [
-        ([0.0, 1.0] + [0.0] * (len(SECTOR_FEATURES) - 2), 0)
-    ] * 3
-    w1, b1 = train_tagger.fit(data, 0.01)
-    w2, b2 = train_tagger.fit(data, 0.01)
+    pad = [0.0] * (len(SECTOR_FEATURES) - 2)
+    data = [([1.0, 0.0, *pad], 1, 1.0)] * 3 + [([0.0, 1.0, *pad], 0, 1.0)] * 3
+    w1, b1 = train_tagger.fit(data, 0.1)
+    w2, b2 = train_tagger.fit(data, 0.1)
     assert (w1, b1) == (w2, b2)
     assert w1[0] > 0 > w1[1]
+
+
+def test_block_cross_validation_chooses_on_held_out_items() -> None:
+    pad = [0.0] * (len(SECTOR_FEATURES) - 1)
+    good: list[tuple[int, list[list[float]]]] = [(1, [[1.0, *pad]]), (0, [[0.0, *pad]])]
+    folds = {"a": (good * 4, 4), "b": (good * 4, 4), "c": (good * 4, 4)}
+    f, _l2, th, with_extra = train_tagger.choose(folds, [], 1.0)
+    assert f == pytest.approx(1.0) and 0.0 < th < 1.0 and not with_extra
+
+
+def test_solver_solves() -> None:
+    x = train_tagger._solve([[4.0, 1.0], [1.0, 3.0]], [1.0, 2.0])
+    assert x == pytest.approx([1 / 11, 7 / 11])
+
+
+def test_organisations_table_parses_to_canonical_sectors() -> None:
+    orgs = organisations()
+    assert len(orgs) > 300
+    assert set(orgs.values()) <= set(SECTOR_FORMS)
+    assert orgs["Verizon"] == "Telecommunications" and orgs["Target"] == "Retail"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a well-known organisation's sector, where the text has it hit
+        (
+            "Verizon confirmed that attackers stole data on millions of its customers.",
+            {"Telecommunications"},
+        ),
+        # the descriptor beside the victim
+        ("A Belgian hospital shut down its servers after a cyberattack.", {"Healthcare"}),
+        ("Robo-advisor firm says hackers accessed customer records in a breach.", {"Finance"}),
+    ],
+)
+def test_victim_sector_from_name_or_descriptor(text: str, expected: set[str]) -> None:
+    assert sectors(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # "Target" the verb in a Title Case headline
+        "New Phishing Scams Target Users Across Europe\n\nAttackers stole credentials.",
+        # agencies told to patch are no victims of the flaw
+        "CISA orders federal agencies to patch an exploited flaw in a VPN appliance.",
+    ],
+)
+def test_no_victim_sector_from_a_verb_or_an_order(text: str) -> None:
+    assert sectors(text) == set()
+
+
+def test_ransomware_gang_that_attacks_is_an_actor() -> None:
+    ents = tag("Gunra ransomware targeting government agencies, agencies warn.")
+    assert [a.name for a in ents.actors] == ["Gunra"]
+
+
+def test_country_candidates_carry_features() -> None:
+    found = get_tagger().country_candidates("Hackers breached hospitals in Spain.")
+    assert [code for code, _x in found] == ["ES"]
+    assert all(len(x) == len(COUNTRY_FEATURES) for _c, x in found)
+
+
+def test_attackers_state_is_no_place() -> None:
+    ents = tag("Russian hackers breached companies in Poland.")
+    places = {c.code for c in ents.countries if c.role != "attributed"}
+    assert places == {"PL"}
 
 
 @pytest.mark.parametrize(

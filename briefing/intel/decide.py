@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
 
+from briefing.intel.sectors import organisations
+
 # The order of the features is the order of the weights in decider.json. A sector candidate
 # is decided mention by mention (AnnoCTR labels mentions): it counts when one mention does.
 SECTOR_FEATURES = (
@@ -38,6 +40,26 @@ SECTOR_FEATURES = (
     "abstract",
     "list",
     "capital",
+    "organisation",
+    "software_near",
+    "instructed",
+    "advisory",
+)
+# A country candidate is decided once per text, on all its mentions: is it a place of the
+# story (the victims' or the acting jurisdiction's), not the attacker's state, a vendor's home
+# or a country named in passing?
+COUNTRY_FEATURES = (
+    "role_target",
+    "role_mentioned",
+    "title",
+    "early",
+    "repeated",
+    "attacker_after",
+    "source_before",
+    "place_before",
+    "place_after",
+    "many",
+    "adjective",
 )
 # How far around a mention its context reaches, in words, inside its sentence.
 WINDOW = 8
@@ -133,26 +155,77 @@ def sector_features(
     c = cues()["sector"]
     end = pos + len(surface)
     s0, s1 = _sentence(text, pos, end)
-    before = _WORD_RE.findall(text[s0:pos].lower())[-WINDOW:]
-    after = _WORD_RE.findall(text[end:s1].lower())[:WINDOW]
+    # Each word's cue lists, looked up once per distinct word (cached): a window is 16 words
+    # and a feature asks about several lists.
+    before = [_kinds(w) for w in _WORD_RE.findall(text[s0:pos].lower())[-WINDOW:]]
+    after = [_kinds(w) for w in _WORD_RE.findall(text[end:s1].lower())[:WINDOW]]
     low = surface.lower()
     words = low.split() or [low]
     abstract = c.has("abstract", low)
-    if after[:1] and (c.has("malware", after[0]) or any(c.has("agent", w) for w in after[:3])):
+    if after[:1] and ("malware" in after[0] or any("agent" in k for k in after[:3])):
         return None
+    window = (*before, *after)
     return [
         float(pos < title_end(text)),
         float(pos < 600 or pos < 0.15 * len(text)),
-        float(any(c.has("harm", w) for w in (*before, *after))),
-        float(any(c.has("agent", w) for w in after[:5])),
+        float(any("harm" in k for k in window)),
+        float(any("agent" in k for k in after[:5])),
         float(
-            bool(after[:1] and c.has("org", after[0]))
-            or (len(words) > 1 and c.has("org", words[-1]))
+            bool(after[:1] and "org" in after[0]) or (len(words) > 1 and c.has("org", words[-1]))
         ),
         float(not abstract and words[-1].endswith("s") and not words[-1].endswith("ss")),
         float(abstract),
         float(any(o != pos and abs(o - pos) < 40 for o in other_starts)),
         float(surface[:1].isupper() and pos > s0),
+        float(surface in organisations()),
+        float(any("software" in k for k in window)),
+        float(any("instruct" in k for k in before)),
+        float(advisory_in(text)),
+    ]
+
+
+@lru_cache(maxsize=16384)
+def _kinds(word: str) -> frozenset[str]:
+    """The sector cue lists (``data/cues.toml``) that hold ``word``."""
+    c = cues()["sector"]
+    return frozenset(name for name in c.words if c.has(name, word))
+
+
+def country_features(
+    text: str,
+    hits: Sequence[tuple[int, str]],
+    rank: int,
+    n_countries: int,
+    name: str,
+) -> list[float]:
+    """The features (``COUNTRY_FEATURES``) of a country named at ``hits`` in ``text``, whose
+    rule-based role rank (``geo.ROLE_RANK``) is ``rank`` (an actor's state is ranked
+    attributed before this is asked); ``n_countries``: how many countries the text names;
+    ``name``: its English name (a mention that is not it is a demonym or
+    an adjective, "Chinese", "U.S.")."""
+    c = cues()["country"]
+    end_title = title_end(text)
+    attacker = source = place = place_after = adjective = False
+    for pos, surface in hits:
+        before = _WORD_RE.findall(text[max(0, pos - 40) : pos].lower())[-2:]
+        after = _WORD_RE.findall(text[pos + len(surface) : pos + len(surface) + 40].lower())[:3]
+        attacker = attacker or any(c.has("attacker", w) for w in after)
+        source = source or any(c.has("source", w) for w in before)
+        place = place or bool(before and c.has("place", before[-1]))
+        place_after = place_after or bool(after and c.has("place_after", after[0]))
+        adjective = adjective or surface.lower() != name.lower()
+    return [
+        float(rank == 1),
+        float(rank == 2),
+        float(any(p < end_title for p, _ in hits)),
+        float(min(p for p, _ in hits) < 300),
+        float(len(hits) >= 2),
+        float(attacker),
+        float(source),
+        float(place),
+        float(place_after),
+        float(n_countries >= 5),
+        float(adjective),
     ]
 
 
@@ -161,6 +234,14 @@ def _cue_re(kind: str, name: str) -> re.Pattern[str]:
     c = cues()[kind]
     alts = sorted(c.words[name]) + [re.escape(p) + r"[a-z]*" for p in c.prefixes[name]]
     return re.compile(r"\b(?:" + "|".join(alts) + r")\b")
+
+
+@lru_cache(maxsize=8)
+def advisory_in(text: str) -> bool:
+    """Whether the text's opening (a feed item's title and teaser, a report's first
+    paragraphs) reads as a vulnerability advisory. Cached: every sector mention of a text
+    asks, and a str keeps its hash."""
+    return _cue_re("sector", "advisory").search(text[:3000].lower()) is not None
 
 
 def harm_in(low: str) -> bool:

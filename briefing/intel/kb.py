@@ -70,7 +70,12 @@ ACTOR_CLUSTERS: tuple[str, ...] = (
     "microsoft-activity-group",
     "tidal-groups",
     "ransomware",
+    # Ours (data/clusters/ransomware-groups.json): ransomware and extortion groups of the
+    # last years that the MISP snapshot lacks; the same format, so `kb update` replaces it.
+    "ransomware-groups",
 )
+# Clusters whose entries are gangs known by their ransomware (kind "ransomware").
+_RANSOM_CLUSTERS = frozenset({"ransomware", "ransomware-groups"})
 MALWARE_CLUSTERS: tuple[str, ...] = ("malpedia", "mitre-malware", "mitre-tool", "ransomware")
 KB_CLUSTERS: tuple[str, ...] = tuple(dict.fromkeys((*ACTOR_CLUSTERS, *MALWARE_CLUSTERS, "sector")))
 
@@ -175,9 +180,14 @@ def user_clusters_dir() -> Path:
     return data_dir() / "galaxy" / "clusters"
 
 
+def own_clusters_dir() -> Path:
+    """Clusters this package maintains itself (``data/clusters``)."""
+    return Path(__file__).resolve().parent / "data" / "clusters"
+
+
 def cluster_file(name: str) -> Path | None:
     """One cluster's file: the user's installed copy overrides the packaged one."""
-    for base in (user_clusters_dir(), packaged_clusters_dir()):
+    for base in (user_clusters_dir(), packaged_clusters_dir(), own_clusters_dir()):
         path = base / f"{name}.json"
         if path.is_file():
             return path
@@ -308,7 +318,7 @@ def build_kb(files: Mapping[str, Path]) -> KnowledgeBase:
             meta = entry.get("meta") or {}
             if cname == "ransomware" and not (meta.get("links") or meta.get("country")):
                 continue
-            names = _entry_names(entry, malware=cname == "ransomware")
+            names = _entry_names(entry, malware=cname in _RANSOM_CLUSTERS)
             if not names:
                 continue
             country = _entry_country(meta)
@@ -323,7 +333,7 @@ def build_kb(files: Mapping[str, Path]) -> KnowledgeBase:
                     country=country,
                     sources=[],
                     description=_excerpt(entry.get("description", "")),
-                    kind="ransomware" if cname == "ransomware" else "actor",
+                    kind="ransomware" if cname in _RANSOM_CLUSTERS else "actor",
                 )
                 drafts.append(target)
                 canon.setdefault(alias_key(target.name), []).append(target)
@@ -335,7 +345,7 @@ def build_kb(files: Mapping[str, Path]) -> KnowledgeBase:
                 target.country = country
             if not target.description:
                 target.description = _excerpt(entry.get("description", ""))
-            if cname != "ransomware" and target.kind == "ransomware":
+            if cname not in _RANSOM_CLUSTERS and target.kind == "ransomware":
                 target.kind = "actor"
             for n in names:
                 claim(target, n, prio)

@@ -15,6 +15,11 @@ tagger applies that check (see tagger.py). Adjective forms (``ADJECTIVE_FORMS``:
 
 from __future__ import annotations
 
+from functools import lru_cache
+from importlib import resources
+
+ORGANISATIONS_FILE = "data/organisations.txt"
+
 # canonical | forms (";"-separated). A form starting with "=" is exact (case-sensitive).
 SECTOR_TABLE = """
 Aerospace|aerospace;aviation;aircraft manufacturers;space industry;space agencies;satellite operators
@@ -22,36 +27,36 @@ Agriculture|agriculture;agricultural;farming;agribusiness;food and agriculture
 Automotive|automotive;car manufacturers;carmakers;automakers;auto industry
 Chemical|chemical;chemicals;chemical industry;chemical companies;chemical company;petrochemical;petrochemicals
 Construction|construction;construction companies;engineering firms
-Critical infrastructure|critical infrastructure;critical infrastructures;critical national infrastructure;industrial control systems;public utilities;utility companies;water utilities;water utility;water treatment;water sector
-Cryptocurrency|cryptocurrency;cryptocurrency exchanges;cryptocurrency exchange;crypto exchanges;crypto exchange;cryptocurrency companies;crypto companies;crypto firms;crypto firm
+Critical infrastructure|critical infrastructure;utilities;utility firms;utility providers;critical infrastructures;critical national infrastructure;industrial control systems;public utilities;utility companies;water utilities;water utility;water treatment;water sector
+Cryptocurrency|cryptocurrency;crypto;blockchain;DeFi;web3;crypto wallets;crypto platforms;crypto projects;cryptocurrency exchanges;cryptocurrency exchange;crypto exchanges;crypto exchange;cryptocurrency companies;crypto companies;crypto firms;crypto firm
 Defense|defense;defence;defense industry;defence industry;defense contractors;defence contractors;defense industrial base;military;armed forces;ministry of defense;ministry of defence;defense sector;defence sector;military contractors;arms manufacturers
 Diplomacy|diplomatic;diplomats;diplomatic corps;embassies;embassy;foreign ministries;foreign ministry;ministry of foreign affairs;foreign affairs
-Education|education;educational;academia;academic;universities;university;schools;school districts;colleges;research institutes;research institutions;higher education
+Education|education;school;K-12;students;school staff;educational;academia;academic;universities;university;schools;school districts;colleges;research institutes;research institutions;higher education
 Energy|energy;oil and gas;electricity;electric utilities;power grid;power plants;petroleum;oil company;oil companies;energy companies;energy sector;power companies;renewable energy
 E-commerce|e-commerce;ecommerce;online retail;online shops;online stores;online shopping;e-shops;webshops
 Entertainment|entertainment;gaming;video game;video games;game developers;gaming industry;gaming companies;casinos;gambling;streaming services;film industry;music industry
-Finance|finance;financials;financial services;financial institutions;financial sector;financial sectors;financial industry;banks;banking;bank;fintech;insurance;insurers;investment firms;payment processors;credit unions;stock exchanges;asset management;accounting;accountants;cryptocurrency exchanges
-Government|government;governments;government agencies;county;counties;county government;municipal;city government;government entities;government organizations;government organisations;public sector;public administration;ministries;federal agencies;state agencies;local governments;municipalities;city councils;government bodies;government body;state institutions;parliaments;political parties;politicians;public-sector organizations;public-sector organisations
-Healthcare|healthcare;health care;hospitals;hospital;health sector;healthcare providers;healthcare sector;clinics;pharmacies;health systems;hospital systems;healthcare organizations;healthcare provider
+Finance|finance;robo-advisor;brokerage;brokerages;lender;lenders;wealth management;neobank;financials;financial services;financial institutions;financial sector;financial sectors;financial industry;banks;banking;bank;fintech;insurance;insurers;investment firms;payment processors;credit unions;stock exchanges;asset management;accounting;accountants;cryptocurrency exchanges
+Government|government;ministry;city council;governments;government agencies;county;counties;county government;municipal;city government;government entities;government organizations;government organisations;public sector;public administration;ministries;federal agencies;state agencies;local governments;municipalities;city councils;government bodies;government body;state institutions;parliaments;political parties;politicians;public-sector organizations;public-sector organisations
+Healthcare|healthcare;medical;medtech;medical technology;medical device maker;ambulance;ambulance service;patients;health system;health insurer;health care;hospitals;hospital;health sector;healthcare providers;healthcare sector;clinics;pharmacies;health systems;hospital systems;healthcare organizations;healthcare provider
 High-tech|high-tech;high tech;hi-tech;technology;tech companies;tech firms;technology companies;technology firms;semiconductor;semiconductors;chipmakers;electronics;software companies;software vendors;tech sector;technology sector
 Hospitality|hospitality;hotels;hotel;restaurants;restaurant;hospitality industry;tourism;resorts
 IT|=IT;information technology;IT firms;IT companies;IT services;IT service providers;IT sector;managed service providers;managed services providers;MSPs;cloud providers;cloud service providers;hosting providers;data centers;data centres;IT infrastructure;IT contractors;IT contractor;IT company
 Legal|law firms;law firm;lawyers;legal sector;legal services
 Law enforcement|law enforcement;police;law enforcement agencies;police forces;border agencies;courts;judiciary
-Logistics|logistics;shipping;maritime;shipping companies;supply chain;supply chains;delivery companies;ship builder;shipbuilders;shipbuilding
+Logistics|logistics;freight;cargo;courier;couriers;courier service;postal service;parcel delivery;shipping;maritime;shipping companies;supply chain;supply chains;delivery companies;ship builder;shipbuilders;shipbuilding
 Manufacturing|manufacturing;manufacturers;industrial companies;manufacturing sector
 Media|media;news media;journalists;journalism;newspapers;broadcasters;broadcaster;publishers;publishing;news organizations;news outlets;television;media companies;media outlets
 NGOs|NGOs;NGO;non-governmental organizations;non-governmental organisations;non-profits;nonprofits;non-profit organizations;charities;think tanks;think tank;human rights organizations;civil society;activists;dissidents
 Pharmaceutical|pharmaceutical;pharmaceuticals;pharma;drugmakers;biotech;biotechnology;life sciences;vaccine research
 Research|research organizations;research centers;scientific research
 Retail|retail;retailers;retail sector;supermarkets
-Telecommunications|telecommunications;telecommunication;telecom;telecoms;telcos;telco;telecom providers;telecommunications firms;telecommunications companies;telecom operators;mobile operators;internet service providers;ISPs;cable and satellite;telecommunication companies
+Telecommunications|telecommunications;wireless carrier;wireless carriers;mobile carrier;mobile carriers;telecommunication;telecom;telecoms;telcos;telco;telecom providers;telecommunications firms;telecommunications companies;telecom operators;mobile operators;internet service providers;ISPs;cable and satellite;telecommunication companies
 Transportation|transportation;railways;railway;airlines;airline;airports;airport;aviation industry;trucking;public transport
 Travel|travel;travel industry;travel agencies;travel companies;airline companies;hospitality and travel;travel sector;tourism industry
 Real estate|real estate;property management
 Professional services|professional services;consultancies;business services
 Cybersecurity|cybersecurity companies;cybersecurity firms;security vendors;security companies;antivirus vendors;cybersecurity industry;cyber security company;security firms
-Food|food and beverage;food processing;restaurants chains;food giant;food company;food companies;food maker;food makers;food manufacturer;food producers;food producer;food retailer
+Food|food and beverage;sugar producer;dairy;brewer;brewery;meat processor;food processing;restaurants chains;food giant;food company;food companies;food maker;food makers;food manufacturer;food producers;food producer;food retailer
 """
 
 # MISP sector cluster values/synonyms -> canonical (others map only if they equal a canonical
@@ -298,6 +303,22 @@ def _parse() -> dict[str, tuple[str, ...]]:
 SECTOR_FORMS: dict[str, tuple[str, ...]] = _parse()
 
 
+@lru_cache(maxsize=1)
+def organisations() -> dict[str, str]:
+    """``data/organisations.txt``: each well-known organisation's names -> its sector."""
+    text = resources.files("briefing.intel").joinpath(ORGANISATIONS_FILE).read_text("utf-8")
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        sector, *names = (x.strip() for x in line.split("|"))
+        if sector not in SECTOR_FORMS:
+            raise ValueError(f"{ORGANISATIONS_FILE}: unknown sector {sector!r}")
+        for name in names:
+            out.setdefault(name, sector)
+    return out
+
+
 def sector_terms(
     misp_values: list[tuple[str, list[str]]] | None = None,
 ) -> list[tuple[str, str, bool]]:
@@ -320,4 +341,6 @@ def sector_terms(
                 continue
             terms.append((form, canon, False))
             known[form.lower()] = canon
+    # Named organisations: exact case ("Target" the retailer, not "target"), after the forms.
+    terms.extend((name, sector, True) for name, sector in organisations().items())
     return terms

@@ -153,7 +153,12 @@ _GANG_ACTS = re.compile(
     r" +(?:(?:ransomware|extortion)(?: +(?:gang|group|crew|operators?))? +)?"
     r"(?:claim(?:s|ed|ing)?|took responsibility|listed|lists|leaked|leaks|posted|published"
     r"|demand(?:s|ed|ing)?|threaten(?:s|ed|ing)?|added|says|said|announced|extorted"
-    r"|negotiat(?:ed|es|ing))(?= |$)"
+    r"|negotiat(?:ed|es|ing)"
+    # "Gunra ransomware targeting agencies", "X ransomware gang hits": the gang attacks (the
+    # guide: a ransomware name is an actor where the text has it act, malware where a
+    # victim is "encrypted with" it).
+    r"|target(?:s|ed|ing)|hits?|attack(?:s|ed|ing)|exploit(?:s|ed|ing)|breach(?:es|ed)"
+    r"|compromis(?:es|ed)|holds?|rises|returns|resurfaces|strikes|struck)(?= |$)"
 )
 # Capitals inside a word after a lower-case run that CamelCase does not explain: "AnDROid".
 _ODD_CASE_RE = re.compile(r"[a-z][A-Z]{2,}[a-z]|^[a-z]+[A-Z]")
@@ -270,6 +275,8 @@ class _Candidates:
     sectors: dict[str, _Acc]
 
 
+# Texts up to this long are decided by the country model (see _assemble).
+COUNTRY_MODEL_MAX_CHARS = 1500
 PASSING_MAX = 1
 PASSING_MIN_CHARS = 6000
 PASSING_DEPTH = 0.4
@@ -287,6 +294,10 @@ class Tagger:
         self.kb = kb
         # False: every candidate is kept (``benchmarks.train_tagger`` learns from them).
         self.decider = decider
+        # The decider's models by kind ("sector", "country"); None: the committed weights
+        # (``data/decider.json``). ``benchmarks.tag_eval --cv`` sets ones fitted without the
+        # block it scores.
+        self.models: dict[str, decide.Model] | None = None
         self._automaton = ahocorasick.Automaton()
         self._build(misp_sectors or [])
 
@@ -359,7 +370,8 @@ class Tagger:
             # payload is an actor's.
             mal = next((p for p in payloads if p[0] == _MALWARE), None)
             has_actor = any(p[0] == _ACTOR for p in payloads)
-            self._automaton.add_word(k, (len(k), payloads, mal, has_actor))
+            needs_cap = all(_needs_capital(p) for p in payloads)
+            self._automaton.add_word(k, (len(k), payloads, mal, has_actor, needs_cap))
         self._automaton.make_automaton()
 
     def _actor_ambiguity(self, name: str, key: str, malware: set[str], places: set[str]) -> int:
@@ -406,6 +418,31 @@ class Tagger:
                 out[k] = found
         return out
 
+    def country_candidates(self, text: str) -> list[tuple[str, list[float]]]:
+        """Every country the rules place in the story (target or mentioned, after actors'
+        states are ranked attributed) with its decider features (training)."""
+        c = self._candidates(text, "", None)
+        decider, self.decider = self.decider, False
+        try:
+            self._assemble(c)  # ranks the actors' states in c.roles
+        finally:
+            self.decider = decider
+        return [
+            (code, self._country_features(c.text, c.countries, code, rank))
+            for code in sorted(c.countries)
+            if (rank := c.roles.get(code, 2)) in (1, 2)
+        ]
+
+    @staticmethod
+    def _country_features(
+        text: str, countries: dict[str, _Acc], code: str, rank: int
+    ) -> list[float]:
+        name = geo.country_name(code) or code
+        return decide.country_features(text, countries[code].hits, rank, len(countries), name)
+
+    def _model(self, kind: str) -> decide.Model | None:
+        return (self.models or decide.models()).get(kind)
+
     def _candidates(self, text: str, title: str, source_host: str | None) -> _Candidates:
         """Part 1: every name the KB and gazetteers find, with the checks that need only the
         words around one hit (case, word ends, actor context)."""
@@ -427,7 +464,7 @@ class Tagger:
 
         unknown: dict[str, tuple[str | None, _Acc]] = {}
         introduced: dict[str, int | None] = {}  # name -> KB actor id (None: not in the KB)
-        for e, (klen, payloads, mal, has_actor) in self._automaton.iter_long(scan):
+        for e, (klen, payloads, mal, has_actor, needs_cap) in self._automaton.iter_long(scan):
             start = e - klen + 1  # original offset of the word start
             last = payloads[-1]
             if last[0] == _INTRO:
@@ -443,6 +480,11 @@ class Tagger:
             if e + 1 < n and scan[e + 1] != " ":
                 continue
             end = e
+            if needs_cap and _CAP_OR_DIGIT.search(full, start, end) is None:
+                # "it", "one", "final": a key every reading of which needs a capital or a
+                # digit, written in lower case. Most hits of a text are these; skipping them
+                # before any slicing is a third of this loop's time.
+                continue
             surface = full[start:end]
             if start and full[start - 1] == "." and full[start - 2 : start - 1] in _DOT_LEAD:
                 continue  # ".NET", ".lnk": a framework or a file extension, never an entity
@@ -499,8 +541,9 @@ class Tagger:
                         if p[3] and p[2].endswith(".") and full[end : end + 1] == ".":
                             surface = full[start : end + 1]
                         countries.setdefault(p[1], _Acc(start)).add(start, surface)
-                        r = geo.ROLE_RANK[geo.country_role(full, start, end)]
-                        roles[p[1]] = min(roles.get(p[1], 9), r)
+                        if roles.get(p[1], 9) > 0:  # already attributed: nothing ranks lower
+                            r = geo.ROLE_RANK[geo.country_role(full, start, end)]
+                            roles[p[1]] = min(roles.get(p[1], 9), r)
                         done = True
                         break
                 elif kind == _REGION:
@@ -670,12 +713,26 @@ class Tagger:
             return False
         return surface not in _BARE_NOT_REGION
 
-    @staticmethod
     def _sector_ok(
-        text: str, start: int, end: int, p: tuple[int, Any, str, int], after: str, before: str
+        self,
+        text: str,
+        start: int,
+        end: int,
+        p: tuple[int, Any, str, int],
+        after: str,
+        before: str,
     ) -> bool:
         surface = text[start:end]
         if p[3] and surface != p[2]:
+            return False
+        if (
+            p[3]
+            and surface.lower() in self.kb.common_words
+            and start < decide.title_end(text)
+            and _title_cased(text[: decide.title_end(text)])
+        ):
+            # An organisation named by an ordinary word ("Target") says nothing in a title
+            # whose every word is capitalised ("Scams Target Users").
             return False
         low = " ".join(surface.lower().split())
         if low in ADJECTIVE_FORMS:
@@ -896,10 +953,21 @@ class Tagger:
         actor_refs.sort(key=lambda t: (t[0], t[1].name))
 
         country_refs: list[tuple[int, CountryRef]] = []
+        # The country model was fitted on feed items (title and teaser, under 600
+        # characters): a long report, where every feature means something else (the "early"
+        # third, a list of many countries), keeps the rules' roles.
+        short = len(text) <= COUNTRY_MODEL_MAX_CHARS
+        place_model = self._model("country") if self.decider and short else None
         for code, acc in countries.items():
             rank = roles.get(code, 2)
             if rank >= len(role_names):
                 continue  # only where the reporter or a person is from (geo: "home")
+            if (
+                rank
+                and place_model is not None
+                and not place_model.accepts(self._country_features(text, countries, code, rank))
+            ):
+                continue  # named, but no place of the story (the decider)
             role = role_names[rank]
             country_refs.append(
                 (
@@ -927,8 +995,8 @@ class Tagger:
             ((acc.first, NamedRef(name, tuple(acc.mentions))) for name, acc in region_accs.items()),
             key=lambda t: (t[0], t[1].name),
         )
-        if self.decider and sectors:
-            model = decide.models()["sector"]
+        model = self._model("sector")
+        if self.decider and sectors and model is not None:
             harm = decide.harm_in(low)
             sectors = {
                 k: acc
@@ -1132,6 +1200,36 @@ _LIST_BEFORE = re.compile(
 
 
 _TITLE_WORD_RE = re.compile(r"[A-Z][a-z]+")
+
+
+# A capital or digit; any non-ASCII letter counts too (it may be a capital: "É").
+_CAP_OR_DIGIT = re.compile(r"[A-Z0-9]|[^\x00-\x7f]")
+
+
+def _needs_capital(p: tuple[int, Any, str, int]) -> bool:
+    """Whether a payload's every check rejects a surface with no capital and no digit: an
+    actor always (``_actor_surface_ok``); malware named with a capital
+    (``_malware_surface_ok``); a place unless exact and written in lower case
+    (``_geo_ok``, ``_region_ok``); a sector only in an exact form with a capital ("IT")."""
+    kind, _target, form, exact = p
+    cased = form != form.lower()
+    if kind == _ACTOR:
+        return True
+    if kind == _MALWARE:
+        return cased
+    if kind in (_COUNTRY, _REGION):
+        return cased or not exact
+    if kind == _SECTOR:
+        return bool(exact) and cased
+    return False  # naming schemes and introductions are handled before the check
+
+
+def _title_cased(title: str) -> bool:
+    """Whether a title capitalises (nearly) every word of four letters or more."""
+    words = [w for w in re.findall(r"[A-Za-z][a-z]{3,}", title)]
+    return len(words) >= 3 and sum(w[0].isupper() for w in words) >= 0.8 * len(words)
+
+
 _PREV_WORD_RE = re.compile(r"([A-Za-z][\w-]*) $")
 
 
