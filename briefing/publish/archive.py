@@ -37,6 +37,7 @@ from briefing.config import Config
 from briefing.files import write_atomic
 from briefing.intel.normalize import alias_key
 from briefing.models import Briefing, slug
+from briefing.publish.misp import write_misp_feed
 from briefing.publish.render import environment, stylesheet, templates_dir
 from briefing.sanitize import xml_safe
 from briefing.serialize import read as read_briefing
@@ -152,14 +153,22 @@ def archived_window_ends(output: Path) -> list[datetime]:
     return [end for folder in day_folders(output) if (end := window_end(folder)) is not None]
 
 
-def scan(output: Path) -> Site:
-    """Read every stored day into the site model (newest first)."""
+def load_days(output: Path) -> list[tuple[Path, Briefing]]:
+    """Every archived day's folder and briefing, newest first; a damaged day is skipped (it
+    must not break the site)."""
+    return [
+        (folder, briefing)
+        for folder in day_folders(output)
+        if (briefing := load_day(folder)) is not None
+    ]
+
+
+def scan(output: Path, days: list[tuple[Path, Briefing]] | None = None) -> Site:
+    """Read every stored day (``days`` when the caller has loaded them) into the site model
+    (newest first)."""
     site = Site(days=[], stories=[], actors={}, regions={})
     listed: dict[str, list[Topic]] = {}  # alias key -> actor pages listing it as an alias
-    for folder in day_folders(output):
-        briefing = load_day(folder)
-        if briefing is None:
-            continue
+    for folder, briefing in load_days(output) if days is None else days:
         date = folder.name
         vendors_of: dict[str, list[str]] = {}
         for vendor in briefing.by_vendor:
@@ -374,7 +383,8 @@ def update_archive(
     paths written.
     """
     env = environment(config)
-    site = scan(output)
+    days = load_days(output)
+    site = scan(output, days)
     actor_keys, region_keys = set(also[0]), set(also[1])
     vendor_keys: set[str] = set()
     for date in changed:
@@ -446,9 +456,7 @@ def update_archive(
         (templates_dir() / "assets" / "search.js").read_bytes(),
     )
     written += [output / "search-index.js", output / "assets" / "search.js"]
-    from briefing.publish.misp import write_misp_feed  # it reads the days through this module
-
-    written.append(write_misp_feed(output, config.title))
+    written.append(write_misp_feed(output, [b for _, b in reversed(days)], config.title))
     return written
 
 

@@ -1,6 +1,8 @@
 """MISP feed (archive stage): the stored briefings -> ``DIR/misp/``, a static MISP feed.
 
-In: every ``DIR/YYYY-MM-DD/briefing.json`` and the producer's name (the config's ``title``).
+In: every archived day's ``Briefing`` (the archive stage reads the ``DIR/YYYY-MM-DD/briefing.json``
+files once and hands them over: this module reads no day itself) and the producer's name (the
+config's ``title``).
 Out, all under ``DIR/misp/``, in the format MISP's "Feeds" pull (the one PyMISP's
 ``MISPEvent.to_feed`` and ``tools/feed.py`` write):
 
@@ -26,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -308,18 +310,8 @@ def _dump(data: Any) -> str:
     return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
 
 
-def _events(output: Path, producer: str) -> Iterator[dict[str, Any]]:
-    """The archived days' events, oldest first; a damaged day is skipped, as in the archive."""
-    from briefing.publish.archive import day_folders, load_day
-
-    for folder in sorted(day_folders(output)):
-        briefing = load_day(folder)
-        if briefing is not None:
-            yield misp_event(briefing, producer)
-
-
-def write_misp_feed(output: Path, producer: str) -> Path:
-    """(Re)write ``output/misp/`` from every archived day's ``briefing.json``.
+def write_misp_feed(output: Path, days: Iterable[Briefing], producer: str) -> Path:
+    """(Re)write ``output/misp/`` from every archived day (``days``, oldest first).
 
     Event files whose bytes did not change are left alone; events of days no longer in the
     archive are removed. Every write is atomic and the manifest comes after the events, so a
@@ -328,7 +320,7 @@ def write_misp_feed(output: Path, producer: str) -> Path:
     folder = output / FOLDER
     manifest: dict[str, Any] = {}
     hashes: list[str] = []
-    for event in _events(output, producer):
+    for event in (misp_event(briefing, producer) for briefing in days):
         path = folder / f"{event['Event']['uuid']}.json"
         text = _dump(event)
         if not path.is_file() or path.read_text(encoding="utf-8") != text:
