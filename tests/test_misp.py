@@ -161,7 +161,7 @@ def test_a_quote_in_a_name_cannot_break_a_galaxy_tag() -> None:
     from briefing.models import ActorRef
 
     story = synthetic_briefing(1, seed=1).stories[0]
-    actor = ActorRef('Storm"-0\\x', (), None, None, False, ('Storm"-0',))
+    actor = ActorRef('Storm"-0\\x', (), None, None, True, ('Storm"-0',))
     briefing = replace(
         synthetic_briefing(1, seed=1),
         stories=(replace(story, entities=Entities(actors=(actor,))),),
@@ -169,3 +169,26 @@ def test_a_quote_in_a_name_cannot_break_a_galaxy_tag() -> None:
     tags = [t["name"] for t in misp_event(briefing, TITLE)["Event"]["Tag"]]
     assert 'misp-galaxy:threat-actor="Storm\'-0\\x"' in tags
     assert all(t.count('"') in (0, 2) for t in tags)
+
+
+def test_an_unknown_actor_is_an_attribute_never_a_galaxy_tag() -> None:
+    """A name the knowledge base does not know claims no MISP cluster: not the cluster its
+    spelling resembles ("LazarusGroup"), not one of its own name."""
+    from briefing.models import ActorRef
+
+    story = synthetic_briefing(1, seed=1).stories[0]
+    forged = ActorRef("LazarusGroup", (), "Russia", "RU", False, ("LazarusGroup",))
+    known = ActorRef("Lazarus Group", ("Hidden Cobra",), "North Korea", "KP", True, ("Lazarus",))
+    briefing = replace(
+        synthetic_briefing(1, seed=1),
+        stories=(replace(story, entities=Entities(actors=(forged, known))),),
+    )
+    event = misp_event(briefing, TITLE)["Event"]
+    actors = [t["name"] for t in event["Tag"] if t["name"].startswith("misp-galaxy:threat-actor")]
+    assert actors == ['misp-galaxy:threat-actor="Lazarus Group"']
+    (attribute,) = [a for a in event["Attribute"] if a["type"] == "threat-actor"]
+    assert attribute["value"] == "LazarusGroup" and attribute["to_ids"] is False
+    assert attribute["category"] == "Attribution"
+    loaded = MISPEvent()
+    loaded.load(copy.deepcopy({"Event": event}))
+    assert loaded.to_feed() == {"Event": event}

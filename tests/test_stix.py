@@ -228,3 +228,52 @@ def test_vocabulary_tables_name_real_sectors_regions_and_terms() -> None:
     assert set(_INDUSTRY.values()) <= INDUSTRY_SECTOR
     assert set(_REGION_OV) <= set(REGIONS)
     assert set(_REGION_OV.values()) <= set(stix2.v21.vocab.REGION)
+
+
+def test_an_unknown_name_never_takes_a_known_actors_id_or_object() -> None:
+    """#26: "LazarusGroup" (not in the knowledge base) once normalised onto Lazarus Group's id,
+    and the hostile story, ranked first, wrote the object and attached "originates-from
+    Russia" to it. The entities come from the real tagger."""
+    from dataclasses import replace
+
+    from briefing.intel import get_tagger
+    from briefing.models import Entities
+    from briefing.publish.stix import stable_key, stix_id
+
+    tagger = get_tagger()
+    hostile = tagger.tag(
+        "A Russian threat actor tracked as LazarusGroup breached a bank in Poland."
+    )
+    real = tagger.tag("North Korea's Lazarus Group stole $40 million from a crypto exchange.")
+    (forged,) = hostile.actors
+    (lazarus,) = real.actors
+    assert not forged.in_kb and forged.country_code == "RU"  # what the tagger made of it
+    assert lazarus.in_kb and stable_key(forged.name) == stable_key(lazarus.name)  # the old key
+
+    briefing = synthetic_briefing(2, seed=1)
+    first, second = briefing.stories
+    stories = (
+        replace(first, title="LazarusGroup hits a bank", entities=hostile),
+        replace(second, title="Lazarus Group hits an exchange", entities=real),
+    )
+    text = stix_json(replace(briefing, stories=stories), "ACME")
+    _validate(text)
+    objects = _objects(text)
+    known = _actor(objects, "Lazarus Group")
+    assert known["id"] == stix_id("intrusion-set", "lazarusgroup")  # unchanged since day one
+    # the knowledge base's names (ATT&CK's group id as a reference, not a name)
+    groups = {a for a in lazarus.aliases if a[0] == "G" and a[1:].isdigit()}
+    assert set(known["aliases"]) == set(lazarus.aliases) - {lazarus.name} - groups
+    assert {r["external_id"] for r in known["external_references"]} == groups
+    assert [o["country"] for o in _related(objects, known["id"], "originates-from")] == ["KP"]
+    impostor = _actor(objects, "LazarusGroup")
+    assert impostor["id"] != known["id"] and "aliases" not in impostor  # none of Lazarus
+    assert [o["country"] for o in _related(objects, impostor["id"], "originates-from")] == ["RU"]
+    # spelled another way, the unknown name is still one actor (the tagger's alias key)
+    respelled = replace(forged, name="LAZARUSGROUP", mentions=("LAZARUSGROUP",))
+    again = replace(stories[0], id="other", entities=Entities(actors=(respelled,)))
+    objects = _objects(stix_json(replace(briefing, stories=(*stories, again)), "ACME"))
+    assert {o["id"] for o in objects if o["type"] == "intrusion-set"} == {
+        known["id"],
+        impostor["id"],
+    }

@@ -8,10 +8,12 @@ Out, all under ``DIR/misp/``, in the format MISP's "Feeds" pull (the one PyMISP'
 
 * ``<event-uuid>.json`` — one event a day, ``{"Event": {...}}``: ``info`` (title and date),
   ``date``, ``threat_level_id``, ``analysis``, ``Orgc`` (the producer), ``Tag`` (the TLP tag
-  and ``misp-galaxy:threat-actor`` / ``country`` / ``sector`` tags for the day's actors,
-  attributed and targeted countries and sectors), ``Attribute`` (the indicators refanged,
-  typed ``ip-dst``, ``domain``, ``url``, ``md5``, ``sha1``, ``sha256``, ``email``; the CVEs as
-  ``vulnerability``; the stories' sources as ``link``);
+  and ``misp-galaxy:threat-actor`` / ``country`` / ``sector`` tags for the day's actors known
+  to the knowledge base, attributed and targeted countries and sectors), ``Attribute`` (the
+  indicators refanged, typed ``ip-dst``, ``domain``, ``url``, ``md5``, ``sha1``, ``sha256``,
+  ``email``; actors the knowledge base does not know as ``threat-actor``, never as a galaxy
+  tag, which would claim MISP's cluster of that name; the CVEs as ``vulnerability``; the
+  stories' sources as ``link``);
 * ``manifest.json`` — event uuid -> ``{Orgc, Tag, info, date, analysis, threat_level_id,
   timestamp}``;
 * ``hashes.csv`` — ``md5(value),event-uuid`` per attribute, for MISP's cache and correlation.
@@ -63,6 +65,7 @@ _CATEGORY = {
     "sha256": "Payload delivery",
     "email": "Social network",
     "vulnerability": "External analysis",
+    "threat-actor": "Attribution",
     "link": "External analysis",
 }
 # Shared platforms attackers abuse but that identify nobody: a bare domain under one of these
@@ -207,6 +210,8 @@ def _tags(briefing: Briefing) -> list[dict[str, Any]]:
     actors, countries, sectors = _actor_values(), _country_values(), _sector_values()
     for story in briefing.stories:
         for actor in story.entities.actors:
+            if not actor.in_kb:
+                continue  # an attribute (``_attributes``): a galaxy tag claims MISP's cluster
             found = next(
                 (actors[k] for n in (actor.name, *actor.aliases) if (k := alias_key(n)) in actors),
                 actor.name,
@@ -253,6 +258,9 @@ def _attributes(briefing: Briefing, event: str, timestamp: str) -> list[dict[str
             if kind in _TYPES:
                 for value in values:
                     add(_TYPES[kind], value, _specific(kind, value), comment)
+        for actor in story.entities.actors:
+            if not actor.in_kb:  # a name the knowledge base does not know: context only
+                add("threat-actor", actor.name, False, comment)
         for cve in story.entities.cves:
             add("vulnerability", cve.upper(), False, comment)
         for source in story.sources:

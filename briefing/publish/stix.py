@@ -16,13 +16,22 @@ bundle that OpenCTI, Taranis AI or any STIX consumer imports:
   targeted countries, its regions, sectors and CVEs, actor ``uses`` its malware and techniques,
   indicator ``indicates`` the story's malware (else its actors).
 
-Identity. Every id is a UUIDv5 in one namespace of ours over a stable key — an actor's
+Identity. Every id is a UUIDv5 in one namespace of ours over a stable key — a known actor's
 canonical name, a country's ISO code, a region's, sector's or malware's name, the CVE or
 technique id, an indicator's kind and value, a story's id, a relationship's (source, type,
 target) — so APT39 has the same ``intrusion-set`` id every day and in every installation.
 ``created`` of a shared object is one fixed moment and ``modified`` the briefing's clock
 (``generated_at``), never the wall clock: the same store and ``--now`` give a byte-identical
 file, and a later day's bundle is a newer version of the same objects.
+
+Actors. Whether two names are one actor is the knowledge base's decision, made once, at the
+tag stage, with ``intel.normalize.alias_key``: an actor it knows (``in_kb``) arrives under its
+canonical name with the knowledge base's aliases and attributed state, and its id is a function
+of that name alone (``stable_key``, frozen since the first bundle). An actor it does not know
+gets an id from ``"unlisted|" + alias_key(name)`` — the tagger's own notion of "the same name"
+in a key space no known actor's id can come from — and an object of its own: a story
+about "LazarusGroup" can neither take Lazarus Group's id nor write its object, and every story
+naming the known actor builds the same object from the same knowledge-base data.
 
 Plain dicts. The objects are written as JSON-ready dicts with STIX's property order, not built
 with the ``stix2`` library: its object model checked every property and parsed every pattern
@@ -41,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from briefing.files import write_atomic
+from briefing.intel.normalize import alias_key
 from briefing.models import ActorRef, Briefing, Story
 from briefing.serialize import safe_url
 
@@ -259,6 +269,7 @@ class _Builder:
         )
 
     def actor(self, actor: ActorRef) -> str:
+        """The actor's ``intrusion-set`` (see "Actors" in the module docstring)."""
         own = stable_key(actor.name)
         names = [a.strip() for a in actor.aliases if a.strip() and stable_key(a) != own]
         # An ATT&CK group id among the names ("G0087") is a reference, not a name: consumers
@@ -277,6 +288,11 @@ class _Builder:
                 }
                 for group in dict.fromkeys(groups)
             ]
+        if not actor.in_kb:
+            # Outside the knowledge base the tagger's alias key says "the same actor" (the
+            # key its own lookups use), and a key space of its own keeps such a name from
+            # ever landing on a known actor's id: "LazarusGroup" is not Lazarus Group.
+            return self.add("intrusion-set", "unlisted|" + alias_key(actor.name), props)
         return self.add("intrusion-set", own, props)
 
     def country(self, code: str, name: str) -> str:
