@@ -277,3 +277,32 @@ def test_an_unknown_name_never_takes_a_known_actors_id_or_object() -> None:
         known["id"],
         impostor["id"],
     }
+
+
+def test_a_value_on_a_misp_warning_list_is_no_indicator() -> None:
+    """#26: 8.8.8.8, Microsoft's login host, the empty file... named in the news are no
+    indicator of anything; the story's other values still are."""
+    from dataclasses import replace
+
+    from briefing.models import Entities
+
+    benign = {
+        "ipv4": ("8.8.8.8", "1.1.1.1", "10.20.30.40", "192.0.2.15"),
+        "ipv6": ("2001:db8::7",),
+        "domain": ("login.microsoftonline.com", "windowsupdate.com", "ocsp.digicert.com"),
+        "sha256": ("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",),
+    }
+    briefing = synthetic_briefing(1, seed=1)
+    indicators = (
+        *benign.items(),
+        ("url", ("https://evil-updates.example/gate.php",)),
+        ("md5", ("c" * 32,)),
+    )
+    story = replace(briefing.stories[0], entities=Entities(indicators=indicators))
+    text = stix_json(replace(briefing, stories=(story,)), "ACME")
+    _validate(text)
+    patterns = {o["pattern"] for o in _objects(text) if o["type"] == "indicator"}
+    assert patterns == {
+        "[url:value = 'https://evil-updates.example/gate.php']",
+        f"[file:hashes.MD5 = '{'c' * 32}']",
+    }

@@ -456,7 +456,9 @@ def update_archive(
         (templates_dir() / "assets" / "search.js").read_bytes(),
     )
     written += [output / "search-index.js", output / "assets" / "search.js"]
-    written.append(write_misp_feed(output, [b for _, b in reversed(days)], config.title))
+    trusted = {feed.name for feed in config.feeds if feed.ids}
+    oldest_first = [briefing for _, briefing in reversed(days)]
+    written.append(write_misp_feed(output, oldest_first, config.title, trusted))
     return written
 
 

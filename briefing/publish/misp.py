@@ -20,9 +20,11 @@ Out, all under ``DIR/misp/``, in the format MISP's "Feeds" pull (the one PyMISP'
 
 Every uuid is a UUIDv5 (the event's over the day's title and date, an attribute's over the
 event, type and value), every timestamp the briefing's own clock: a rebuild writes the same
-bytes. ``to_ids`` (MISP exports the attribute to IDS rules) is set only for specific indicators:
-hashes, IPs, URLs with a path, and domains that are not shared platforms (see ``_SHARED``).
-Nothing is fetched; indicator values come refanged from ``briefing.json`` only.
+bytes. ``to_ids`` (MISP exports the attribute to IDS rules) is false for whatever the news
+says, unless every source of the story comes from a feed the operator marked ``ids: true``, and
+always false for a value on one of MISP's warning lists, which the comment then names
+(``publish.trust``); never for CVEs, actors and links. Nothing is fetched; indicator values
+come refanged from ``briefing.json`` only.
 """
 
 from __future__ import annotations
@@ -30,31 +32,20 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from briefing.files import write_atomic
 from briefing.intel.normalize import alias_key
 from briefing.models import Briefing
 from briefing.publish.stix import NAMESPACE, stable_key
+from briefing.publish.trust import MISP_TYPES, for_ids, warning
 from briefing.serialize import safe_url
 
 FOLDER = "misp"
 
-# the indicator extractor's kind -> MISP attribute type
-_TYPES = {
-    "ipv4": "ip-dst",
-    "ipv6": "ip-dst",
-    "domain": "domain",
-    "url": "url",
-    "md5": "md5",
-    "sha1": "sha1",
-    "sha256": "sha256",
-    "email": "email",
-}
 # MISP's default category per type (its describeTypes.json "sane_defaults").
 _CATEGORY = {
     "ip-dst": "Network activity",
@@ -68,36 +59,6 @@ _CATEGORY = {
     "threat-actor": "Attribution",
     "link": "External analysis",
 }
-# Shared platforms attackers abuse but that identify nobody: a bare domain under one of these
-# is context, not a detection rule (a full URL on them still is specific).
-_SHARED = (
-    "github.com",
-    "githubusercontent.com",
-    "gitlab.com",
-    "bitbucket.org",
-    "google.com",
-    "googleusercontent.com",
-    "microsoft.com",
-    "live.com",
-    "sharepoint.com",
-    "windows.net",
-    "azureedge.net",
-    "amazonaws.com",
-    "cloudfront.net",
-    "dropbox.com",
-    "mega.nz",
-    "pastebin.com",
-    "discord.com",
-    "discordapp.com",
-    "telegram.org",
-    "t.me",
-    "ngrok.io",
-    "ngrok-free.app",
-    "workers.dev",
-    "pages.dev",
-    "bit.ly",
-    "tinyurl.com",
-)
 # MISP's tlp taxonomy: tag name and colour per TLP label.
 _TLP_COLOUR = {
     "clear": "#ffffff",
@@ -114,19 +75,6 @@ ANALYSIS_COMPLETED = "2"  # the day's briefing is final once built
 
 def event_uuid(title: str, date: str) -> str:
     return str(uuid.uuid5(NAMESPACE, f"misp-event|{stable_key(title)}|{date}"))
-
-
-def _specific(kind: str, value: str) -> bool:
-    """Whether an indicator is precise enough for IDS rules (``to_ids``)."""
-    if kind in ("md5", "sha1", "sha256", "ipv4", "ipv6"):
-        return True
-    if kind == "url":
-        parts = urlsplit(value)
-        return parts.path not in ("", "/") or bool(parts.query)
-    if kind == "domain":
-        host = value.lower().rstrip(".")
-        return not any(host == d or host.endswith("." + d) for d in _SHARED)
-    return False
 
 
 # --- galaxy tags ----------------------------------------------------------------------------
@@ -234,7 +182,9 @@ def _tags(briefing: Briefing) -> list[dict[str, Any]]:
 # --- events ---------------------------------------------------------------------------------
 
 
-def _attributes(briefing: Briefing, event: str, timestamp: str) -> list[dict[str, Any]]:
+def _attributes(
+    briefing: Briefing, event: str, timestamp: str, trusted: Collection[str]
+) -> list[dict[str, Any]]:
     seen: dict[tuple[str, str], dict[str, Any]] = {}
 
     def add(kind: str, value: str, to_ids: bool, comment: str) -> None:
@@ -255,9 +205,11 @@ def _attributes(briefing: Briefing, event: str, timestamp: str) -> list[dict[str
     for story in briefing.stories:
         comment = story.title[:500]
         for kind, values in story.entities.indicators:
-            if kind in _TYPES:
+            if kind in MISP_TYPES:
                 for value in values:
-                    add(_TYPES[kind], value, _specific(kind, value), comment)
+                    listed = warning(kind, value)
+                    note = f"MISP warning list: {listed}. {comment}" if listed else comment
+                    add(MISP_TYPES[kind], value, for_ids(kind, value, story, trusted), note)
         for actor in story.entities.actors:
             if not actor.in_kb:  # a name the knowledge base does not know: context only
                 add("threat-actor", actor.name, False, comment)
@@ -269,10 +221,11 @@ def _attributes(briefing: Briefing, event: str, timestamp: str) -> list[dict[str
     return list(seen.values())
 
 
-def misp_event(briefing: Briefing, producer: str) -> dict[str, Any]:
+def misp_event(briefing: Briefing, producer: str, trusted: Collection[str] = ()) -> dict[str, Any]:
     """The day's event in MISP's feed form, ``{"Event": {...}}``. Its uuid and ``info`` come
     from the title the day was built under (a later change of ``title`` leaves the days
-    already pulled alone); ``Orgc`` is the producer now."""
+    already pulled alone); ``Orgc`` is the producer now. ``trusted``: the feeds marked
+    ``ids: true`` (``publish.trust``)."""
     title = briefing.title or producer
     ident = event_uuid(title, briefing.date)
     timestamp = str(int(briefing.window_end.timestamp()))
@@ -290,7 +243,7 @@ def misp_event(briefing: Briefing, producer: str) -> dict[str, Any]:
         "Orgc": {"name": producer, "uuid": str(uuid.uuid5(NAMESPACE, f"misp-org|{producer}"))},
         "Tag": _tags(briefing),
     }
-    attributes = _attributes(briefing, ident, timestamp)
+    attributes = _attributes(briefing, ident, timestamp, trusted)
     if attributes:
         event["Attribute"] = attributes
     return {"Event": event}
@@ -318,8 +271,11 @@ def _dump(data: Any) -> str:
     return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
 
 
-def write_misp_feed(output: Path, days: Iterable[Briefing], producer: str) -> Path:
-    """(Re)write ``output/misp/`` from every archived day (``days``, oldest first).
+def write_misp_feed(
+    output: Path, days: Iterable[Briefing], producer: str, trusted: Collection[str] = ()
+) -> Path:
+    """(Re)write ``output/misp/`` from every archived day (``days``, oldest first); ``trusted``
+    names the feeds marked ``ids: true``.
 
     Event files whose bytes did not change are left alone; events of days no longer in the
     archive are removed. Every write is atomic and the manifest comes after the events, so a
@@ -328,7 +284,7 @@ def write_misp_feed(output: Path, days: Iterable[Briefing], producer: str) -> Pa
     folder = output / FOLDER
     manifest: dict[str, Any] = {}
     hashes: list[str] = []
-    for event in (misp_event(briefing, producer) for briefing in days):
+    for event in (misp_event(briefing, producer, trusted) for briefing in days):
         path = folder / f"{event['Event']['uuid']}.json"
         text = _dump(event)
         if not path.is_file() or path.read_text(encoding="utf-8") != text:

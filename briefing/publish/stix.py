@@ -11,7 +11,9 @@ bundle that OpenCTI, Taranis AI or any STIX consumer imports:
 * ``intrusion-set`` per actor (with aliases), ``location`` per country and region,
   ``identity`` of class ``class`` per victim sector, ``malware``, ``vulnerability`` (the CVE as
   an external reference), ``attack-pattern`` (the ATT&CK id as an external reference),
-  ``indicator`` (a STIX pattern over the refanged value; nothing is ever fetched);
+  ``indicator`` (a STIX pattern over the refanged value; nothing is ever fetched; none for a
+  value on a MISP warning list — a resolver, a Microsoft host, the empty file's hash, a
+  documentation range —, see ``publish.trust``);
 * relationships: actor ``originates-from`` its attributed state, actor ``targets`` the story's
   targeted countries, its regions, sectors and CVEs, actor ``uses`` its malware and techniques,
   indicator ``indicates`` the story's malware (else its actors).
@@ -52,6 +54,7 @@ from typing import Any
 from briefing.files import write_atomic
 from briefing.intel.normalize import alias_key
 from briefing.models import ActorRef, Briefing, Story
+from briefing.publish.trust import warning
 from briefing.serialize import safe_url
 
 # Fixed for good: changing it (or ``stable_key``) changes every id ever published.
@@ -336,8 +339,8 @@ class _Builder:
 
     def indicator(self, kind: str, value: str, story: Story) -> str | None:
         pattern = indicator_pattern(kind, value)
-        if pattern is None:
-            return None
+        if pattern is None or warning(kind, value) is not None:
+            return None  # a value a MISP warning list knows is no indicator of anything
         key = value.lower() if kind in ("md5", "sha1", "sha256") else value
         return self.add(
             "indicator",
