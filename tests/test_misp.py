@@ -25,6 +25,7 @@ from briefing.files import write_atomic
 from briefing.models import Briefing, Entities
 from briefing.publish.archive import update_archive
 from briefing.publish.misp import event_uuid, misp_event
+from briefing.publish.trust import MISP_TYPES
 from briefing.serialize import dumps
 
 TITLE = "ACME SOC briefing"
@@ -171,7 +172,8 @@ def _story_from(*feeds: str, indicators: tuple[tuple[str, str], ...]) -> Briefin
 
 
 def _to_ids(event: dict[str, Any]) -> dict[str, bool]:
-    return {a["value"]: a["to_ids"] for a in event["Event"]["Attribute"] if a["type"] != "link"}
+    kinds = set(MISP_TYPES.values())
+    return {a["value"]: a["to_ids"] for a in event["Event"]["Attribute"] if a["type"] in kinds}
 
 
 def test_news_indicators_are_context_unless_the_operator_trusts_every_feed() -> None:
@@ -259,3 +261,21 @@ def test_an_unknown_actor_is_an_attribute_never_a_galaxy_tag() -> None:
     loaded = MISPEvent()
     loaded.load(copy.deepcopy({"Event": event}))
     assert loaded.to_feed() == {"Event": event}
+
+
+def test_the_days_vendors_and_products_are_attributes_misp_correlates() -> None:
+    """#25: each vendor of the briefing's vendor part, and each product of its that a story
+    names (with the maker's name, so "Contoso Mailflow Server" correlates across events)."""
+    briefing = synthetic_briefing(12, seed=3)
+    assert briefing.by_vendor
+    event = misp_event(briefing, TITLE)
+    text = {a["value"]: a for a in event["Event"]["Attribute"] if a["type"] == "text"}
+    for section in briefing.by_vendor:
+        assert text[section.title]["comment"].startswith("Vendor")
+        for product in section.products:
+            attribute = text[f"{section.title} {product}"]
+            assert attribute["comment"].startswith(f"Product of {section.title}.")
+            assert attribute["to_ids"] is False and attribute["category"] == "External analysis"
+    loaded = MISPEvent()
+    loaded.load(copy.deepcopy(event))
+    assert loaded.to_feed() == event

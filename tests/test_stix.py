@@ -163,7 +163,8 @@ def test_write_briefing_writes_the_bundle_beside_the_json(tmp_path: Path) -> Non
     assert all(
         o.get("created_by_ref") == producer["id"]
         for o in objects
-        if o["type"] not in ("marking-definition",) and o is not producer
+        # observables (a product's ``software``) are facts with no creator in STIX
+        if o["type"] not in ("marking-definition", "software") and o is not producer
     )
 
 
@@ -306,3 +307,40 @@ def test_a_value_on_a_misp_warning_list_is_no_indicator() -> None:
         "[url:value = 'https://evil-updates.example/gate.php']",
         f"[file:hashes.MD5 = '{'c' * 32}']",
     }
+
+
+def test_the_days_vendors_and_products_are_in_the_bundle() -> None:
+    """#25: every vendor of the briefing's vendor part is an organisation the reports of its
+    stories refer to; the products they name are ``software`` of that vendor, which ``has``
+    the story's CVEs when the story is one vendor's."""
+    briefing = synthetic_briefing(12, seed=3)
+    assert briefing.by_vendor
+    text = stix_json(briefing, "ACME")
+    _validate(text)
+    objects = _objects(text)
+    ids = _by_id(objects)
+    reports = {o["name"]: o for o in objects if o["type"] == "report"}
+    stories = {s.id: s for s in briefing.stories}
+    for section in briefing.by_vendor:
+        (vendor,) = [
+            o
+            for o in objects
+            if o["type"] == "identity" and o["name"] == section.title
+            and o["identity_class"] == "organization"
+        ]  # fmt: skip
+        for sid in section.story_ids:
+            story = stories[sid]
+            report = reports[story.title]
+            assert vendor["id"] in report["object_refs"]
+            (named,) = [v for v in story.entities.vendors if v.name == section.title]
+            software = [ids[r] for r in report["object_refs"] if r.startswith("software--")]
+            assert {s["name"] for s in software} == set(named.products)
+            assert {s["vendor"] for s in software} == {section.title}
+            for product in software:  # STIX's own id for the observable: OASIS's library agrees
+                expected = stix2.Software(name=product["name"], vendor=section.title).id
+                assert product["id"] == expected
+                assert "created_by_ref" not in product
+                has = {ids[o["target_ref"]]["name"] for o in objects
+                       if o["type"] == "relationship" and o["source_ref"] == product["id"]
+                       and o["relationship_type"] == "has"}  # fmt: skip
+                assert set(story.entities.cves) <= has

@@ -13,7 +13,10 @@ Out, all under ``DIR/misp/``, in the format MISP's "Feeds" pull (the one PyMISP'
   indicators refanged, typed ``ip-dst``, ``domain``, ``url``, ``md5``, ``sha1``, ``sha256``,
   ``email``; actors the knowledge base does not know as ``threat-actor``, never as a galaxy
   tag, which would claim MISP's cluster of that name; the CVEs as ``vulnerability``; the
-  stories' sources as ``link``);
+  vendors the briefing's vendor part lists and the products of theirs each story names as
+  ``text`` (category External analysis, "Cisco ASA" rather than "ASA", so that MISP
+  correlates the events about one product; MISP has no galaxy of vendors); the stories'
+  sources as ``link``);
 * ``manifest.json`` — event uuid -> ``{Orgc, Tag, info, date, analysis, threat_level_id,
   timestamp}``;
 * ``hashes.csv`` — ``md5(value),event-uuid`` per attribute, for MISP's cache and correlation.
@@ -57,6 +60,7 @@ _CATEGORY = {
     "email": "Social network",
     "vulnerability": "External analysis",
     "threat-actor": "Attribution",
+    "text": "External analysis",
     "link": "External analysis",
 }
 # MISP's tlp taxonomy: tag name and colour per TLP label.
@@ -202,8 +206,23 @@ def _attributes(
             "value": value,
         }
 
+    # story id -> (vendor, the products the vendor part lists for it), as in the STIX bundle
+    vendors: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+    for section in briefing.by_vendor:
+        for sid in section.story_ids:
+            vendors.setdefault(sid, []).append((section.title, section.products))
     for story in briefing.stories:
         comment = story.title[:500]
+        named = {v.name: v.products for v in story.entities.vendors}
+        for vendor, products in vendors.get(story.id, ()):
+            own = [p for p in named.get(vendor, ()) if p in products]
+            add("text", vendor, False, f"Vendor{': ' + ', '.join(own) if own else ''}. {comment}")
+            for product in own:
+                # "Cisco ASA", not "ASA": a product's name correlates across events with its maker
+                full = (
+                    product if product.lower().startswith(vendor.lower()) else f"{vendor} {product}"
+                )
+                add("text", full, False, f"Product of {vendor}. {comment}")
         for kind, values in story.entities.indicators:
             if kind in MISP_TYPES:
                 for value in values:

@@ -14,9 +14,14 @@ bundle that OpenCTI, Taranis AI or any STIX consumer imports:
   ``indicator`` (a STIX pattern over the refanged value; nothing is ever fetched; none for a
   value on a MISP warning list — a resolver, a Microsoft host, the empty file's hash, a
   documentation range —, see ``publish.trust``);
+* the vendors the briefing's vendor part lists a story under, as ``identity`` (class
+  ``organization``), and the products of theirs the story names as ``software`` (STIX's
+  ``vendor`` property names the maker; ids in STIX's own namespace for observables);
 * relationships: actor ``originates-from`` its attributed state, actor ``targets`` the story's
   targeted countries, its regions, sectors and CVEs, actor ``uses`` its malware and techniques,
-  indicator ``indicates`` the story's malware (else its actors).
+  indicator ``indicates`` the story's malware (else its actors); for a story under one vendor,
+  each product ``has`` the story's CVEs (the vendor is ``related-to`` them when no product is
+  named; under several vendors, which has which flaw is not said, so none is drawn).
 
 Identity. Every id is a UUIDv5 in one namespace of ours over a stable key — a known actor's
 canonical name, a country's ISO code, a region's, sector's or malware's name, the CVE or
@@ -57,6 +62,9 @@ from briefing.models import ActorRef, Briefing, Story
 from briefing.publish.trust import warning
 from briefing.serialize import safe_url
 
+# STIX's own namespace for the ids of cyber-observable objects (section 2.9): a ``software``
+# id is a UUIDv5 of its name and vendor, the same whoever writes it.
+SCO_NAMESPACE = uuid.UUID("00abedb4-aa42-466c-9c01-fed23315a9b7")
 # Fixed for good: changing it (or ``stable_key``) changes every id ever published.
 NAMESPACE = uuid.UUID("6c0f5e52-8f1d-5b4e-9a57-2f1b6d3c9e10")
 # ``created`` of the objects several days share (actors, places, sectors...): one moment for
@@ -244,6 +252,11 @@ class _Builder:
             },
         }
         self.epoch = timestamp(EPOCH, millis=True)
+        # story id -> (vendor, the products of it the story names), from the vendor part
+        self.vendors: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+        for section in briefing.by_vendor:
+            for sid in section.story_ids:
+                self.vendors.setdefault(sid, []).append((section.title, section.products))
 
     def add(self, kind: str, key: str, props: dict[str, Any]) -> str:
         """The object of ``kind`` keyed ``key``, made from ``props`` (its own properties, in
@@ -337,6 +350,52 @@ class _Builder:
             "attack-pattern", technique, {"name": technique, "external_references": [reference]}
         )
 
+    def vendor(self, name: str) -> str:
+        return self.add(
+            "identity",
+            "vendor|" + stable_key(name),
+            {"name": name, "identity_class": "organization"},
+        )
+
+    def software(self, name: str, vendor: str) -> str:
+        """A product as STIX's ``software`` observable: an id from its name and vendor in
+        STIX's own namespace (canonical JSON of the id properties), no creator or dates."""
+        canonical = json.dumps(
+            {"name": name, "vendor": vendor}, sort_keys=True, separators=(",", ":"),
+            ensure_ascii=False,
+        )  # fmt: skip
+        ident = f"software--{uuid.uuid5(SCO_NAMESPACE, canonical)}"
+        if ident not in self.objects:
+            self.objects[ident] = {
+                "type": "software",
+                "spec_version": "2.1",
+                "id": ident,
+                "name": name,
+                "vendor": vendor,
+                "object_marking_refs": self.marks,
+            }
+        return ident
+
+    def story_vendors(self, story: Story, vulnerabilities: list[str]) -> list[str]:
+        """The vendors and products the briefing's vendor part lists the story under, and,
+        when it lists one vendor only, which of them has the story's vulnerabilities."""
+        refs: list[str] = []
+        listed = self.vendors.get(story.id, [])
+        named = {v.name: v.products for v in story.entities.vendors}
+        for name, products in listed:
+            vendor = self.vendor(name)
+            # The products this story names, of those the part lists for the vendor.
+            own = [p for p in named.get(name, ()) if p in products]
+            software = [self.software(product, name) for product in own]
+            refs += [vendor, *software]
+            if len(listed) == 1:  # several vendors: which one has which flaw is not said
+                for vulnerability in vulnerabilities:
+                    for holder in software:
+                        refs.append(self.relate(holder, "has", vulnerability))
+                    if not software:
+                        refs.append(self.relate(vendor, "related-to", vulnerability))
+        return refs
+
     def indicator(self, kind: str, value: str, story: Story) -> str | None:
         pattern = indicator_pattern(kind, value)
         if pattern is None or warning(kind, value) is not None:
@@ -367,13 +426,15 @@ class _Builder:
         victims = [self.country(c.code, c.name) for c in entities.countries if c.role == "target"]
         victims += [self.region(r.name) for r in entities.regions]
         victims += [self.sector(s.name) for s in entities.sectors]
-        victims += [self.vulnerability(cve) for cve in entities.cves]
+        cves = [self.vulnerability(cve) for cve in entities.cves]
+        victims += cves
         tools = [self.malware(m.name) for m in entities.malware]
         tools += [self.technique(t) for t in entities.techniques]
         refs += victims + tools
         for ref in actors:
             refs += [self.relate(ref, "targets", victim) for victim in victims]
             refs += [self.relate(ref, "uses", tool) for tool in tools]
+        refs += self.story_vendors(story, cves)
         # An indicator points at the story's malware when it names some, else at its actors.
         indicated = [self.malware(m.name) for m in entities.malware] or actors
         for kind, values in entities.indicators:
