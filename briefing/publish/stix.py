@@ -42,7 +42,7 @@ naming the known actor builds the same object from the same knowledge-base data.
 
 Plain dicts. The objects are written as JSON-ready dicts with STIX's property order, not built
 with the ``stix2`` library: its object model checked every property and parsed every pattern
-as the bundle was built, 0.85-0.9 s of CPU for an 800-story day against 0.05 s here. The
+as the bundle was built: 0.85-0.9 s of CPU for an 800-story day, against 0.13 s as dicts. The
 checking moved to the tests, which run OASIS's ``stix2-validator`` over real bundles.
 """
 
@@ -53,6 +53,7 @@ import re
 import unicodedata
 import uuid
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -178,6 +179,7 @@ def stable_key(name: str) -> str:
     return "".join(ch for ch in folded if ch.isalnum()) or folded.strip()
 
 
+@lru_cache(maxsize=65536)  # the same actor, place and relationship recur day after day
 def stix_id(kind: str, key: str) -> str:
     """``kind--<uuid5(NAMESPACE, "kind|key")>``."""
     return f"{kind}--{uuid.uuid5(NAMESPACE, f'{kind}|{key}')}"
