@@ -58,6 +58,9 @@ class FeedConfig(_Model):
     # The operator vouches that this feed bundles other outlets: the outlet an item's
     # <source> names counts as its own voice. Any other feed is one voice, whatever it claims.
     aggregator: bool = False
+    # The operator vouches that this feed's indicators are fit for detection rules: MISP
+    # attributes of stories told only by such feeds get to_ids (publish/trust.py).
+    ids: bool = False
 
     @field_validator("url")
     @classmethod

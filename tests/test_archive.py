@@ -176,3 +176,56 @@ def test_the_atom_feed_stays_xml_when_an_archived_day_holds_control_characters(
     update_archive(config, tmp_path, [briefing.date])
     root = etree.fromstring((tmp_path / "feed.xml").read_bytes(), etree.XMLParser(recover=False))
     assert "Controls  in a title" in etree.tostring(root, encoding="unicode")
+
+
+def test_a_rebuilt_day_rewrites_the_pages_whose_listings_changed(tmp_path: Path) -> None:
+    """#25: the day built anew lists no vendor any more; both vendors are also on the day
+    before, so their pages stay, rewritten without the rebuilt day's stories."""
+    from briefing.publish.archive import touched_topics
+
+    config = _config()
+    build_two_days(tmp_path, config)
+    day = synthetic_briefing(8, seed=2, end=END)
+    pages = [tmp_path / "vendors" / f"{section.key}.html" for section in day.by_vendor]
+    assert len(pages) == 2 and all("2026-03-10/" in p.read_text(encoding="utf-8") for p in pages)
+    before = touched_topics(tmp_path, day.date)  # as pipeline.build does around the rewrite
+    write_briefing(replace(day, by_vendor=()), config, tmp_path)
+    update_archive(config, tmp_path, [day.date], before)
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert "2026-03-09/briefing.html#story-" in text  # the other day's stories stay
+        assert "2026-03-10/" not in text, page.name
+
+
+def test_archive_rebuild_leaves_no_page_that_no_briefing_backs(tmp_path: Path) -> None:
+    """A day whose briefing.json no longer names an actor, a region or a vendor: after
+    ``archive rebuild`` no page of it is left, and every page left is backed by a story."""
+    from briefing.cli import cli
+    from briefing.serialize import dumps
+
+    config_file = tmp_path / "feeds.yaml"
+    config_file.write_text(
+        "title: Daily Threat Briefing\nfeeds:\n  - name: x\n    url: https://example.org/f\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    config = _config()
+    day = synthetic_briefing(8, seed=2, end=END)
+    write_briefing(day, config, out)
+    update_archive(config, out, [day.date])
+    assert (out / "vendors" / "contoso.html").is_file()
+    assert (out / "actors" / "apt39.html").is_file()
+    bare = replace(
+        day,
+        stories=tuple(replace(s, entities=Entities()) for s in day.stories),
+        by_actor=(),
+        by_region=(),
+        by_vendor=(),
+    )
+    (out / day.date / "briefing.json").write_text(dumps(bare), encoding="utf-8")
+    result = CliRunner().invoke(
+        cli, ["-q", "archive", "rebuild", "-c", str(config_file), "-o", str(out), "--no-pdf"]
+    )
+    assert result.exit_code == 0, result.output
+    for kind in ("actors", "regions", "vendors"):
+        assert [p.name for p in (out / kind).glob("*.html")] == ["index.html"], kind

@@ -13,16 +13,19 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 from pymisp import MISPEvent
 
 from benchmarks.samples import END, synthetic_briefing
 from briefing.cli import cli
-from briefing.config import Config, FeedConfig
+from briefing.config import Config, FeedConfig, load_config
+from briefing.errors import ConfigError
 from briefing.files import write_atomic
 from briefing.models import Briefing, Entities
 from briefing.publish.archive import update_archive
 from briefing.publish.misp import event_uuid, misp_event
+from briefing.publish.trust import MISP_TYPES
 from briefing.serialize import dumps
 
 TITLE = "ACME SOC briefing"
@@ -82,7 +85,8 @@ def test_tags_and_attributes_carry_what_the_day_found(tmp_path: Path) -> None:
     assert {(kinds[k], v) for k, v in indicators} == {
         (t, v) for t in ("ip-dst", "domain", "sha256") for v in by_type.get(t, {})
     }
-    assert all(by_type["sha256"].values()) and all(by_type["ip-dst"].values())
+    # news is context: no feed of this config is marked ids, so nothing is an IDS rule
+    assert not any(to_ids for values in by_type.values() for to_ids in values.values())
     cves = {c for s in briefing.stories for c in s.entities.cves}
     assert set(by_type["vulnerability"]) == cves and not any(by_type["vulnerability"].values())
     links = {src.url for s in briefing.stories for src in s.sources}
@@ -135,33 +139,98 @@ def test_a_new_title_leaves_the_days_already_pulled_alone(tmp_path: Path) -> Non
     assert after["Orgc"]["name"] == "Renamed desk"  # the producer is who publishes now
 
 
-def test_to_ids_only_for_specific_indicators() -> None:
-    story = synthetic_briefing(1, seed=1).stories[0]
-    entities = Entities(
-        indicators=(
-            ("domain", ("c2.evil-updates.example", "raw.githubusercontent.com")),
-            ("url", ("https://pastebin.com/raw/Ab12Cd", "https://evil-updates.example/")),
-            ("md5", ("d41d8cd98f00b204e9800998ecf8427e",)),
-        ),
-        cves=("CVE-2026-1234",),
+# The values of the review (#26): a feed listing them must not put DNS, Microsoft's login,
+# Windows Update, certificate checks or every empty file into a blocklist.
+BENIGN = (
+    ("ipv4", "8.8.8.8"),
+    ("ipv4", "1.1.1.1"),
+    ("domain", "login.microsoftonline.com"),
+    ("domain", "windowsupdate.com"),
+    ("domain", "ocsp.digicert.com"),
+    ("sha256", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+    ("ipv4", "10.20.30.40"),  # RFC 1918
+    ("ipv4", "192.0.2.15"),  # documentation (RFC 5737, in MISP's rfc5735 list)
+    ("ipv6", "2001:db8::7"),  # documentation (RFC 3849)
+)
+SPECIFIC = (
+    ("domain", "c2.evil-updates.example"),
+    ("url", "https://evil-updates.example/gate.php"),
+    ("sha256", "9f" * 32),
+)
+
+
+def _story_from(*feeds: str, indicators: tuple[tuple[str, str], ...]) -> Briefing:
+    """A one-story day told by ``feeds`` that names ``indicators``."""
+    briefing = synthetic_briefing(1, seed=1)
+    story = briefing.stories[0]
+    sources = tuple(replace(story.sources[0], feed=feed) for feed in feeds)
+    grouped: dict[str, list[str]] = {}
+    for kind, value in indicators:
+        grouped.setdefault(kind, []).append(value)
+    entities = Entities(indicators=tuple((k, tuple(v)) for k, v in grouped.items()))
+    return replace(briefing, stories=(replace(story, sources=sources, entities=entities),))
+
+
+def _to_ids(event: dict[str, Any]) -> dict[str, bool]:
+    kinds = set(MISP_TYPES.values())
+    return {a["value"]: a["to_ids"] for a in event["Event"]["Attribute"] if a["type"] in kinds}
+
+
+def test_news_indicators_are_context_unless_the_operator_trusts_every_feed() -> None:
+    briefing = _story_from("Wire", indicators=SPECIFIC)
+    assert not any(_to_ids(misp_event(briefing, TITLE)).values())  # the default
+    assert all(_to_ids(misp_event(briefing, TITLE, trusted={"Wire"})).values())
+    # one untrusted co-source: its indicators were merged into the story's, so none is a rule
+    mixed = _story_from("Wire", "Stranger", indicators=SPECIFIC)
+    assert not any(_to_ids(misp_event(mixed, TITLE, trusted={"Wire"})).values())
+
+
+def test_warning_listed_values_are_never_ids_rules_and_say_which_list() -> None:
+    briefing = _story_from("Wire", indicators=BENIGN + SPECIFIC)
+    event = misp_event(briefing, TITLE, trusted={"Wire"})
+    to_ids = _to_ids(event)
+    assert {v for v, rule in to_ids.items() if rule} == {v for _, v in SPECIFIC}
+    comments = {a["value"]: a["comment"] for a in event["Event"]["Attribute"]}
+    for _, value in BENIGN:
+        assert comments[value].startswith("MISP warning list: "), value
+    assert comments["8.8.8.8"].startswith("MISP warning list: List of known IPv4 public DNS")
+    assert not any(comments[v].startswith("MISP warning list") for _, v in SPECIFIC)
+    loaded = MISPEvent()
+    loaded.load(copy.deepcopy(event))
+    assert loaded.to_feed() == event
+
+
+def test_a_feed_marked_ids_in_the_config_raises_trust_in_the_published_feed(
+    tmp_path: Path,
+) -> None:
+    config_file = tmp_path / "feeds.yaml"
+    config_file.write_text(
+        "feeds:\n  - name: Wire\n    url: https://wire.example/feed\n    ids: true\n"
+        "  - name: Blog\n    url: https://blog.example/feed\n",
+        encoding="utf-8",
     )
-    briefing = replace(synthetic_briefing(1, seed=1), stories=(replace(story, entities=entities),))
-    attributes = misp_event(briefing, TITLE)["Event"]["Attribute"]
-    to_ids = {a["value"]: a["to_ids"] for a in attributes}
-    assert to_ids["c2.evil-updates.example"] is True
-    assert to_ids["raw.githubusercontent.com"] is False  # a shared platform names nobody
-    assert to_ids["https://pastebin.com/raw/Ab12Cd"] is True  # one paste on it does
-    assert to_ids["https://evil-updates.example/"] is False  # a bare host, no path
-    assert to_ids["d41d8cd98f00b204e9800998ecf8427e"] is True
-    assert to_ids["CVE-2026-1234"] is False
-    assert len({a["uuid"] for a in attributes}) == len(attributes)
+    config = load_config(config_file)
+    briefing = replace(_story_from("Wire", indicators=SPECIFIC), title=config.title)
+    write_atomic(tmp_path / briefing.date / "briefing.json", dumps(briefing))
+    update_archive(config, tmp_path, [briefing.date])
+    event = json.loads(
+        (tmp_path / "misp" / f"{event_uuid(config.title, briefing.date)}.json").read_text()
+    )
+    assert all(_to_ids(event).values())
+    config_file.write_text(
+        "feeds:\n  - name: Wire\n    url: https://wire.example/feed\n    ids: maybe\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as bad:
+        load_config(config_file)
+    assert "\n" not in str(bad.value) and "feeds[0].ids" in str(bad.value)
 
 
 def test_a_quote_in_a_name_cannot_break_a_galaxy_tag() -> None:
     from briefing.models import ActorRef
 
     story = synthetic_briefing(1, seed=1).stories[0]
-    actor = ActorRef('Storm"-0\\x', (), None, None, False, ('Storm"-0',))
+    actor = ActorRef('Storm"-0\\x', (), None, None, True, ('Storm"-0',))
     briefing = replace(
         synthetic_briefing(1, seed=1),
         stories=(replace(story, entities=Entities(actors=(actor,))),),
@@ -169,3 +238,44 @@ def test_a_quote_in_a_name_cannot_break_a_galaxy_tag() -> None:
     tags = [t["name"] for t in misp_event(briefing, TITLE)["Event"]["Tag"]]
     assert 'misp-galaxy:threat-actor="Storm\'-0\\x"' in tags
     assert all(t.count('"') in (0, 2) for t in tags)
+
+
+def test_an_unknown_actor_is_an_attribute_never_a_galaxy_tag() -> None:
+    """A name the knowledge base does not know claims no MISP cluster: not the cluster its
+    spelling resembles ("LazarusGroup"), not one of its own name."""
+    from briefing.models import ActorRef
+
+    story = synthetic_briefing(1, seed=1).stories[0]
+    forged = ActorRef("LazarusGroup", (), "Russia", "RU", False, ("LazarusGroup",))
+    known = ActorRef("Lazarus Group", ("Hidden Cobra",), "North Korea", "KP", True, ("Lazarus",))
+    briefing = replace(
+        synthetic_briefing(1, seed=1),
+        stories=(replace(story, entities=Entities(actors=(forged, known))),),
+    )
+    event = misp_event(briefing, TITLE)["Event"]
+    actors = [t["name"] for t in event["Tag"] if t["name"].startswith("misp-galaxy:threat-actor")]
+    assert actors == ['misp-galaxy:threat-actor="Lazarus Group"']
+    (attribute,) = [a for a in event["Attribute"] if a["type"] == "threat-actor"]
+    assert attribute["value"] == "LazarusGroup" and attribute["to_ids"] is False
+    assert attribute["category"] == "Attribution"
+    loaded = MISPEvent()
+    loaded.load(copy.deepcopy({"Event": event}))
+    assert loaded.to_feed() == {"Event": event}
+
+
+def test_the_days_vendors_and_products_are_attributes_misp_correlates() -> None:
+    """#25: each vendor of the briefing's vendor part, and each product of its that a story
+    names (with the maker's name, so "Contoso Mailflow Server" correlates across events)."""
+    briefing = synthetic_briefing(12, seed=3)
+    assert briefing.by_vendor
+    event = misp_event(briefing, TITLE)
+    text = {a["value"]: a for a in event["Event"]["Attribute"] if a["type"] == "text"}
+    for section in briefing.by_vendor:
+        assert text[section.title]["comment"].startswith("Vendor")
+        for product in section.products:
+            attribute = text[f"{section.title} {product}"]
+            assert attribute["comment"].startswith(f"Product of {section.title}.")
+            assert attribute["to_ids"] is False and attribute["category"] == "External analysis"
+    loaded = MISPEvent()
+    loaded.load(copy.deepcopy(event))
+    assert loaded.to_feed() == event

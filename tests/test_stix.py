@@ -163,7 +163,8 @@ def test_write_briefing_writes_the_bundle_beside_the_json(tmp_path: Path) -> Non
     assert all(
         o.get("created_by_ref") == producer["id"]
         for o in objects
-        if o["type"] not in ("marking-definition",) and o is not producer
+        # observables (a product's ``software``) are facts with no creator in STIX
+        if o["type"] not in ("marking-definition", "software") and o is not producer
     )
 
 
@@ -179,7 +180,7 @@ def test_write_briefing_writes_the_bundle_beside_the_json(tmp_path: Path) -> Non
 )
 def test_patterns_quote_hostile_values(kind: str, value: str, pattern: str) -> None:
     assert indicator_pattern(kind, value) == pattern
-    # stix2 parses the pattern when it builds the object: a broken quote would raise here.
+    # OASIS's library parses the pattern when it builds the object: a broken quote raises.
     stix2.Indicator(pattern=pattern, pattern_type="stix", valid_from=END)
 
 
@@ -221,9 +222,125 @@ def test_vocabulary_tables_name_real_sectors_regions_and_terms() -> None:
     lose its STIX vocabulary term."""
     from briefing.intel.geo import REGIONS
     from briefing.intel.sectors import SECTOR_FORMS
-    from briefing.publish.stix import _INDUSTRY, _REGION_OV
+    from briefing.publish.stix import _INDUSTRY, _REGION_OV, INDUSTRY_SECTOR
 
+    assert set(stix2.v21.vocab.INDUSTRY_SECTOR) == INDUSTRY_SECTOR  # our copy of the spec's
     assert set(_INDUSTRY) <= set(SECTOR_FORMS)
-    assert set(_INDUSTRY.values()) <= set(stix2.v21.vocab.INDUSTRY_SECTOR)
+    assert set(_INDUSTRY.values()) <= INDUSTRY_SECTOR
     assert set(_REGION_OV) <= set(REGIONS)
     assert set(_REGION_OV.values()) <= set(stix2.v21.vocab.REGION)
+
+
+def test_an_unknown_name_never_takes_a_known_actors_id_or_object() -> None:
+    """#26: "LazarusGroup" (not in the knowledge base) once normalised onto Lazarus Group's id,
+    and the hostile story, ranked first, wrote the object and attached "originates-from
+    Russia" to it. The entities come from the real tagger."""
+    from dataclasses import replace
+
+    from briefing.intel import get_tagger
+    from briefing.models import Entities
+    from briefing.publish.stix import stable_key, stix_id
+
+    tagger = get_tagger()
+    hostile = tagger.tag(
+        "A Russian threat actor tracked as LazarusGroup breached a bank in Poland."
+    )
+    real = tagger.tag("North Korea's Lazarus Group stole $40 million from a crypto exchange.")
+    (forged,) = hostile.actors
+    (lazarus,) = real.actors
+    assert not forged.in_kb and forged.country_code == "RU"  # what the tagger made of it
+    assert lazarus.in_kb and stable_key(forged.name) == stable_key(lazarus.name)  # the old key
+
+    briefing = synthetic_briefing(2, seed=1)
+    first, second = briefing.stories
+    stories = (
+        replace(first, title="LazarusGroup hits a bank", entities=hostile),
+        replace(second, title="Lazarus Group hits an exchange", entities=real),
+    )
+    text = stix_json(replace(briefing, stories=stories), "ACME")
+    _validate(text)
+    objects = _objects(text)
+    known = _actor(objects, "Lazarus Group")
+    assert known["id"] == stix_id("intrusion-set", "lazarusgroup")  # unchanged since day one
+    # the knowledge base's names (ATT&CK's group id as a reference, not a name)
+    groups = {a for a in lazarus.aliases if a[0] == "G" and a[1:].isdigit()}
+    assert set(known["aliases"]) == set(lazarus.aliases) - {lazarus.name} - groups
+    assert {r["external_id"] for r in known["external_references"]} == groups
+    assert [o["country"] for o in _related(objects, known["id"], "originates-from")] == ["KP"]
+    impostor = _actor(objects, "LazarusGroup")
+    assert impostor["id"] != known["id"] and "aliases" not in impostor  # none of Lazarus
+    assert [o["country"] for o in _related(objects, impostor["id"], "originates-from")] == ["RU"]
+    # spelled another way, the unknown name is still one actor (the tagger's alias key)
+    respelled = replace(forged, name="LAZARUSGROUP", mentions=("LAZARUSGROUP",))
+    again = replace(stories[0], id="other", entities=Entities(actors=(respelled,)))
+    objects = _objects(stix_json(replace(briefing, stories=(*stories, again)), "ACME"))
+    assert {o["id"] for o in objects if o["type"] == "intrusion-set"} == {
+        known["id"],
+        impostor["id"],
+    }
+
+
+def test_a_value_on_a_misp_warning_list_is_no_indicator() -> None:
+    """#26: 8.8.8.8, Microsoft's login host, the empty file... named in the news are no
+    indicator of anything; the story's other values still are."""
+    from dataclasses import replace
+
+    from briefing.models import Entities
+
+    benign = {
+        "ipv4": ("8.8.8.8", "1.1.1.1", "10.20.30.40", "192.0.2.15"),
+        "ipv6": ("2001:db8::7",),
+        "domain": ("login.microsoftonline.com", "windowsupdate.com", "ocsp.digicert.com"),
+        "sha256": ("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",),
+    }
+    briefing = synthetic_briefing(1, seed=1)
+    indicators = (
+        *benign.items(),
+        ("url", ("https://evil-updates.example/gate.php",)),
+        ("md5", ("c" * 32,)),
+    )
+    story = replace(briefing.stories[0], entities=Entities(indicators=indicators))
+    text = stix_json(replace(briefing, stories=(story,)), "ACME")
+    _validate(text)
+    patterns = {o["pattern"] for o in _objects(text) if o["type"] == "indicator"}
+    assert patterns == {
+        "[url:value = 'https://evil-updates.example/gate.php']",
+        f"[file:hashes.MD5 = '{'c' * 32}']",
+    }
+
+
+def test_the_days_vendors_and_products_are_in_the_bundle() -> None:
+    """#25: every vendor of the briefing's vendor part is an organisation the reports of its
+    stories refer to; the products they name are ``software`` of that vendor, which ``has``
+    the story's CVEs when the story is one vendor's."""
+    briefing = synthetic_briefing(12, seed=3)
+    assert briefing.by_vendor
+    text = stix_json(briefing, "ACME")
+    _validate(text)
+    objects = _objects(text)
+    ids = _by_id(objects)
+    reports = {o["name"]: o for o in objects if o["type"] == "report"}
+    stories = {s.id: s for s in briefing.stories}
+    for section in briefing.by_vendor:
+        (vendor,) = [
+            o
+            for o in objects
+            if o["type"] == "identity" and o["name"] == section.title
+            and o["identity_class"] == "organization"
+        ]  # fmt: skip
+        for sid in section.story_ids:
+            story = stories[sid]
+            report = reports[story.title]
+            assert vendor["id"] in report["object_refs"]
+            (named,) = [v for v in story.entities.vendors if v.name == section.title]
+            software = [ids[r] for r in report["object_refs"] if r.startswith("software--")]
+            assert {s["name"] for s in software} == set(named.products)
+            assert {s["vendor"] for s in software} == {section.title}
+            for product in software:  # STIX's own id for the observable: OASIS's library agrees
+                expected = stix2.Software(name=product["name"], vendor=section.title).id
+                assert product["id"] == expected
+                assert "created_by_ref" not in product
+                has = {ids[o["target_ref"]]["name"] for o in objects
+                       if o["type"] == "relationship" and o["source_ref"] == product["id"]
+                       and o["relationship_type"] == "has"}  # fmt: skip
+                assert set(story.entities.cves) <= has

@@ -37,6 +37,7 @@ from briefing.config import Config
 from briefing.files import write_atomic
 from briefing.intel.normalize import alias_key
 from briefing.models import Briefing, slug
+from briefing.publish.misp import write_misp_feed
 from briefing.publish.render import environment, stylesheet, templates_dir
 from briefing.sanitize import xml_safe
 from briefing.serialize import read as read_briefing
@@ -152,14 +153,22 @@ def archived_window_ends(output: Path) -> list[datetime]:
     return [end for folder in day_folders(output) if (end := window_end(folder)) is not None]
 
 
-def scan(output: Path) -> Site:
-    """Read every stored day into the site model (newest first)."""
+def load_days(output: Path) -> list[tuple[Path, Briefing]]:
+    """Every archived day's folder and briefing, newest first; a damaged day is skipped (it
+    must not break the site)."""
+    return [
+        (folder, briefing)
+        for folder in day_folders(output)
+        if (briefing := load_day(folder)) is not None
+    ]
+
+
+def scan(output: Path, days: list[tuple[Path, Briefing]] | None = None) -> Site:
+    """Read every stored day (``days`` when the caller has loaded them) into the site model
+    (newest first)."""
     site = Site(days=[], stories=[], actors={}, regions={})
     listed: dict[str, list[Topic]] = {}  # alias key -> actor pages listing it as an alias
-    for folder in day_folders(output):
-        briefing = load_day(folder)
-        if briefing is None:
-            continue
+    for folder, briefing in load_days(output) if days is None else days:
         date = folder.name
         vendors_of: dict[str, list[str]] = {}
         for vendor in briefing.by_vendor:
@@ -267,26 +276,25 @@ def _actor_topic(
     return topics.setdefault(key, Topic("actor", key, name))
 
 
-def _touched(briefing: Briefing | None) -> tuple[set[str], set[str]]:
-    """The actor and region slugs one day's briefing mentions."""
+Touched = tuple[set[str], set[str], set[str]]  # actor, region and vendor slugs
+
+
+def _touched(briefing: Briefing | None) -> Touched:
+    """The actor, region and vendor slugs one day's briefing lists."""
     if briefing is None:
-        return set(), set()
+        return set(), set(), set()
     actors: set[str] = set()
     regions: set[str] = set()
     for story in briefing.stories:
         actors.update(slug(actor.name) for actor in story.entities.actors)
         regions.update(slug(region.name) for region in story.entities.regions)
-    return actors, regions
+    return actors, regions, {section.key for section in briefing.by_vendor}
 
 
-def _touched_vendors(briefing: Briefing | None) -> set[str]:
-    """The vendor slugs one day's briefing has a vendor section for."""
-    return {section.key for section in briefing.by_vendor} if briefing else set()
-
-
-def touched_topics(output: Path, date: str) -> tuple[set[str], set[str]]:
-    """Actor and region slugs of the stored briefing of ``date`` (call before overwriting it,
-    so that a rebuilt day that lost an actor still updates that actor's page)."""
+def touched_topics(output: Path, date: str) -> Touched:
+    """Actor, region and vendor slugs of the stored briefing of ``date`` (call before
+    overwriting it, so that a rebuilt day that lost an actor or a vendor still updates that
+    page)."""
     return _touched(load_day(output / date))
 
 
@@ -362,41 +370,43 @@ def update_archive(
     config: Config,
     output: Path,
     changed: Iterable[str] = (),
-    also: tuple[set[str], set[str]] = (set(), set()),
+    also: Touched = (set(), set(), set()),
     *,
     everything: bool = False,
 ) -> list[Path]:
     """Bring the site up to date after the days in ``changed`` were (re)written.
 
-    Rewrites the site-wide files and the actor/region pages those days touch (plus the slugs in
-    ``also``: what the days touched before they were overwritten); ``everything`` rewrites every
-    actor and region page. Pages of topics no longer in any briefing are removed. Returns the
-    paths written.
+    Rewrites the site-wide files and the actor, region and vendor pages those days list (plus
+    the slugs in ``also``: what the days listed before they were overwritten, so a page whose
+    listing lost a day is rewritten, or removed when no day lists it any more); ``everything``
+    rewrites every topic page and removes every one no briefing backs. Returns the paths
+    written.
     """
     env = environment(config)
-    site = scan(output)
-    actor_keys, region_keys = set(also[0]), set(also[1])
-    vendor_keys: set[str] = set()
+    days = load_days(output)
+    site = scan(output, days)
+    actor_keys, region_keys, vendor_keys = (set(keys) for keys in also)
+    loaded = {folder.name: briefing for folder, briefing in days}
     for date in changed:
-        day = load_day(output / date)
-        actors, regions = _touched(day)
+        actors, regions, vendors = _touched(loaded.get(date))
         actor_keys |= actors
         region_keys |= regions
-        vendor_keys |= _touched_vendors(day)
+        vendor_keys |= vendors
     if everything:
         actor_keys |= set(site.actors)
         region_keys |= set(site.regions)
         vendor_keys |= set(site.vendors)
-    # Vendor pages no briefing lists any more go on every update: the pipeline only says
-    # which actors and regions a rewritten day touched before.
-    stale_kinds = [("vendors", site.vendors)]
-    if everything:
-        stale_kinds += [("actors", site.actors), ("regions", site.regions)]
-    for kind, known in stale_kinds:
-        folder = output / kind
-        for stale in folder.glob("*.html") if folder.is_dir() else ():
-            if stale.stem != "index" and stale.stem not in known:
-                stale.unlink()
+        # Pages no briefing backs: of topics no day lists any more, or left by hand.
+        for kind, known in (("actors", site.actors), ("regions", site.regions)):
+            folder = output / kind
+            for stale in folder.glob("*.html") if folder.is_dir() else ():
+                if stale.stem != "index" and stale.stem not in known:
+                    stale.unlink()
+    # A vendor page no briefing lists goes on every update (cheap: vendors are few).
+    vendor_folder = output / "vendors"
+    for stale in vendor_folder.glob("*.html") if vendor_folder.is_dir() else ():
+        if stale.stem != "index" and stale.stem not in site.vendors:
+            stale.unlink()
     written: list[Path] = []
     for keys, topics, kind in (
         (actor_keys, site.actors, "actor"),
@@ -448,9 +458,9 @@ def update_archive(
         sync=False,
     )
     written += [output / "search-index.js", output / "assets" / "search.js"]
-    from briefing.publish.misp import write_misp_feed  # it reads the days through this module
-
-    written.append(write_misp_feed(output, config.title))
+    trusted = {feed.name for feed in config.feeds if feed.ids}
+    oldest_first = [briefing for _, briefing in reversed(days)]
+    written.append(write_misp_feed(output, oldest_first, config.title, trusted))
     return written
 
 

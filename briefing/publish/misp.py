@@ -1,24 +1,33 @@
 """MISP feed (archive stage): the stored briefings -> ``DIR/misp/``, a static MISP feed.
 
-In: every ``DIR/YYYY-MM-DD/briefing.json`` and the producer's name (the config's ``title``).
+In: every archived day's ``Briefing`` (the archive stage reads the ``DIR/YYYY-MM-DD/briefing.json``
+files once and hands them over: this module reads no day itself) and the producer's name (the
+config's ``title``).
 Out, all under ``DIR/misp/``, in the format MISP's "Feeds" pull (the one PyMISP's
 ``MISPEvent.to_feed`` and ``tools/feed.py`` write):
 
 * ``<event-uuid>.json`` — one event a day, ``{"Event": {...}}``: ``info`` (title and date),
   ``date``, ``threat_level_id``, ``analysis``, ``Orgc`` (the producer), ``Tag`` (the TLP tag
-  and ``misp-galaxy:threat-actor`` / ``country`` / ``sector`` tags for the day's actors,
-  attributed and targeted countries and sectors), ``Attribute`` (the indicators refanged,
-  typed ``ip-dst``, ``domain``, ``url``, ``md5``, ``sha1``, ``sha256``, ``email``; the CVEs as
-  ``vulnerability``; the stories' sources as ``link``);
+  and ``misp-galaxy:threat-actor`` / ``country`` / ``sector`` tags for the day's actors known
+  to the knowledge base, attributed and targeted countries and sectors), ``Attribute`` (the
+  indicators refanged, typed ``ip-dst``, ``domain``, ``url``, ``md5``, ``sha1``, ``sha256``,
+  ``email``; actors the knowledge base does not know as ``threat-actor``, never as a galaxy
+  tag, which would claim MISP's cluster of that name; the CVEs as ``vulnerability``; the
+  vendors the briefing's vendor part lists and the products of theirs each story names as
+  ``text`` (category External analysis, "Cisco ASA" rather than "ASA", so that MISP
+  correlates the events about one product; MISP has no galaxy of vendors); the stories'
+  sources as ``link``);
 * ``manifest.json`` — event uuid -> ``{Orgc, Tag, info, date, analysis, threat_level_id,
   timestamp}``;
 * ``hashes.csv`` — ``md5(value),event-uuid`` per attribute, for MISP's cache and correlation.
 
 Every uuid is a UUIDv5 (the event's over the day's title and date, an attribute's over the
 event, type and value), every timestamp the briefing's own clock: a rebuild writes the same
-bytes. ``to_ids`` (MISP exports the attribute to IDS rules) is set only for specific indicators:
-hashes, IPs, URLs with a path, and domains that are not shared platforms (see ``_SHARED``).
-Nothing is fetched; indicator values come refanged from ``briefing.json`` only.
+bytes. ``to_ids`` (MISP exports the attribute to IDS rules) is false for whatever the news
+says, unless every source of the story comes from a feed the operator marked ``ids: true``, and
+always false for a value on one of MISP's warning lists, which the comment then names
+(``publish.trust``); never for CVEs, actors and links. Nothing is fetched; indicator values
+come refanged from ``briefing.json`` only.
 """
 
 from __future__ import annotations
@@ -26,31 +35,20 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Collection, Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from briefing.files import write_atomic
 from briefing.intel.normalize import alias_key
 from briefing.models import Briefing
 from briefing.publish.stix import NAMESPACE, stable_key
+from briefing.publish.trust import MISP_TYPES, for_ids, warning
 from briefing.serialize import safe_url
 
 FOLDER = "misp"
 
-# the indicator extractor's kind -> MISP attribute type
-_TYPES = {
-    "ipv4": "ip-dst",
-    "ipv6": "ip-dst",
-    "domain": "domain",
-    "url": "url",
-    "md5": "md5",
-    "sha1": "sha1",
-    "sha256": "sha256",
-    "email": "email",
-}
 # MISP's default category per type (its describeTypes.json "sane_defaults").
 _CATEGORY = {
     "ip-dst": "Network activity",
@@ -61,38 +59,10 @@ _CATEGORY = {
     "sha256": "Payload delivery",
     "email": "Social network",
     "vulnerability": "External analysis",
+    "threat-actor": "Attribution",
+    "text": "External analysis",
     "link": "External analysis",
 }
-# Shared platforms attackers abuse but that identify nobody: a bare domain under one of these
-# is context, not a detection rule (a full URL on them still is specific).
-_SHARED = (
-    "github.com",
-    "githubusercontent.com",
-    "gitlab.com",
-    "bitbucket.org",
-    "google.com",
-    "googleusercontent.com",
-    "microsoft.com",
-    "live.com",
-    "sharepoint.com",
-    "windows.net",
-    "azureedge.net",
-    "amazonaws.com",
-    "cloudfront.net",
-    "dropbox.com",
-    "mega.nz",
-    "pastebin.com",
-    "discord.com",
-    "discordapp.com",
-    "telegram.org",
-    "t.me",
-    "ngrok.io",
-    "ngrok-free.app",
-    "workers.dev",
-    "pages.dev",
-    "bit.ly",
-    "tinyurl.com",
-)
 # MISP's tlp taxonomy: tag name and colour per TLP label.
 _TLP_COLOUR = {
     "clear": "#ffffff",
@@ -109,19 +79,6 @@ ANALYSIS_COMPLETED = "2"  # the day's briefing is final once built
 
 def event_uuid(title: str, date: str) -> str:
     return str(uuid.uuid5(NAMESPACE, f"misp-event|{stable_key(title)}|{date}"))
-
-
-def _specific(kind: str, value: str) -> bool:
-    """Whether an indicator is precise enough for IDS rules (``to_ids``)."""
-    if kind in ("md5", "sha1", "sha256", "ipv4", "ipv6"):
-        return True
-    if kind == "url":
-        parts = urlsplit(value)
-        return parts.path not in ("", "/") or bool(parts.query)
-    if kind == "domain":
-        host = value.lower().rstrip(".")
-        return not any(host == d or host.endswith("." + d) for d in _SHARED)
-    return False
 
 
 # --- galaxy tags ----------------------------------------------------------------------------
@@ -205,6 +162,8 @@ def _tags(briefing: Briefing) -> list[dict[str, Any]]:
     actors, countries, sectors = _actor_values(), _country_values(), _sector_values()
     for story in briefing.stories:
         for actor in story.entities.actors:
+            if not actor.in_kb:
+                continue  # an attribute (``_attributes``): a galaxy tag claims MISP's cluster
             found = next(
                 (actors[k] for n in (actor.name, *actor.aliases) if (k := alias_key(n)) in actors),
                 actor.name,
@@ -227,7 +186,9 @@ def _tags(briefing: Briefing) -> list[dict[str, Any]]:
 # --- events ---------------------------------------------------------------------------------
 
 
-def _attributes(briefing: Briefing, event: str, timestamp: str) -> list[dict[str, Any]]:
+def _attributes(
+    briefing: Briefing, event: str, timestamp: str, trusted: Collection[str]
+) -> list[dict[str, Any]]:
     seen: dict[tuple[str, str], dict[str, Any]] = {}
 
     def add(kind: str, value: str, to_ids: bool, comment: str) -> None:
@@ -245,12 +206,32 @@ def _attributes(briefing: Briefing, event: str, timestamp: str) -> list[dict[str
             "value": value,
         }
 
+    # story id -> (vendor, the products the vendor part lists for it), as in the STIX bundle
+    vendors: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+    for section in briefing.by_vendor:
+        for sid in section.story_ids:
+            vendors.setdefault(sid, []).append((section.title, section.products))
     for story in briefing.stories:
         comment = story.title[:500]
+        named = {v.name: v.products for v in story.entities.vendors}
+        for vendor, products in vendors.get(story.id, ()):
+            own = [p for p in named.get(vendor, ()) if p in products]
+            add("text", vendor, False, f"Vendor{': ' + ', '.join(own) if own else ''}. {comment}")
+            for product in own:
+                # "Cisco ASA", not "ASA": a product's name correlates across events with its maker
+                full = (
+                    product if product.lower().startswith(vendor.lower()) else f"{vendor} {product}"
+                )
+                add("text", full, False, f"Product of {vendor}. {comment}")
         for kind, values in story.entities.indicators:
-            if kind in _TYPES:
+            if kind in MISP_TYPES:
                 for value in values:
-                    add(_TYPES[kind], value, _specific(kind, value), comment)
+                    listed = warning(kind, value)
+                    note = f"MISP warning list: {listed}. {comment}" if listed else comment
+                    add(MISP_TYPES[kind], value, for_ids(kind, value, story, trusted), note)
+        for actor in story.entities.actors:
+            if not actor.in_kb:  # a name the knowledge base does not know: context only
+                add("threat-actor", actor.name, False, comment)
         for cve in story.entities.cves:
             add("vulnerability", cve.upper(), False, comment)
         for source in story.sources:
@@ -259,10 +240,11 @@ def _attributes(briefing: Briefing, event: str, timestamp: str) -> list[dict[str
     return list(seen.values())
 
 
-def misp_event(briefing: Briefing, producer: str) -> dict[str, Any]:
+def misp_event(briefing: Briefing, producer: str, trusted: Collection[str] = ()) -> dict[str, Any]:
     """The day's event in MISP's feed form, ``{"Event": {...}}``. Its uuid and ``info`` come
     from the title the day was built under (a later change of ``title`` leaves the days
-    already pulled alone); ``Orgc`` is the producer now."""
+    already pulled alone); ``Orgc`` is the producer now. ``trusted``: the feeds marked
+    ``ids: true`` (``publish.trust``)."""
     title = briefing.title or producer
     ident = event_uuid(title, briefing.date)
     timestamp = str(int(briefing.window_end.timestamp()))
@@ -280,7 +262,7 @@ def misp_event(briefing: Briefing, producer: str) -> dict[str, Any]:
         "Orgc": {"name": producer, "uuid": str(uuid.uuid5(NAMESPACE, f"misp-org|{producer}"))},
         "Tag": _tags(briefing),
     }
-    attributes = _attributes(briefing, ident, timestamp)
+    attributes = _attributes(briefing, ident, timestamp, trusted)
     if attributes:
         event["Attribute"] = attributes
     return {"Event": event}
@@ -308,18 +290,11 @@ def _dump(data: Any) -> str:
     return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
 
 
-def _events(output: Path, producer: str) -> Iterator[dict[str, Any]]:
-    """The archived days' events, oldest first; a damaged day is skipped, as in the archive."""
-    from briefing.publish.archive import day_folders, load_day
-
-    for folder in sorted(day_folders(output)):
-        briefing = load_day(folder)
-        if briefing is not None:
-            yield misp_event(briefing, producer)
-
-
-def write_misp_feed(output: Path, producer: str) -> Path:
-    """(Re)write ``output/misp/`` from every archived day's ``briefing.json``.
+def write_misp_feed(
+    output: Path, days: Iterable[Briefing], producer: str, trusted: Collection[str] = ()
+) -> Path:
+    """(Re)write ``output/misp/`` from every archived day (``days``, oldest first); ``trusted``
+    names the feeds marked ``ids: true``.
 
     Event files whose bytes did not change are left alone; events of days no longer in the
     archive are removed. Every write is atomic and the manifest comes after the events, so a
@@ -328,7 +303,7 @@ def write_misp_feed(output: Path, producer: str) -> Path:
     folder = output / FOLDER
     manifest: dict[str, Any] = {}
     hashes: list[str] = []
-    for event in _events(output, producer):
+    for event in (misp_event(briefing, producer, trusted) for briefing in days):
         path = folder / f"{event['Event']['uuid']}.json"
         text = _dump(event)
         if not path.is_file() or path.read_text(encoding="utf-8") != text:

@@ -18,11 +18,10 @@ import getpass
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from briefing.config import Config
 from briefing.errors import BriefingError
 from briefing.models import Briefing, ReviewAction, Source, Story
 from briefing.sanitize import clean_line, clean_text
@@ -171,27 +170,7 @@ def load_day(output: Path, date: str) -> Briefing:
     return briefing
 
 
-def rebuild_day(config: Config, output: Path, archived: Briefing) -> Briefing:
-    """The day built again as it was built (its window, its clock): HTML, PDF, JSON, archive,
-    with every action in force applied."""
-    from briefing.pipeline import build
-
-    end = archived.window_end
-    return build(config, output, end, end - archived.window_start).briefing
-
-
 # --- acting -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Acted:
-    stored: StoredAction  # the row written (for undo: the row undone)
-    briefing: Briefing  # the day as rebuilt
-
-    @property
-    def gone(self) -> list[ReviewAction]:
-        """Actions in force whose story this build no longer has."""
-        return [a for a in self.briefing.review.actions if not a.applied]
 
 
 def _story(briefing: Briefing, story_id: str) -> Story:
@@ -263,41 +242,6 @@ def action_data(
         # An empty note removes the one before.
         data["text"] = _text(text or "", NOTE_MAX, "note", line=False)
     return data
-
-
-def act(
-    config: Config,
-    output: Path,
-    date: str,
-    action: str,
-    ids: Sequence[str] = (),
-    *,
-    by: str,
-    now: datetime | None = None,
-    url: str | None = None,
-    title: str | None = None,
-    summary: str | None = None,
-    text: str | None = None,
-) -> Acted:
-    """Store ``action`` (or, for ``undo``, undo the day's last action) and build the day again.
-    The caller holds the output folder's work lock."""
-    from briefing.pipeline import store_path
-
-    now = now or datetime.now(UTC)
-    archived = load_day(output, date)
-    with Store.open(store_path(config, output)) as store:
-        if action == "undo":
-            undone = store.undo_review_action(date, by=by, now=now)
-            if undone is None:
-                raise ReviewError(f"{date}: no review action to undo")
-            stored = undone
-        else:
-            data = action_data(
-                archived, action, ids, url=url, title=title, summary=summary, text=text
-            )
-            payload = json.dumps(data, ensure_ascii=False, sort_keys=True)
-            stored = store.add_review_action(date, action, payload, by=by, now=now)
-    return Acted(stored, rebuild_day(config, output, archived))
 
 
 def describe(action: ReviewAction) -> str:

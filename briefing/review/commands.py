@@ -19,7 +19,7 @@ import click
 from briefing.config import Config, load_config
 
 if TYPE_CHECKING:
-    from briefing.review.actions import Acted
+    from briefing.review.acting import Acted
 
 # The actions, the store and the pipeline are imported by the commands that use them: every
 # ``briefing`` invocation (``poll`` every half hour) imports this module.
@@ -96,7 +96,8 @@ def _run(
     **params: Any,
 ) -> Acted:
     from briefing.lock import work_lock
-    from briefing.review.actions import act, default_by
+    from briefing.review.acting import act
+    from briefing.review.actions import default_by
 
     config, date = _setup(config_path, output, day)
     lock = work_lock(output, f"review {action}")

@@ -37,7 +37,8 @@ from urllib.parse import parse_qs, urlsplit
 from briefing.config import Config
 from briefing.errors import BriefingError
 from briefing.lock import work_lock
-from briefing.review.actions import ACTIONS, act, describe, edit_of, latest_day, load_day
+from briefing.review.acting import act
+from briefing.review.actions import ACTIONS, describe, edit_of, latest_day, load_day
 
 log = logging.getLogger(__name__)
 
