@@ -19,6 +19,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
 from typing import Literal, cast
 
@@ -56,7 +57,7 @@ _WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
 _CVE = re.compile(r"\bCVE-\d{4}-\d{4,}\b", re.IGNORECASE)
 _MONEY = re.compile(r"[$€£]\s?\d|\b\d+(?:\.\d+)?\s?(?:million|billion|m|bn)\b", re.IGNORECASE)
 _STOP = frozenset(
-    "a an the of to in on for and or is are was were be been by with as at from it its this "
+    "a an the of to in on for and or is are was were be been by with as at from it its this "  # noqa: SIM905
     "that these those".split()
 )
 _stemmer = snowballstemmer.stemmer("english")
@@ -131,9 +132,9 @@ def features(title: str, text: str, host: str | None = None) -> list[str]:
     title_stems = _stems(title)
     lead_stems = _stems(lead)
     out = [f"t:{s}" for s in title_stems]
-    out += [f"t2:{a}_{b}" for a, b in zip(title_stems, title_stems[1:], strict=False)]
+    out += [f"t2:{a}_{b}" for a, b in pairwise(title_stems)]
     out += [f"b:{s}" for s in lead_stems]
-    out += [f"b2:{a}_{b}" for a, b in zip(lead_stems, lead_stems[1:], strict=False)]
+    out += [f"b2:{a}_{b}" for a, b in pairwise(lead_stems)]
     if _CVE.search(title) or _CVE.search(lead):
         out.append("cve")
     if _MONEY.search(title) or _MONEY.search(lead):
