@@ -35,6 +35,7 @@ from briefing.intel import geo
 from briefing.intel.iocs import find_cves
 from briefing.intel.normalize import alias_key
 from briefing.intel.vendors import find_vendors, vendor_table
+from briefing.intel.victim import NOT_VICTIM, victim_name
 from briefing.models import NamedRef, Section, Story, VendorRef, slug
 
 # A sentence that says a vulnerability is exploited in the wild.
@@ -89,47 +90,6 @@ _SECURITY = re.compile(
     r"|\bblocks?\b|\bdisables?\b|\bbreak|\bcrash|\bbsods?\b|\bremoves?\b|\bdisclos",
     re.IGNORECASE,
 )
-# An organisation's name as a title writes it: capitalised words (with "&", "of", "and"
-# inside, digits and inner capitals allowed), possessive stripped.
-_WORD = r"(?:[A-Z][\w&.'’-]*|\d+[A-Za-z]\w*)"
-_ORG = r"(?P<org>" + _WORD + r"(?:\s+(?:of\s+|and\s+|&\s+)?" + _WORD + r"){0,5})"
-_HIT_VERBS = (
-    r"(?:discloses|disclosed|confirms|confirmed|reports|reported|suffers|suffered|says|said"
-    r"|notifies|notified|investigates|investigating|warns of|admits|hit by|hit with|struck by"
-    r"|recovering from|responds to|probes|reveals|revealed|announces|announced)"
-)
-_VICTIM_PATTERNS = tuple(
-    re.compile(p)
-    for p in (
-        # "WK Kellogg discloses data breach", "Co-op confirms cyberattack"
-        r"(?:^|[:,]\s+|\bgiant\s+|\bfirm\s+|\bmaker\s+|\bprovider\s+|\bretailer\s+)"
-        + _ORG
-        + r"(?:['’]s?)?\s+"
-        + _HIT_VERBS
-        + r"\s+(?:an?\s+|the\s+|new\s+|major\s+|massive\s+|second\s+)*"
-        r"(?:(?:data|security|ransomware|cyber|network|IT|email|[\w-]+)\s+){0,2}"
-        r"(?:breach|attack|cyberattack|incident|leak|outage|intrusion|hack|compromise|extortion)",
-        # "Ukrainian Railways hit by cyberattack", "Union County's network breached"
-        # (words between only after a possessive: "Jordanian hospital hit by" names none)
-        r"(?:^|[:,]\s+)" + _ORG + r"(?:['’]s?\s+(?:[a-z]+\s+){0,2}|\s+)"
-        r"(?:hit by|breached|hacked|compromised|struck by|knocked offline|taken offline)\b",
-        # "cyberattack on NYU", "breach at Coinbase", "ransomware attack against DaVita"
-        r"(?:breach|attack|cyberattack|hack|intrusion|leak|outage)\s+(?:on|at|against|of|hits?"
-        r"|targeting)\s+(?:the\s+)?" + _ORG,
-        # "Hackers breach X", "Ransomware gang hits X"
-        r"\b(?:[Hh]ackers|[Aa]ttackers|[Gg]ang|[Cc]ybercriminals)\s+(?:[a-z]+\s+)?"
-        r"(?:breach|breached|hit|hits|hack|hacked|target|targeted|compromise|compromised|stole"
-        r"\s+data\s+from|lurked\s+in)\s+(?:the\s+)?" + _ORG,
-        # "data leaked on NYU's website", "data stolen from X"
-        r"(?:leaked|stolen|exposed)\s+(?:on|from|at)\s+(?:the\s+)?" + _ORG,
-    )
-)
-# Capitalised words that are no organisation a title names as hit.
-_NOT_VICTIM = frozenset(
-    "A An The This That These New Over More Most Some Many Several Hackers Attackers Hacker "  # noqa: SIM905
-    "Ransomware Cyberattack Cyber Data Breach Police Report Reports Update Critical "
-    "Suspected Alleged Massive Major Global Week Weekly Recap Exclusive".split()
-)
 _CVSS = re.compile(
     r"CVSS(?:\s*v?[234](?:\.\d)?)?(?:\s+(?:base|severity))?(?:\s+score)?"
     r"(?:\s+(?:of|rating of|is|at))?\s*[:=(]?\s*(?P<score>10(?:\.0)?|\d\.\d)\b",
@@ -166,7 +126,7 @@ def title_vendor(title: str) -> VendorRef | None:
     "vulnerabilities in Halvorsen BMC-400 building controllers" -> Halvorsen (BMC-400)."""
     for m in _FLAW_IN.finditer(title):
         vendor = m.group("vendor")
-        if not vendor[:1].isupper() or vendor in _NOT_VICTIM or geo.country_code_for_name(vendor):
+        if not vendor[:1].isupper() or vendor in NOT_VICTIM or geo.country_code_for_name(vendor):
             continue
         product = m.group("product").strip()
         mention = f"{vendor} {product}".strip()
@@ -204,27 +164,6 @@ def kev_cves(texts: Iterable[str], cves: Sequence[str]) -> tuple[str, ...]:
     if said and len(cves) == 1:
         found.add(cves[0])
     return tuple(sorted(found & set(cves)))
-
-
-def victim_name(title: str, summary: str = "") -> str | None:
-    """The organisation a title (else the summary's first sentence) plainly says was hit, or
-    None: "Food giant WK Kellogg discloses data breach" -> "WK Kellogg"."""
-    first = _SENTENCE.split(summary.strip(), maxsplit=1)[0] if summary else ""
-    for text in (title, first):
-        for pattern in _VICTIM_PATTERNS:
-            m = pattern.search(text)
-            if m is None:
-                continue
-            words = m.group("org").split()
-            while words and words[0] in _NOT_VICTIM:
-                words = words[1:]
-            while words and words[-1].lower() in ("of", "and", "&"):
-                words = words[:-1]
-            name = " ".join(words).rstrip(".,'’")
-            name = re.sub(r"['’]s?$", "", name)
-            if len(name) >= 2 and any(ch.isupper() for ch in name):
-                return name
-    return None
 
 
 def with_facts(story: Story, texts: Sequence[str], listed: Collection[str] = ()) -> Story:
