@@ -24,7 +24,8 @@ _KEYWORDS = (
     r"|reveals?|revealed|announces?|announced|data|breach\w*|hack\w*|attack\w*|cyberattack\w*"
     r"|ransomware|incident|leak\w*|outage\w*|intrusion|compromis\w*|extortion|targeted|offline"
     r"|disrupted|crippled|exposes?|exposed|impacted|affected|affects?|after|by|in|on|at|with"
-    r"|from|to|for|over|amid|claims?|shuts?|down|stole|stolen|theft|supply|chain)"
+    r"|from|to|for|over|amid|claims?|shuts?|down|stole|stolen|theft|supply|chain|before|during"
+    r"|following|since|while|as|ahead|days|weeks|months|hours)"
 )
 # An organisation's name as a title writes it: capitalised words (with "&", "of", "and"
 # inside, digits and inner capitals allowed: "iRhythm", "Pax8"), possessive stripped.

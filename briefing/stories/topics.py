@@ -35,7 +35,7 @@ from briefing.intel import geo
 from briefing.intel.iocs import find_cves
 from briefing.intel.normalize import alias_key
 from briefing.intel.vendors import find_vendors, vendor_table
-from briefing.intel.victim import NOT_VICTIM, victim_name
+from briefing.intel.victim import NOT_VICTIM, victim_of
 from briefing.models import NamedRef, Section, Story, VendorRef, slug
 
 # A sentence that says a vulnerability is exploited in the wild.
@@ -175,7 +175,9 @@ def with_facts(story: Story, texts: Sequence[str], listed: Collection[str] = ())
         story,
         kev=kev,
         cvss=cvss_score([story.title, *texts]),
-        victim=victim_name(story.title, story.summary),
+        # Its members' victim (the tag stage's), else one its title and summary give
+        # (entities from an older tagger have none).
+        victim=story.entities.victim or victim_of(story.title, story.summary, story.kind),
     )
 
 
@@ -225,6 +227,20 @@ def vendor_sections(stories: Sequence[Story]) -> tuple[Section, ...]:
     products: dict[str, dict[str, None]] = defaultdict(dict)
     exploited: set[str] = set()
     for story in stories:
+        if story.kind is not None:
+            # The classifier has read it: only a flaw's disclosure, patch or exploitation is
+            # a vendor's listing (a breach at a vendor is an incident with it as victim).
+            # A campaign is a vendor's news too when it names the flaw it used (a CVE) or its
+            # title is about the vendor's flaw ("APT28 exploits Cisco ASA zero-day").
+            used_flaw = story.kind == "campaign" and (
+                bool(story.entities.cves)
+                or (bool(find_vendors(story.title)) and EXPLOITED.search(story.title) is not None)
+            )
+            if story.kind == "vulnerability" or used_flaw:
+                _list_vulnerability(story, members, products)
+                if story.exploited or EXPLOITED.search(headline(story)):
+                    exploited.add(story.id)
+            continue
         vulnerability = is_vulnerability_story(story)
         if not vulnerability and _SECURITY.search(story.title) is None:
             continue
@@ -266,6 +282,22 @@ def vendor_sections(stories: Sequence[Story]) -> tuple[Section, ...]:
     return tuple(out)
 
 
+def _list_vulnerability(
+    story: Story, members: dict[str, list[str]], products: dict[str, dict[str, None]]
+) -> None:
+    """A vulnerability story under every vendor its headline names, but a vendor named only as
+    the one reporting it ("Microsoft warns of ...", "ESET:") when the headline names others."""
+    refs = headline_vendors(story)
+    reporting = _reporters(story.title)
+    if any(ref.name not in reporting for ref in refs):
+        refs = tuple(ref for ref in refs if ref.name not in reporting)
+    for ref in refs:
+        if story.id not in members[ref.name]:
+            members[ref.name].append(story.id)
+        for product in ref.products:
+            products[ref.name].setdefault(product)
+
+
 UNKNOWN_SECTOR = "Sector not stated"
 
 
@@ -280,14 +312,16 @@ def incident_sections(stories: Sequence[Story]) -> tuple[Section, ...]:
     members: dict[str, list[str]] = defaultdict(list)
     countries: dict[str, dict[str, None]] = defaultdict(dict)
     for story in stories:
-        if not is_incident_story(story):
+        if story.kind is not None and story.kind != "incident":
+            continue
+        if story.kind is None and not is_incident_story(story):
             continue
         # Where the victim is: the countries the story says were hit, else those it names
         # (never the attacker's state).
         named = [c for c in story.entities.countries if c.role != "attributed"]
         targets = [c for c in named if c.role == "target"] or named
         sectors = [s.name for s in story.entities.sectors]
-        if story.victim is None and not sectors and not targets:
+        if story.kind is None and story.victim is None and not sectors and not targets:
             continue
         # The first sector named is the victim's; the others are often its clients' or a
         # vendor's list of markets: one part per story.
@@ -305,6 +339,87 @@ def incident_sections(stories: Sequence[Story]) -> tuple[Section, ...]:
         )
         for name in _order(members, lambda n: (int(n == UNKNOWN_SECTOR),))
     )
+
+
+NO_NAME = "Actor and family not named"
+
+
+def campaign_sections(
+    stories: Sequence[Story], aliases_of: Callable[[str], tuple[str, ...]]
+) -> tuple[Section, ...]:
+    """Campaign stories by the actor they name (the first; a state the story attributes the
+    activity to without naming a group is "Unnamed <state>-linked actors"), else by the malware
+    family (``story_families``), else under "Phishing and fraud", "Malware, family not named"
+    or "Actor and family not named"."""
+    members: dict[str, list[str]] = defaultdict(list)
+    details: dict[str, str] = {}
+    shown: dict[str, str] = {}
+    for story in stories:
+        if story.kind != "campaign":
+            continue
+        actors = story.entities.actors
+        attributed = [c for c in story.entities.countries if c.role == "attributed"]
+        families = story_families(story)
+        if actors:
+            actor = actors[0]
+            name = actor.name
+            where = f"attributed to {actor.country}" if actor.country else "attribution unknown"
+            details.setdefault(name, "actor; " + where)
+        elif attributed:
+            name = f"Unnamed {attributed[0].name}-linked actors"
+            details.setdefault(name, f"attributed to {attributed[0].name}; no group named")
+        elif families:
+            name = shown.setdefault(alias_key(families[0]), families[0])
+            aliases = aliases_of(name)
+            details.setdefault(
+                name, "malware" + ("; also " + ", ".join(aliases[:6]) if aliases else "")
+            )
+        elif _FRAUD.search(story.title):
+            name = FRAUD
+        elif _UNNAMED_MALWARE.search(story.title):
+            name = UNNAMED
+        else:
+            name = NO_NAME
+        members[name].append(story.id)
+    last = (FRAUD, UNNAMED, NO_NAME)
+    return tuple(
+        Section(key=slug(name), title=name, detail=details.get(name, ""), story_ids=tuple(ids))
+        for name in _order(members, lambda n: (last.index(n) + 1 if n in last else 0,))
+        for ids in (members[name],)
+    )
+
+
+NO_COUNTRY = "International or country not stated"
+ACTION_KINDS = frozenset({"law-enforcement", "policy"})
+
+
+def action_sections(stories: Sequence[Story]) -> tuple[Section, ...]:
+    """Law-enforcement and policy stories (arrests, takedowns, sanctions, laws, fines, agency
+    orders) by the country whose jurisdiction acts: the first country the story names as a
+    place (never an attacker's attributed state), else "International or country not
+    stated". The detail says which kinds the part holds."""
+    members: dict[str, list[str]] = defaultdict(list)
+    kinds: dict[str, set[str]] = defaultdict(set)
+    for story in stories:
+        if story.kind not in ACTION_KINDS:
+            continue
+        places = [c for c in story.entities.countries if c.role != "attributed"]
+        targets = [c for c in places if c.role == "target"] or places
+        name = targets[0].name if targets else NO_COUNTRY
+        members[name].append(story.id)
+        kinds[name].add(str(story.kind))
+    return tuple(
+        Section(
+            key=slug(name),
+            title=name,
+            detail=" and ".join(sorted(kinds[name])),
+            story_ids=tuple(members[name]),
+        )
+        for name in _order(members, lambda n: (int(n == NO_COUNTRY),))
+    )
+
+
+NOTED_KINDS = frozenset({"industry", "research", "opinion"})
 
 
 def story_families(story: Story) -> list[str]:
