@@ -224,7 +224,8 @@ def context(
     ``DIR/DATE/briefing.html``), or None where there is no archive around the page (the PDF).
     """
     stories = {story.id: story for story in briefing.stories}
-    entries = set(briefing.catalogue)
+    # Catalogue entries and "Also noted" pieces: one line each under their heading, no card.
+    entries = set(briefing.catalogue) | set(briefing.also_noted)
     if briefing.other_story_ids:
         other = [stories[sid] for sid in briefing.other_story_ids if sid in stories]
     else:
@@ -236,9 +237,11 @@ def context(
                 *briefing.by_vendor,
                 *briefing.by_incident,
                 *briefing.by_malware,
+                *briefing.by_campaign,
+                *briefing.by_action,
             )
             for sid in section.story_ids
-        }
+        } | set(briefing.also_noted)
         other = [story for story in briefing.stories if story.id not in grouped]
     if briefing.executive:
         executive = [stories[sid] for sid in briefing.executive if sid in stories]
@@ -257,6 +260,7 @@ def context(
         # Bare catalogue entries: one line each under their own heading, not story cards.
         "catalogue": [stories[sid] for sid in briefing.catalogue if sid in stories],
         "reported": [story for story in briefing.stories if story.id not in entries],
+        "also_noted": [stories[sid] for sid in briefing.also_noted if sid in stories],
         "sectors": list(briefing.by_sector),
         # Vendors with a page in the archive (those of the vendor part): chips link only there.
         "vendor_pages": {section.title for section in briefing.by_vendor},
