@@ -31,6 +31,7 @@ EPOCHS = 40
 RATE = 0.2
 MIN_COUNT = 2
 PRUNE = 0.02
+BALANCE = 1.0
 L2_CHOICES = (1e-4, 3e-4, 1e-3, 3e-3)
 
 Example = tuple[list[str], int, str]  # features, class index, block
@@ -63,6 +64,11 @@ def fit(data: list[Example], l2: float) -> Model:
     k = len(KINDS)
     weights: dict[str, list[float]] = defaultdict(lambda: [0.0] * k)
     bias = [0.0] * k
+    # Rare kinds (policy, law enforcement: a few dozen items) weigh more, so the prior of the
+    # common ones does not drown their words: the balanced weight, n / (kinds x items of the
+    # kind) (its square root measured 0.784 train CV, this 0.791).
+    sizes = Counter(y for _, y, _ in data)
+    balance = [(len(data) / (k * max(sizes[i], 1))) ** BALANCE for i in range(k)]
     for epoch in range(EPOCHS):
         rate = RATE / (1 + epoch * 0.25)
         for feats, y, _ in data:
@@ -74,7 +80,7 @@ def fit(data: list[Example], l2: float) -> Model:
             top = max(z)
             e = [math.exp(v - top) for v in z]
             total = sum(e)
-            grad = [v / total - (1.0 if i == y else 0.0) for i, v in enumerate(e)]
+            grad = [balance[y] * (v / total - (1.0 if i == y else 0.0)) for i, v in enumerate(e)]
             for i in range(k):
                 bias[i] -= rate * grad[i]
             for f in feats:
