@@ -297,6 +297,19 @@ class InterestsConfig(_Model):
     sectors: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()  # substrings of a story's title, summary or sources' titles
     vendors: tuple[str, ...] = ()  # a vendor or product, any name the vendor table knows
+    # Story kinds (briefing.intel.kind.KINDS): only stories of these kinds, and among them
+    # those matching the other values when any are given.
+    kinds: tuple[str, ...] = ()
+
+    @field_validator("kinds")
+    @classmethod
+    def _known_kinds(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        from briefing.intel.kind import KINDS
+
+        unknown = [item for item in value if item.strip().lower() not in KINDS]
+        if unknown:
+            raise ValueError(f"unknown kind {unknown[0]!r}; one of {', '.join(KINDS)}")
+        return tuple(item.strip().lower() for item in value)
 
     @field_validator("actors", "regions", "sectors", "keywords", "vendors")
     @classmethod
@@ -307,7 +320,14 @@ class InterestsConfig(_Model):
 
     @property
     def empty(self) -> bool:
-        return not (self.actors or self.regions or self.sectors or self.keywords or self.vendors)
+        return not (
+            self.actors
+            or self.regions
+            or self.sectors
+            or self.keywords
+            or self.vendors
+            or self.kinds
+        )
 
 
 def _env_name(value: str, holds: str) -> str:

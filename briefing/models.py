@@ -145,6 +145,10 @@ class Entities:
     # refanged (the canonical form); outputs defang them.
     indicators: tuple[tuple[str, tuple[str, ...]], ...] = ()
     vendors: tuple[VendorRef, ...] = ()
+    # What the text is (``briefing.intel.kind``: vulnerability, incident, campaign...) and the
+    # organisation it says was hit (``briefing.intel.victim``); None from an older tagger.
+    kind: str | None = None
+    victim: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -176,6 +180,8 @@ class Entities:
                 {"name": v.name, "products": list(v.products), "mentions": list(v.mentions)}
                 for v in self.vendors
             ],
+            "kind": self.kind,
+            "victim": self.victim,
         }
 
     @classmethod
@@ -229,6 +235,8 @@ class Entities:
                 )
                 for v in data.get("vendors") or ()
             ),
+            kind=data.get("kind"),
+            victim=data.get("victim"),
         )
 
 
@@ -291,7 +299,8 @@ class Story:
     previous: tuple[str, str] | None = None
     kev: tuple[str, ...] = ()  # CVE ids a KEV feed lists or the text says are in KEV
     cvss: float | None = None  # the highest CVSS score the text gives
-    victim: str | None = None  # the organisation the title plainly says was hit
+    victim: str | None = None  # the organisation hit (``briefing.intel.victim``)
+    kind: str | None = None  # its members' kind (``briefing.intel.kind.story_kind``)
     # An analyst's review (``briefing.review``): the story was pinned, merged, split or edited,
     # and the comment they added to its card.
     edited: bool = False
@@ -400,3 +409,8 @@ class Briefing:
     by_incident: tuple[Section, ...] = ()  # organisations hit, by victim sector
     by_malware: tuple[Section, ...] = ()  # malware and tools without a named actor, by family
     review: Review = Review()  # the analyst's edits and approval (``briefing.review``)
+    by_campaign: tuple[Section, ...] = ()  # campaigns, by actor, else by malware family
+    by_action: tuple[Section, ...] = ()  # law enforcement and policy, by country
+    # ids of the industry, research and opinion stories in no other part: one line each
+    # under "Also noted", no card.
+    also_noted: tuple[str, ...] = ()

@@ -54,6 +54,9 @@ def safe_url(url: str | None) -> str | None:
 
 def _story_json(story: Story) -> dict[str, Any]:
     entities = story.entities.to_dict()
+    # The story's own kind and victim (from its members, or its headline) speak for it.
+    entities.pop("kind", None)
+    entities.pop("victim", None)
     entities["indicators"] = {
         kind: [defang(value, kind) for value in values]
         for kind, values in story.entities.indicators
@@ -69,6 +72,7 @@ def _story_json(story: Story) -> dict[str, Any]:
         "exploited": list(story.exploited),
         "kev": list(story.kev),
         "cvss": story.cvss,
+        "kind": story.kind,
         "victim": story.victim,
         "published": story.published.isoformat(),
         "sources": [
@@ -152,6 +156,8 @@ def to_json(briefing: Briefing) -> dict[str, Any]:
         "executive_summary": list(briefing.executive),
         # Stories that are bare catalogue entries (KEV, advisories), shown one line each.
         "catalogue": list(briefing.catalogue),
+        # Industry, research and opinion pieces in no other part, one line each.
+        "also_noted": list(briefing.also_noted),
         "other_stories": list(briefing.other_story_ids),
         "sections": {
             "actors": [_section_json(s, "actors") for s in briefing.by_actor],
@@ -160,6 +166,8 @@ def to_json(briefing: Briefing) -> dict[str, Any]:
             "vendors": [_section_json(s, "vendors") for s in briefing.by_vendor],
             "incidents": [_section_json(s, "incidents") for s in briefing.by_incident],
             "malware": [_section_json(s, "malware") for s in briefing.by_malware],
+            "campaigns": [_section_json(s, "campaigns") for s in briefing.by_campaign],
+            "law_enforcement_policy": [_section_json(s, "actions") for s in briefing.by_action],
         },
         "cves": [
             {"id": row.id, "stories": list(row.story_ids), "exploited": row.exploited}
@@ -284,6 +292,7 @@ def from_json(data: dict[str, Any]) -> Briefing:
                 victim=item.get("victim"),
                 edited=bool(item.get("edited", False)),
                 note=item.get("analyst_note"),
+                kind=item.get("kind"),
             )
         )
     by_story = {story.id: story for story in stories}
@@ -321,6 +330,9 @@ def from_json(data: dict[str, Any]) -> Briefing:
         by_vendor=_sections(sections.get("vendors")),
         by_incident=_sections(sections.get("incidents")),
         by_malware=_sections(sections.get("malware")),
+        by_campaign=_sections(sections.get("campaigns")),
+        by_action=_sections(sections.get("law_enforcement_policy")),
+        also_noted=tuple(str(i) for i in data.get("also_noted", ()) if i in by_story),
         cves=tuple(
             CveRow(
                 str(row["id"]),

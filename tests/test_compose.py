@@ -466,3 +466,99 @@ def test_compose_and_render_never_load_the_tagger() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+# --- parts by kind ----------------------------------------------------------------------------
+
+KINDS_DAY = [
+    pair(
+        "Wire",
+        11,
+        "Critical flaw in Fabrikam VPN exploited in attacks",
+        "Fabrikam released patches for CVE-2026-41234, a remote code execution vulnerability "
+        "that attackers are actively exploiting against its VPN gateways.",
+        2,
+    ),
+    pair(
+        "Desk",
+        12,
+        "Hospital chain Northwind Health discloses data breach after ransomware attack",
+        "Northwind Health said hackers stole patient records from clinics in Canada.",
+        3,
+    ),
+    pair(
+        "Labs",
+        13,
+        "APT39 targets telecom operators with new backdoor",
+        "The Iranian group APT39 sent phishing e-mails to engineers at telecoms in Saudi Arabia.",
+        4,
+    ),
+    pair(
+        "Wire",
+        14,
+        "Police arrest suspected ransomware operators in Europe-wide operation",
+        "Europol said Dutch police detained five suspects in the Netherlands and seized servers.",
+        5,
+    ),
+    pair(
+        "Desk",
+        15,
+        "Webinar: How Turla picks the diplomats it spies on",
+        "Join our experts to learn best practices for threat hunting.",
+        1,
+    ),
+    pair(
+        "Labs",
+        16,
+        "Security startup raises $50 million in Series B funding",
+        "The company will use the funding to expand its platform.",
+        6,
+    ),
+]
+
+
+def test_each_kind_has_its_part_and_little_is_left_over() -> None:
+    b = compose_pairs(CONFIG, KINDS_DAY, {}, NOW_DT - timedelta(hours=24), NOW_DT)
+    ids = {s.title: s.id for s in b.stories}
+    kinds = {s.title: s.kind for s in b.stories}
+    assert kinds["Critical flaw in Fabrikam VPN exploited in attacks"] == "vulnerability"
+    assert kinds["Webinar: How Turla picks the diplomats it spies on"] == "opinion"
+    # the flaw under the vendor its title names (one the vendor table lacks)
+    vendors = {s.title: s.story_ids for s in b.by_vendor}
+    assert vendors == {"Fabrikam": (ids["Critical flaw in Fabrikam VPN exploited in attacks"],)}
+    # the incident names its victim, under its sector
+    incident = ids["Hospital chain Northwind Health discloses data breach after ransomware attack"]
+    assert [s.title for s in b.by_incident if incident in s.story_ids] == ["Healthcare"]
+    assert next(s for s in b.stories if s.id == incident).victim == "Northwind Health"
+    # the campaign under its actor
+    campaign = ids["APT39 targets telecom operators with new backdoor"]
+    assert [s.title for s in b.by_campaign if campaign in s.story_ids] == ["APT39"]
+    # the arrest under the country that acts
+    arrest = ids["Police arrest suspected ransomware operators in Europe-wide operation"]
+    assert [s.title for s in b.by_action if arrest in s.story_ids] == ["Netherlands"]
+    # the webinar and the funding round: one line each under "Also noted", never on top
+    noted = {
+        ids["Webinar: How Turla picks the diplomats it spies on"],
+        ids["Security startup raises $50 million in Series B funding"],
+    }
+    assert set(b.also_noted) == noted
+    assert not noted & set(b.executive)
+    assert b.other_story_ids == ()
+
+
+def test_an_exploited_flaw_outranks_commentary_naming_an_actor() -> None:
+    config = CONFIG.model_copy(update={"top_stories": 3})
+    b = compose_pairs(config, KINDS_DAY, {}, NOW_DT - timedelta(hours=24), NOW_DT)
+    order = [s.title for s in b.stories]
+    assert order.index("Critical flaw in Fabrikam VPN exploited in attacks") < order.index(
+        "Webinar: How Turla picks the diplomats it spies on"
+    )
+    assert len(b.executive) == 3
+    assert all(s.kind not in ("opinion", "industry") for s in b.stories if s.id in b.executive)
+
+
+def test_interests_select_by_kind() -> None:
+    b = compose_pairs(CONFIG, KINDS_DAY, {}, NOW_DT - timedelta(hours=24), NOW_DT)
+    filtered = filter_briefing(b, InterestsConfig(kinds=("vulnerability", "incident")))
+    assert {s.kind for s in filtered.briefing.stories} == {"vulnerability", "incident"}
+    assert filtered.briefing.also_noted == () and filtered.briefing.by_campaign == ()

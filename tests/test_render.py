@@ -380,3 +380,33 @@ def test_catalogue_entries_are_one_line_each_and_developments_say_so() -> None:
     assert data["stories"][0]["previous"] == {"date": "2026-03-09", "id": "s0"}
     assert data["stories"][0]["first_reported"] == "2026-03-07"
     assert to_json(from_json(data)) == data
+
+
+def test_pdf_contents_and_parts_follow_the_storys_kind() -> None:
+    """The parts by kind are in the contents and in the body, read back from the PDF; an
+    "Also noted" piece is a line there, not a story card."""
+    from datetime import timedelta
+
+    from tests.conftest import NOW_DT, compose_pairs
+    from tests.test_compose import CONFIG, KINDS_DAY
+
+    briefing = compose_pairs(CONFIG, KINDS_DAY, {}, NOW_DT - timedelta(hours=24), NOW_DT)
+    assert briefing.by_campaign and briefing.by_action and briefing.also_noted
+    html = render_html(briefing, CONFIG, environment(CONFIG), "pdf")
+    pages = [page.extract_text() for page in PdfReader(io.BytesIO(render_pdf(html))).pages]
+    text = "\n".join(pages)
+    for entry in ("Campaigns", "Law enforcement and policy", "Also noted"):
+        assert re.search(entry + r" · p\. \d+", pages[0]), entry  # in the contents, with a page
+    for heading in (
+        "Campaigns by actor or malware family",
+        "Law enforcement and policy by country",
+        "Incidents and breaches by victim sector",
+    ):
+        assert heading in text
+    assert "Northwind Health" in text and "Netherlands" in text
+    noted = text[text.index("Industry news, research and commentary") :]
+    assert "Security startup raises $50 million" in noted
+    assert "industry" in noted
+    stories = text[text.index("Stories", text.index("Contents") + 200) :]
+    cards = stories[: stories.find("Also noted")]
+    assert "Series B" not in cards  # no card for it

@@ -13,7 +13,7 @@ from briefing.models import Article, Briefing, Entry
 from briefing.publish.archive import update_archive
 from briefing.publish.render import write_briefing
 from briefing.serialize import from_json, to_json
-from briefing.stories.topics import cvss_score, kev_cves, title_vendor, victim_name
+from briefing.stories.topics import cvss_score, kev_cves, title_vendor
 from tests.conftest import NOW_DT, compose_pairs
 
 CONFIG = Config(
@@ -126,11 +126,20 @@ def test_other_stories_is_what_no_part_holds() -> None:
     b = build()
     placed = {
         sid
-        for section in (*b.by_actor, *b.by_region, *b.by_vendor, *b.by_incident, *b.by_malware)
+        for section in (
+            *b.by_actor,
+            *b.by_region,
+            *b.by_vendor,
+            *b.by_incident,
+            *b.by_malware,
+            *b.by_campaign,
+            *b.by_action,
+        )
         for sid in section.story_ids
-    }
+    } | set(b.also_noted)
     assert b.other_story_ids == tuple(s.id for s in b.stories if s.id not in placed)
-    assert b.other_story_ids == (by_title(b)["Calmer meetings"],)
+    assert b.other_story_ids == ()
+    assert b.also_noted == (by_title(b)["Calmer meetings"],)  # an essay: one line, no card
 
 
 def test_a_kev_feed_marks_its_cves_as_kev() -> None:
@@ -148,18 +157,11 @@ def test_a_kev_feed_marks_its_cves_as_kev() -> None:
     assert b.by_vendor[0].title == "Cisco"
 
 
-def test_cvss_kev_victim_and_title_vendor_readers() -> None:
+def test_cvss_kev_and_title_vendor_readers() -> None:
     assert cvss_score(["rated CVSS v3.1 7.5", "a CVSS score of 9.8", "CVSS: 4.3"]) == 9.8
     assert cvss_score(["no score here, version 10.4 only"]) is None
     text = "CISA added CVE-2026-1111 to its Known Exploited Vulnerabilities catalog. CVE-2026-2222 not."
     assert kev_cves([text], ["CVE-2026-1111", "CVE-2026-2222"]) == ("CVE-2026-1111",)
-    assert victim_name("Hackers breach Ridgeway Water Authority, cut billing") == (
-        "Ridgeway Water Authority"
-    )
-    assert victim_name("Ransomware attack on Lakeside County schools") == "Lakeside County"
-    assert victim_name("How attackers breach networks in three steps") is None
-    assert victim_name("Eastshire hospital hit by ransomware") is None  # no name given
-    assert victim_name("Eastshire Council's network breached") == "Eastshire Council"
     ref = title_vendor("Advisory: vulnerabilities in Halvorsen BMC-400 building controllers")
     assert ref is not None and (ref.name, ref.products) == ("Halvorsen", ("BMC-400",))
     assert title_vendor("Flaws in Chinese routers exploited") is None
@@ -213,7 +215,7 @@ def test_a_family_section_lists_the_knowledge_bases_aliases() -> None:
     assert "Dofoil" in section.aliases and "Dofoil" in section.detail
 
 
-def test_fraud_and_unnamed_malware_close_the_malware_part_when_nothing_else_holds_them() -> None:
+def test_campaigns_naming_no_actor_or_family_go_under_what_they_are() -> None:
     pairs = [
         pair("Wire", 1, "Phishing kits now check victims before they steal", "Kits check.", 1),
         pair("Desk", 2, "Fake converters push malware", "Converters drop a payload.", 2),
@@ -221,12 +223,12 @@ def test_fraud_and_unnamed_malware_close_the_malware_part_when_nothing_else_hold
     ]
     b = compose_pairs(CONFIG, pairs, {}, NOW_DT - timedelta(hours=24), NOW_DT)
     ids = by_title(b)
-    kinds = {s.title: s.story_ids for s in b.by_malware}
+    kinds = {s.title: s.story_ids for s in b.by_campaign}
     assert kinds == {
         "Phishing and fraud": (ids["Phishing kits now check victims before they steal"],),
         "Malware, family not named": (ids["Fake converters push malware"],),
     }
-    assert b.other_story_ids == (ids["Calmer meetings"],)
+    assert b.also_noted == (ids["Calmer meetings"],)
 
 
 def test_the_e_mail_of_a_vendors_reader_names_the_vendor_part() -> None:

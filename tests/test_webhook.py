@@ -153,6 +153,7 @@ def test_json_payload_is_the_documented_object() -> None:
                 "actors": ["APT39"],
                 "regions": ["Middle East"],
                 "exploited_cves": [],
+                "kind": None,
                 "link": "https://a.example/x",
             },
             {
@@ -163,6 +164,7 @@ def test_json_payload_is_the_documented_object() -> None:
                 "actors": [],
                 "regions": [],
                 "exploited_cves": [],
+                "kind": None,
                 "link": None,  # its only source is javascript:
             },
             {
@@ -173,6 +175,7 @@ def test_json_payload_is_the_documented_object() -> None:
                 "actors": [],
                 "regions": [],
                 "exploited_cves": ["CVE-2026-0001"],
+                "kind": None,
                 "link": "https://a.example/x",
             },
         ],
@@ -338,6 +341,25 @@ def test_interests_and_top_choose_the_stories() -> None:
     assert (body["story_count"], body["total_stories"]) == (2, 3)
     assert payload(briefing_with(), hook_config(), 1, None)["stories"][0]["id"] == "s1"
     assert len(payload(briefing_with(), hook_config(), 1, None)["stories"]) == 1
+
+
+def test_kinds_select_the_stories_of_those_kinds() -> None:
+    kinds = ("campaign", "incident", "vulnerability")
+    briefing = make_briefing(
+        tuple(dataclasses.replace(s, kind=k) for s, k in zip(STORIES, kinds, strict=True))
+    )
+    body = payload(
+        briefing, hook_config(interests={"kinds": ["vulnerability", "incident"]}), 5, None
+    )
+    assert [(s["id"], s["kind"]) for s in body["stories"]] == [
+        ("s2", "incident"),
+        ("s3", "vulnerability"),
+    ]
+    # With other interests, kinds narrow them: APT39's story is a campaign, not an incident.
+    narrowed = hook_config(interests={"kinds": ["incident"], "actors": ["APT39"]})
+    assert payload(briefing, narrowed, 5, None)["stories"] == []
+    with pytest.raises(ValueError, match="unknown kind 'gossip'"):
+        hook_config(interests={"kinds": ["gossip"]})
 
 
 # --- POSTs to a real server ---------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """Readers' interests: a composed ``Briefing`` -> the briefing one recipient asked for.
 
 In: the day's ``Briefing`` and a recipient's ``InterestsConfig`` (actors, regions, sectors,
-keywords, vendors). Out: a ``Briefing`` holding only the matching stories, with every section,
-table and id list that pointed at the others pruned, plus how many stories were left out.
+keywords, vendors, kinds). Out: a ``Briefing`` holding only the matching stories, with every
+section, table and id list that pointed at the others pruned, plus how many stories were left
+out.
 
 A story matches when it matches any listed value, compared case-insensitively with runs of
 white space folded:
@@ -20,6 +21,9 @@ white space folded:
   summary names -- the stories the briefing lists under that vendor, and its other headlines;
   a product asks for that product only. A name the table lacks is compared with the vendors
   the headline names.
+
+``kinds`` (``[vulnerability, incident]``, ``briefing.intel.kind.KINDS``) narrows instead: only
+stories of those kinds, and among them those matching any other value given.
 """
 
 from __future__ import annotations
@@ -56,6 +60,10 @@ def labelled(pairs: Iterable[tuple[str, Sequence[str]]], separator: str) -> str:
 
 
 def story_matches(story: Story, interests: InterestsConfig) -> bool:
+    if interests.kinds and story.kind not in interests.kinds:
+        return False
+    if interests.kinds and interests.model_copy(update={"kinds": ()}).empty:
+        return True  # kinds alone: every story of those kinds
     entities = story.entities
     actors = {_norm(value) for value in interests.actors}
     if actors:
@@ -139,6 +147,9 @@ def filter_briefing(briefing: Briefing, interests: InterestsConfig | None) -> Fi
         by_vendor=_sections(briefing.by_vendor, keep),
         by_incident=_sections(briefing.by_incident, keep),
         by_malware=_sections(briefing.by_malware, keep),
+        by_campaign=_sections(briefing.by_campaign, keep),
+        by_action=_sections(briefing.by_action, keep),
+        also_noted=tuple(sid for sid in briefing.also_noted if sid in keep),
         executive=tuple(sid for sid in briefing.executive if sid in keep),
         other_story_ids=tuple(sid for sid in briefing.other_story_ids if sid in keep),
         cves=cves,

@@ -96,6 +96,7 @@ def describe_interests(interests: InterestsConfig) -> str:
             ("sectors", interests.sectors),
             ("keywords", interests.keywords),
             ("vendors", interests.vendors),
+            ("kinds", interests.kinds),
         ),
         "; ",
     )

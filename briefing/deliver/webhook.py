@@ -5,7 +5,7 @@ In: the day's ``Briefing``, a ``WebhookConfig`` and ``email.archive_url`` (if an
 ``WebhookSender.send``, which POSTs them. ``deliver.deliver`` decides who gets what, once.
 
 The payload is the day's executive summary: date, title, TLP, how many stories matched, and per
-top story its title, rank in the day's briefing, number of sources, actors (canonical names),
+top story its title, rank in the day's briefing, kind, number of sources, actors (canonical names),
 regions, exploited CVEs and one link — to the story in the published archive when there is an
 ``archive_url``, else its first http(s) source. Indicators are never included. Formats:
 
@@ -68,6 +68,7 @@ class TopStory:
     regions: tuple[str, ...]
     exploited: tuple[str, ...]
     link: str | None
+    kind: str | None = None  # briefing.intel.kind: what the story is
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,7 @@ def _top_story(story: Story, rank: int, day: str | None) -> TopStory:
         regions=tuple(region.name for region in entities.regions[:_LIST_MAX]),
         exploited=story.exploited[:_LIST_MAX],
         link=link,
+        kind=story.kind,
     )
 
 
@@ -280,6 +282,7 @@ def _json(day: Digest) -> dict[str, Any]:
                 "actors": list(story.actors),
                 "regions": list(story.regions),
                 "exploited_cves": list(story.exploited),
+                "kind": story.kind,
                 "link": story.link,
             }
             for story in day.top

@@ -45,12 +45,24 @@ def _html_to_text(html: str) -> str:
     return str(lxml_html.fromstring(html).text_content())
 
 
-def _result(doc_id: str, text: str) -> dict[str, Any]:
+def _title_and_body(text: str) -> tuple[str, str]:
+    """A text's first line as its title when it looks like one (a headline over a body), as
+    the kind classifier weighs title words apart from the body's."""
+    first, sep, rest = text.strip().partition("\n")
+    if sep and rest.strip() and len(first) <= 250:
+        return first.strip(), rest.strip()
+    return "", text
+
+
+def _result(doc_id: str, text: str, title: str | None = None) -> dict[str, Any]:
     if _looks_like_html(text):
         text = _html_to_text(text)
+    from briefing.intel.stage import with_kind
     from briefing.intel.tagger import get_tagger  # ~50 ms: not for every ``briefing`` command
 
-    ents = get_tagger().tag(text)
+    ents = get_tagger().tag(text, title=title or "")
+    head, body = (title, text) if title else _title_and_body(text)
+    ents = with_kind(ents, head, body, None)
     out: dict[str, Any] = {"id": doc_id}
     out.update(ents.to_dict())
     out["indicators"] = {
@@ -64,13 +76,17 @@ def _result(doc_id: str, text: str) -> dict[str, Any]:
 @click.option(
     "--jsonl",
     is_flag=True,
-    help='Read one {"id", "text"} object a line (from FILES or stdin); write one result a line.',
+    help='Read one {"id", "text"} object a line (optionally "title"; from FILES or stdin); '
+    "write one result a line.",
 )
 def tag_command(files: tuple[str, ...], jsonl: bool) -> None:
     """Print the threat-intel entities found in text or HTML as JSON.
 
     With no FILES (or "-") the text is read from stdin. One input prints an indented
-    object; several print one object a line. Indicators are shown defanged.
+    object; several print one object a line. Indicators are shown defanged. Each result has
+    the text's "kind" (vulnerability, incident, campaign, law-enforcement, policy, industry,
+    research, opinion) and "victim" (the organisation hit, or null); a first line over a body
+    is read as the title.
     """
     sources = list(files) or ["-"]
 
@@ -90,13 +106,14 @@ def tag_command(files: tuple[str, ...], jsonl: bool) -> None:
                 try:
                     obj = json.loads(line)
                     doc_id, text = str(obj["id"]), obj["text"]
-                    if not isinstance(text, str):
+                    title = obj.get("title")
+                    if not isinstance(text, str) or not isinstance(title, str | None):
                         raise TypeError
                 except (ValueError, KeyError, TypeError) as exc:
                     raise click.ClickException(
                         f'{src}:{n}: expected a JSON object with "id" and "text"'
                     ) from exc
-                click.echo(json.dumps(_result(doc_id, text), ensure_ascii=False))
+                click.echo(json.dumps(_result(doc_id, text, title), ensure_ascii=False))
         return
     results = [_result("<stdin>" if s == "-" else s, read(s)) for s in sources]
     if len(results) == 1:

@@ -1,7 +1,8 @@
 """Tag stage: articles -> their entities, kept in the store.
 
 In: ``(Entry, Article)`` pairs and the store (or None, to tag in memory). Out: ``Tagged``
-triples ``(Entry, Article, Entities)`` in the order given, and how many were tagged now.
+triples ``(Entry, Article, Entities)`` in the order given, and how many were tagged now. The
+entities carry the article's ``kind`` and ``victim`` (``with_kind``).
 
 An article is tagged when the store holds no entities for it, or holds entities from another
 tagger version (``briefing.intel.tagger_version``) or from other input (the entry was extracted
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
@@ -51,6 +52,16 @@ def input_digest(article: Article) -> str:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
 
 
+def with_kind(entities: Entities, title: str, text: str, host: str | None) -> Entities:
+    """``entities`` with the text's kind and victim: stored with them, so nothing after the
+    tag stage needs a model."""
+    from briefing.intel.kind import classify
+    from briefing.intel.victim import victim_of
+
+    kind = classify(title, text, host)
+    return replace(entities, kind=kind, victim=victim_of(title, text, kind))
+
+
 def tag_articles(
     pairs: Sequence[tuple[Entry, Article]],
     store: Store | None = None,
@@ -82,8 +93,14 @@ def tag_articles(
             tagger = get_tagger()
         # One hostile article names 10,000 actors or 600,000 CVEs: bounded before anything
         # stores or shows them (briefing.bounds).
+        host = _host(article.url)
         entities = bound_entities(
-            tagger.tag(article.text, title=article.title, source_host=_host(article.url))
+            with_kind(
+                tagger.tag(article.text, title=article.title, source_host=host),
+                article.title,
+                article.text,
+                host,
+            )
         )
         fresh.append((entry.id, version, digest, entities))
         items.append((entry, article, entities))

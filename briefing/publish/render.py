@@ -247,6 +247,8 @@ def paper(briefing: Briefing, config: Config) -> tuple[Briefing, set[str], Paper
         by_vendor=groups(briefing.by_vendor),
         by_incident=groups(briefing.by_incident),
         by_malware=groups(briefing.by_malware),
+        by_campaign=groups(briefing.by_campaign),
+        by_action=groups(briefing.by_action),
         cves=tuple(row for row in briefing.cves if any(sid in shown for sid in row.story_ids)),
         indicators=tuple(row for row in briefing.indicators if row.story_id in shown),
         feeds=tuple(feed for feed in briefing.feeds if feed.status != "ok"),
@@ -274,7 +276,8 @@ def context(
     if medium == "pdf":
         briefing, shown, left_out = paper(briefing, config)
     stories = {s.id: s for s in briefing.stories if shown is None or s.id in shown}
-    entries = set(briefing.catalogue)
+    # Catalogue entries and "Also noted" pieces: one line each under their heading, no card.
+    entries = set(briefing.catalogue) | set(briefing.also_noted)
     if briefing.other_story_ids:
         other = [stories[sid] for sid in briefing.other_story_ids if sid in stories]
     else:
@@ -286,9 +289,11 @@ def context(
                 *full.by_vendor,
                 *full.by_incident,
                 *full.by_malware,
+                *full.by_campaign,
+                *full.by_action,
             )
             for sid in section.story_ids
-        }
+        } | set(briefing.also_noted)
         other = [story for story in briefing.stories if story.id not in grouped]
     if shown is not None:
         # On paper: the ungrouped stories on paper (the briefing's groups, not the cut's).
@@ -310,6 +315,7 @@ def context(
         # Bare catalogue entries: one line each under their own heading, not story cards.
         "catalogue": [stories[sid] for sid in briefing.catalogue if sid in stories],
         "reported": [s for s in briefing.stories if s.id not in entries and s.id in stories],
+        "also_noted": [stories[sid] for sid in briefing.also_noted if sid in stories],
         "sectors": list(briefing.by_sector),
         # Vendors with a page in the archive (those of the vendor part): chips link only there.
         "vendor_pages": {section.title for section in briefing.by_vendor},

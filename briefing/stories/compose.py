@@ -2,11 +2,13 @@
 
 In: the summarized stories of the window, feed-health rows, the config and the window's
 bounds. Out: a ``Briefing`` holding everything the renderers show, so that no template
-computes anything: the ranking, the day cut by actor, by region and by sector, and by vendor,
-victim sector and malware family (``stories.topics``), the CVEs (exploited or not), the
-indicators with their story, the stories in none of those parts, the stories that are bare
-catalogue entries (``catalogue``: one line each, never top stories), feed health. No tagging,
-no network.
+computes anything: the ranking, the day cut by actor, by region and by sector, and by the
+story's kind (``stories.topics``): vulnerabilities by vendor, incidents by victim sector,
+campaigns by actor or malware family, law enforcement and policy by country, malware by family,
+and "Also noted" (industry, research and opinion pieces, one line each); the CVEs (exploited
+or not), the indicators with their story, the stories in none of those parts, the stories
+that are bare catalogue entries (``catalogue``: one line each, never top stories), feed
+health. No tagging, no network.
 
 Everything is ordered by explicit keys, so the same store and clock give the same briefing.
 """
@@ -22,6 +24,7 @@ from datetime import datetime
 from briefing import __version__
 from briefing.config import Config
 from briefing.intel import geo
+from briefing.intel.kind import BACKGROUND_KINDS
 from briefing.models import (
     ActorRef,
     Briefing,
@@ -50,9 +53,14 @@ from briefing.stories.summarize import (
 
 
 def executive_ids(stories: Sequence[Story], catalogue: set[str], top: int) -> tuple[str, ...]:
-    """The first ``top`` stories by rank, no bare catalogue entry among them: ten KEV additions
-    are one line each under "Catalogue additions" (and in the CVE table), not top stories."""
-    return tuple(story.id for story in stories if story.id not in catalogue)[:top]
+    """The first ``top`` stories by rank, no bare catalogue entry among them (ten KEV additions
+    are one line each under "Catalogue additions" and in the CVE table) and no opinion or
+    industry piece (a sponsored post naming APT28 is no top story)."""
+    return tuple(
+        story.id
+        for story in stories
+        if story.id not in catalogue and story.kind not in BACKGROUND_KINDS
+    )[:top]
 
 
 # --- sections --------------------------------------------------------------------------------
@@ -233,13 +241,22 @@ def compose(
     by_sector = sector_sections(stories)
     by_vendor = topics.vendor_sections(stories)
     by_incident = topics.incident_sections(stories)
+    by_campaign = topics.campaign_sections(stories)
+    by_action = topics.action_sections(stories)
     placed = {
         sid
-        for section in (*by_actor, *by_region, *by_vendor, *by_incident)
+        for section in (*by_actor, *by_region, *by_vendor, *by_incident, *by_campaign, *by_action)
         for sid in section.story_ids
     }
     by_malware = topics.malware_sections(stories, placed)
     placed.update(sid for section in by_malware for sid in section.story_ids)
+    # Industry, research and opinion pieces in no other part: one line each, no card.
+    also_noted = tuple(
+        s.id
+        for s in stories
+        if s.kind in topics.NOTED_KINDS and s.id not in placed and s.id not in catalogue
+    )
+    placed.update(also_noted)
     cve_stories: dict[str, list[str]] = defaultdict(list)
     exploited: set[str] = set()
     for story in stories:
@@ -276,4 +293,7 @@ def compose(
         by_vendor=by_vendor,
         by_incident=by_incident,
         by_malware=by_malware,
+        by_campaign=by_campaign,
+        by_action=by_action,
+        also_noted=also_noted,
     )

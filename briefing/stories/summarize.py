@@ -39,6 +39,7 @@ from urllib.parse import urlsplit
 
 from briefing.config import Config
 from briefing.intel.iocs import defang_lookalikes, find_cves
+from briefing.intel.kind import BACKGROUND_KINDS, story_kind
 from briefing.intel.stage import Tagged
 from briefing.models import (
     ActorRef,
@@ -434,6 +435,10 @@ def merge_entities(all_entities: Sequence[Entities]) -> Entities:
         techniques=tuple(sorted(_union(e.techniques for e in all_entities))),
         indicators=tuple((kind, _union(values)) for kind, values in sorted(indicators.items())),
         vendors=_merge_vendors(e.vendors for e in all_entities),
+        # The lead's kind unless most members say another; the lead's victim, else the first
+        # member that names one (``all_entities`` comes lead first).
+        kind=story_kind([e.kind for e in all_entities if e.kind]),
+        victim=next((e.victim for e in all_entities if e.victim), None),
     )
 
 
@@ -602,6 +607,7 @@ def make_story(
         published=sources[0].published,
         sentences=sentences,
         exploited=exploited_cves(texts, entities.cves),
+        kind=entities.kind,
     )
 
 
@@ -613,7 +619,10 @@ def score(
     catalogue: bool = False,
 ) -> float:
     """``catalogue``: every source is a known-exploited feed's entry, with no report around it;
-    exploitation counts half, so a day's KEV additions rank below the news of attacks."""
+    exploitation counts half, so a day's KEV additions rank below the news of attacks.
+
+    The kind weighs too: an exploited flaw or a named victim's incident outranks commentary,
+    studies and business news about it, however many actors those mention."""
     outlets = {source.publisher for source in story.sources}
     value = 1.0 + 1.5 * math.log2(1 + len(outlets))
     if story.entities.actors:
@@ -625,6 +634,12 @@ def score(
         value += 0.5
     if story.entities.malware:
         value += 0.3
+    if story.kind in BACKGROUND_KINDS:
+        value -= 3.0
+    elif story.kind == "research":
+        value -= 1.5
+    elif story.kind == "incident" and story.victim:
+        value += 1.0
     span = (end - start).total_seconds() or 1.0
     age = min(1.0, max(0.0, (end - story.published).total_seconds() / span))
     value += 1.0 - age

@@ -35,6 +35,7 @@ from briefing.intel import geo
 from briefing.intel.iocs import find_cves
 from briefing.intel.normalize import alias_key
 from briefing.intel.vendors import find_vendors, vendor_table
+from briefing.intel.victim import NOT_VICTIM, victim_of
 from briefing.models import NamedRef, Section, Story, VendorRef, slug
 
 # A sentence that says a vulnerability is exploited in the wild.
@@ -89,47 +90,6 @@ _SECURITY = re.compile(
     r"|\bblocks?\b|\bdisables?\b|\bbreak|\bcrash|\bbsods?\b|\bremoves?\b|\bdisclos",
     re.IGNORECASE,
 )
-# An organisation's name as a title writes it: capitalised words (with "&", "of", "and"
-# inside, digits and inner capitals allowed), possessive stripped.
-_WORD = r"(?:[A-Z][\w&.'’-]*|\d+[A-Za-z]\w*)"
-_ORG = r"(?P<org>" + _WORD + r"(?:\s+(?:of\s+|and\s+|&\s+)?" + _WORD + r"){0,5})"
-_HIT_VERBS = (
-    r"(?:discloses|disclosed|confirms|confirmed|reports|reported|suffers|suffered|says|said"
-    r"|notifies|notified|investigates|investigating|warns of|admits|hit by|hit with|struck by"
-    r"|recovering from|responds to|probes|reveals|revealed|announces|announced)"
-)
-_VICTIM_PATTERNS = tuple(
-    re.compile(p)
-    for p in (
-        # "WK Kellogg discloses data breach", "Co-op confirms cyberattack"
-        r"(?:^|[:,]\s+|\bgiant\s+|\bfirm\s+|\bmaker\s+|\bprovider\s+|\bretailer\s+)"
-        + _ORG
-        + r"(?:['’]s?)?\s+"
-        + _HIT_VERBS
-        + r"\s+(?:an?\s+|the\s+|new\s+|major\s+|massive\s+|second\s+)*"
-        r"(?:(?:data|security|ransomware|cyber|network|IT|email|[\w-]+)\s+){0,2}"
-        r"(?:breach|attack|cyberattack|incident|leak|outage|intrusion|hack|compromise|extortion)",
-        # "Ukrainian Railways hit by cyberattack", "Union County's network breached"
-        # (words between only after a possessive: "Jordanian hospital hit by" names none)
-        r"(?:^|[:,]\s+)" + _ORG + r"(?:['’]s?\s+(?:[a-z]+\s+){0,2}|\s+)"
-        r"(?:hit by|breached|hacked|compromised|struck by|knocked offline|taken offline)\b",
-        # "cyberattack on NYU", "breach at Coinbase", "ransomware attack against DaVita"
-        r"(?:breach|attack|cyberattack|hack|intrusion|leak|outage)\s+(?:on|at|against|of|hits?"
-        r"|targeting)\s+(?:the\s+)?" + _ORG,
-        # "Hackers breach X", "Ransomware gang hits X"
-        r"\b(?:[Hh]ackers|[Aa]ttackers|[Gg]ang|[Cc]ybercriminals)\s+(?:[a-z]+\s+)?"
-        r"(?:breach|breached|hit|hits|hack|hacked|target|targeted|compromise|compromised|stole"
-        r"\s+data\s+from|lurked\s+in)\s+(?:the\s+)?" + _ORG,
-        # "data leaked on NYU's website", "data stolen from X"
-        r"(?:leaked|stolen|exposed)\s+(?:on|from|at)\s+(?:the\s+)?" + _ORG,
-    )
-)
-# Capitalised words that are no organisation a title names as hit.
-_NOT_VICTIM = frozenset(
-    "A An The This That These New Over More Most Some Many Several Hackers Attackers Hacker "  # noqa: SIM905
-    "Ransomware Cyberattack Cyber Data Breach Police Report Reports Update Critical "
-    "Suspected Alleged Massive Major Global Week Weekly Recap Exclusive".split()
-)
 _CVSS = re.compile(
     r"CVSS(?:\s*v?[234](?:\.\d)?)?(?:\s+(?:base|severity))?(?:\s+score)?"
     r"(?:\s+(?:of|rating of|is|at))?\s*[:=(]?\s*(?P<score>10(?:\.0)?|\d\.\d)\b",
@@ -166,7 +126,7 @@ def title_vendor(title: str) -> VendorRef | None:
     "vulnerabilities in Halvorsen BMC-400 building controllers" -> Halvorsen (BMC-400)."""
     for m in _FLAW_IN.finditer(title):
         vendor = m.group("vendor")
-        if not vendor[:1].isupper() or vendor in _NOT_VICTIM or geo.country_code_for_name(vendor):
+        if not vendor[:1].isupper() or vendor in NOT_VICTIM or geo.country_code_for_name(vendor):
             continue
         product = m.group("product").strip()
         mention = f"{vendor} {product}".strip()
@@ -206,27 +166,6 @@ def kev_cves(texts: Iterable[str], cves: Sequence[str]) -> tuple[str, ...]:
     return tuple(sorted(found & set(cves)))
 
 
-def victim_name(title: str, summary: str = "") -> str | None:
-    """The organisation a title (else the summary's first sentence) plainly says was hit, or
-    None: "Food giant WK Kellogg discloses data breach" -> "WK Kellogg"."""
-    first = _SENTENCE.split(summary.strip(), maxsplit=1)[0] if summary else ""
-    for text in (title, first):
-        for pattern in _VICTIM_PATTERNS:
-            m = pattern.search(text)
-            if m is None:
-                continue
-            words = m.group("org").split()
-            while words and words[0] in _NOT_VICTIM:
-                words = words[1:]
-            while words and words[-1].lower() in ("of", "and", "&"):
-                words = words[:-1]
-            name = " ".join(words).rstrip(".,'’")
-            name = re.sub(r"['’]s?$", "", name)
-            if len(name) >= 2 and any(ch.isupper() for ch in name):
-                return name
-    return None
-
-
 def with_facts(story: Story, texts: Sequence[str], listed: Collection[str] = ()) -> Story:
     """``story`` with its CVSS score, KEV CVEs (``listed`` by a KEV feed's entries, or said
     to be in KEV by the texts) and victim filled from its sources' texts."""
@@ -236,7 +175,9 @@ def with_facts(story: Story, texts: Sequence[str], listed: Collection[str] = ())
         story,
         kev=kev,
         cvss=cvss_score([story.title, *texts]),
-        victim=victim_name(story.title, story.summary),
+        # Its members' victim (the tag stage's), else one its title and summary give
+        # (entities from an older tagger have none).
+        victim=story.entities.victim or victim_of(story.title, story.summary, story.kind),
     )
 
 
@@ -286,6 +227,20 @@ def vendor_sections(stories: Sequence[Story]) -> tuple[Section, ...]:
     products: dict[str, dict[str, None]] = defaultdict(dict)
     exploited: set[str] = set()
     for story in stories:
+        if story.kind is not None:
+            # The classifier has read it: only a flaw's disclosure, patch or exploitation is
+            # a vendor's listing (a breach at a vendor is an incident with it as victim).
+            # A campaign is a vendor's news too when it names the flaw it used (a CVE) or its
+            # title is about the vendor's flaw ("APT28 exploits Cisco ASA zero-day").
+            used_flaw = story.kind == "campaign" and (
+                bool(story.entities.cves)
+                or (bool(find_vendors(story.title)) and EXPLOITED.search(story.title) is not None)
+            )
+            if story.kind == "vulnerability" or used_flaw:
+                _list_vulnerability(story, members, products)
+                if story.exploited or EXPLOITED.search(headline(story)):
+                    exploited.add(story.id)
+            continue
         vulnerability = is_vulnerability_story(story)
         if not vulnerability and _SECURITY.search(story.title) is None:
             continue
@@ -327,6 +282,22 @@ def vendor_sections(stories: Sequence[Story]) -> tuple[Section, ...]:
     return tuple(out)
 
 
+def _list_vulnerability(
+    story: Story, members: dict[str, list[str]], products: dict[str, dict[str, None]]
+) -> None:
+    """A vulnerability story under every vendor its headline names, but a vendor named only as
+    the one reporting it ("Microsoft warns of ...", "ESET:") when the headline names others."""
+    refs = headline_vendors(story)
+    reporting = _reporters(story.title)
+    if any(ref.name not in reporting for ref in refs):
+        refs = tuple(ref for ref in refs if ref.name not in reporting)
+    for ref in refs:
+        if story.id not in members[ref.name]:
+            members[ref.name].append(story.id)
+        for product in ref.products:
+            products[ref.name].setdefault(product)
+
+
 UNKNOWN_SECTOR = "Sector not stated"
 
 
@@ -341,14 +312,16 @@ def incident_sections(stories: Sequence[Story]) -> tuple[Section, ...]:
     members: dict[str, list[str]] = defaultdict(list)
     countries: dict[str, dict[str, None]] = defaultdict(dict)
     for story in stories:
-        if not is_incident_story(story):
+        if story.kind is not None and story.kind != "incident":
+            continue
+        if story.kind is None and not is_incident_story(story):
             continue
         # Where the victim is: the countries the story says were hit, else those it names
         # (never the attacker's state).
         named = [c for c in story.entities.countries if c.role != "attributed"]
         targets = [c for c in named if c.role == "target"] or named
         sectors = [s.name for s in story.entities.sectors]
-        if story.victim is None and not sectors and not targets:
+        if story.kind is None and story.victim is None and not sectors and not targets:
             continue
         # The first sector named is the victim's; the others are often its clients' or a
         # vendor's list of markets: one part per story.
@@ -366,6 +339,97 @@ def incident_sections(stories: Sequence[Story]) -> tuple[Section, ...]:
         )
         for name in _order(members, lambda n: (int(n == UNKNOWN_SECTOR),))
     )
+
+
+NO_NAME = "Actor and family not named"
+
+
+def family_aliases(stories: Sequence[Story]) -> dict[str, tuple[str, ...]]:
+    """alias_key of a malware family -> its other names, as the tag stage gave them (the
+    knowledge base's): no stage after tagging opens the knowledge base."""
+    return {
+        alias_key(ref.name): ref.aliases
+        for story in stories
+        for ref in story.entities.malware
+        if ref.aliases
+    }
+
+
+def campaign_sections(stories: Sequence[Story]) -> tuple[Section, ...]:
+    """Campaign stories by the actor they name (the first; a state the story attributes the
+    activity to without naming a group is "Unnamed <state>-linked actors"), else by the malware
+    family (``story_families``), else under "Phishing and fraud", "Malware, family not named"
+    or "Actor and family not named"."""
+    known_aliases = family_aliases(stories)
+    members: dict[str, list[str]] = defaultdict(list)
+    details: dict[str, str] = {}
+    shown: dict[str, str] = {}
+    for story in stories:
+        if story.kind != "campaign":
+            continue
+        actors = story.entities.actors
+        attributed = [c for c in story.entities.countries if c.role == "attributed"]
+        families = story_families(story)
+        if actors:
+            actor = actors[0]
+            name = actor.name
+            where = f"attributed to {actor.country}" if actor.country else "attribution unknown"
+            details.setdefault(name, "actor; " + where)
+        elif attributed:
+            name = f"Unnamed {attributed[0].name}-linked actors"
+            details.setdefault(name, f"attributed to {attributed[0].name}; no group named")
+        elif families:
+            name = shown.setdefault(alias_key(families[0]), families[0])
+            aliases = known_aliases.get(alias_key(name), ())
+            details.setdefault(
+                name, "malware" + ("; also " + ", ".join(aliases[:6]) if aliases else "")
+            )
+        elif _FRAUD.search(story.title):
+            name = FRAUD
+        elif _UNNAMED_MALWARE.search(story.title):
+            name = UNNAMED
+        else:
+            name = NO_NAME
+        members[name].append(story.id)
+    last = (FRAUD, UNNAMED, NO_NAME)
+    return tuple(
+        Section(key=slug(name), title=name, detail=details.get(name, ""), story_ids=tuple(ids))
+        for name in _order(members, lambda n: (last.index(n) + 1 if n in last else 0,))
+        for ids in (members[name],)
+    )
+
+
+NO_COUNTRY = "International or country not stated"
+ACTION_KINDS = frozenset({"law-enforcement", "policy"})
+
+
+def action_sections(stories: Sequence[Story]) -> tuple[Section, ...]:
+    """Law-enforcement and policy stories (arrests, takedowns, sanctions, laws, fines, agency
+    orders) by the country whose jurisdiction acts: the first country the story names as a
+    place (never an attacker's attributed state), else "International or country not
+    stated". The detail says which kinds the part holds."""
+    members: dict[str, list[str]] = defaultdict(list)
+    kinds: dict[str, set[str]] = defaultdict(set)
+    for story in stories:
+        if story.kind not in ACTION_KINDS:
+            continue
+        places = [c for c in story.entities.countries if c.role != "attributed"]
+        targets = [c for c in places if c.role == "target"] or places
+        name = targets[0].name if targets else NO_COUNTRY
+        members[name].append(story.id)
+        kinds[name].add(str(story.kind))
+    return tuple(
+        Section(
+            key=slug(name),
+            title=name,
+            detail=" and ".join(sorted(kinds[name])),
+            story_ids=tuple(members[name]),
+        )
+        for name in _order(members, lambda n: (int(n == NO_COUNTRY),))
+    )
+
+
+NOTED_KINDS = frozenset({"industry", "research", "opinion"})
 
 
 def story_families(story: Story) -> list[str]:
@@ -435,12 +499,7 @@ def malware_sections(
     stories in no family and not in ``placed`` (the other parts), "Phishing and fraud" and
     "Malware, family not named" by what their title speaks of. A family's other names are the
     ones the tag stage gave it (the knowledge base's)."""
-    known_aliases = {
-        alias_key(ref.name): ref.aliases
-        for story in stories
-        for ref in story.entities.malware
-        if ref.aliases
-    }
+    known_aliases = family_aliases(stories)
     members: dict[str, list[str]] = defaultdict(list)
     shown: dict[str, str] = {}  # alias_key -> the first spelling seen
     kinds: dict[str, list[str]] = {FRAUD: [], UNNAMED: []}
