@@ -246,11 +246,17 @@ class VendorTable:
 
     # --- matching -----------------------------------------------------------------------
 
-    def find(self, text: str, low: str | None = None) -> tuple[VendorRef, ...]:
-        """The vendors ``text`` is about, each with the products it names (module docstring)."""
+    def find(
+        self, text: str, low: str | None = None, scan: str | None = None
+    ) -> tuple[VendorRef, ...]:
+        """The vendors ``text`` is about, each with the products it names (module docstring).
+        ``low``: ``text.lower()``; ``scan``: ``" " + scan_text_lowered(text, low)``, if the
+        caller has them (the tagger does)."""
         if low is None:
             low = text.lower()
-        scan = " " + scan_text_lowered(text, low) + " "
+        if scan is None:
+            scan = " " + scan_text_lowered(text, low)
+        scan += " "
         if "://" in text or "www." in low:
             # A name inside an address is no mention; the pieces are joined once (a text of
             # ten thousand links must not be copied ten thousand times).
@@ -384,6 +390,8 @@ def vendor_table() -> VendorTable:
     return VendorTable(text)
 
 
-def find_vendors(text: str, low: str | None = None) -> tuple[VendorRef, ...]:
-    """``vendor_table().find(text, low)``."""
-    return vendor_table().find(text, low)
+def find_vendors(
+    text: str, low: str | None = None, scan: str | None = None
+) -> tuple[VendorRef, ...]:
+    """``vendor_table().find(text, low, scan)``."""
+    return vendor_table().find(text, low, scan)
