@@ -1221,6 +1221,7 @@ _LIST_BEFORE = re.compile(
     r"(?: \w+){0,3} (?:such as|including|like|namely|e g|incl)(?: \w+){0,6} $"
 )
 
+_LIST_WORDS = (" such as ", " including ", " like ", " namely ", " e g ", " incl ")
 
 _TITLE_WORD_RE = re.compile(r"[A-Z][a-z]+")
 
@@ -1289,7 +1290,12 @@ def _actor_context(after: str, before: str, wide: str) -> int:
     """2: a group word right next to the name; 1: an item of a list of groups; 0: none."""
     if _GROUP_AFTER.match(after) is not None or _GROUP_BEFORE.search(before) is not None:
         return 2
-    return int(_LIST_BEFORE.search(" ".join(wide.split()) + " ") is not None)
+    window = " ".join(wide.split()) + " "
+    # Every _LIST_BEFORE match holds one of its list words between spaces; the regex has no
+    # literal start and would be tried at each of the window's 200 offsets.
+    if not any(w in window for w in _LIST_WORDS):
+        return 0
+    return int(_LIST_BEFORE.search(window) is not None)
 
 
 _lock = threading.Lock()
