@@ -83,7 +83,13 @@ import ahocorasick
 from briefing.intel import decide, geo
 from briefing.intel.iocs import extract_indicators, find_cves, find_techniques
 from briefing.intel.kb import Actor, KnowledgeBase, cluster_files, load_kb, read_cluster
-from briefing.intel.normalize import alias_key, scan_text, scan_text_lowered, scan_variants
+from briefing.intel.normalize import (
+    alias_key,
+    scan_text,
+    scan_text_lowered,
+    scan_variants,
+    walk_order,
+)
 from briefing.intel.sectors import (
     ADJECTIVE_FORMS,
     NOT_AFTER,
@@ -376,7 +382,8 @@ class Tagger:
             add(word, (_SCHEME, sub, word, 0))
         for word in _INTRO_KEYS:
             add(word, (_INTRO, word, word, 0))
-        for k, slot in keys.items():
+        for k in sorted(keys, key=walk_order):
+            slot = keys[k]
             payloads = tuple(sorted(slot.values(), key=lambda p: p[0]))
             # Per key, precomputed for the tag loop: the first malware payload, whether any
             # payload is an actor's.

@@ -40,7 +40,7 @@ from typing import NamedTuple
 
 import ahocorasick
 
-from briefing.intel.normalize import alias_key, scan_text_lowered, scan_variants
+from briefing.intel.normalize import alias_key, scan_text_lowered, scan_variants, walk_order
 from briefing.models import VendorRef
 
 DATA_FILE = "vendors.txt"
@@ -215,7 +215,8 @@ class VendorTable:
                             # "Microsoft Exchange", "Google Chrome": never ambiguous.
                             add(f"{vname} {name}", vi, pi, False)
         self._automaton = ahocorasick.Automaton()
-        for key, slot in slots.items():
+        for key in sorted(slots, key=walk_order):
+            slot = slots[key]
             self._automaton.add_word(key, (len(key) - 2, tuple(slot.values())))
         self._automaton.make_automaton()
 
