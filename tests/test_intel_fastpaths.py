@@ -9,8 +9,10 @@ from __future__ import annotations
 import random
 import re
 
+import ahocorasick
+
 from briefing.intel import geo, iocs, tagger
-from briefing.intel.normalize import _SCAN_TABLE, scan_text
+from briefing.intel.normalize import _SCAN_TABLE, scan_text, walk_order
 
 _ODD = ["\u0130", "\u0131", "\u017f", "\u212a", "\u00e9", "\u2019", "\u2014", "\u00a0", "\ud800"]
 
@@ -84,3 +86,49 @@ def test_country_role_prefilters_match_the_regexes() -> None:
         )
         assert geo._attr_before(s) == (geo._ATTR_BEFORE.search(s) is not None), repr(s)
         assert geo._target_cue(s) == (geo._TARGET_CUE.search(s) is not None), repr(s)
+
+
+def test_actor_list_prefilter_matches_the_regex() -> None:
+    words = [
+        "groups",
+        "actors",
+        "gangs",
+        "apt",
+        "threat",
+        "such",
+        "as",
+        "including",
+        "like",
+        "namely",
+        "e",
+        "g",
+        "incl",
+        "x",
+        "lazarus",
+    ]
+    rnd = random.Random(5)
+    for _ in range(5000):
+        wide = "".join(
+            rnd.choice(words) + rnd.choice([" ", "  "]) for _ in range(rnd.randint(0, 9))
+        )
+        window = " ".join(wide.split()) + " "
+        want = int(tagger._LIST_BEFORE.search(window) is not None)
+        # Nothing else next to the name: the answer is the list regex's alone.
+        assert tagger._actor_context(" x", " x ", wide) == want, repr(wide)
+
+
+def test_walk_order_builds_the_same_automaton() -> None:
+    keys = [" apt 28", " apt", " ap", " sandworm", " sand", " é", " 29", " t", " team", " tea"]
+    plain = ahocorasick.Automaton()
+    walked = ahocorasick.Automaton()
+    for k in keys:
+        plain.add_word(k, k)
+    for k in sorted(keys, key=walk_order):
+        walked.add_word(k, k)
+    plain.make_automaton()
+    walked.make_automaton()
+    assert sorted(keys, key=walk_order)[:2] == [" t", " tea"]  # frequent letters first
+    pieces = ["apt", " ", "28", "29", "sand", "worm", "team", "t", "ea", "é", "a", "p"]
+    for s in _strings(pieces, 3000, 12, 6):
+        assert list(walked.iter_long(s)) == list(plain.iter_long(s)), repr(s)
+        assert list(walked.iter(s)) == list(plain.iter(s)), repr(s)

@@ -516,6 +516,8 @@ def extract_indicators(
 
     seal()
     seen_tokens: set[int] = set()
+    # An ASCII text has no letter of another script next to any token.
+    clean_ascii = clean.isascii()
     tok_start, tok_end = 0, -1  # the last token expanded
     for m in _DOT_RE.finditer(clean):
         p0 = m.start()
@@ -530,7 +532,7 @@ def extract_indicators(
         seen_tokens.add(start)
         fwd = _TOKEN_CHARS.match(clean, p0)
         end = fwd.end() if fwd else p0
-        if _letter_beyond_ascii(clean, start, end):
+        if not clean_ascii and _letter_beyond_ascii(clean, start, end):
             # Part of a host in another script, or mixing scripts: the whole host or nothing,
             # never its ASCII tail ("ft.com" out of "login.microsоft.com").
             start = _back(_IDN_CHARS, clean, p0, 255)

@@ -83,7 +83,13 @@ import ahocorasick
 from briefing.intel import decide, geo
 from briefing.intel.iocs import extract_indicators, find_cves, find_techniques
 from briefing.intel.kb import Actor, KnowledgeBase, cluster_files, load_kb, read_cluster
-from briefing.intel.normalize import alias_key, scan_text, scan_text_lowered, scan_variants
+from briefing.intel.normalize import (
+    alias_key,
+    scan_text,
+    scan_text_lowered,
+    scan_variants,
+    walk_order,
+)
 from briefing.intel.sectors import (
     ADJECTIVE_FORMS,
     NOT_AFTER,
@@ -236,14 +242,14 @@ _AKA_BEFORE_RE = re.compile(r"[ \xa0]*[,(][ \xa0]*" + _AKA + r"[ \xa0]+$")
 _PREFIX_STATE: dict[str, str] = dict(_NAMING["scheme_prefix_state"])
 
 
-@dataclass
+@dataclass(slots=True)
 class _Hit:
     start: int
     end: int
     surface: str
 
 
-@dataclass
+@dataclass(slots=True)
 class _Acc:
     first: int
     mentions: dict[str, None] = field(default_factory=dict)
@@ -257,6 +263,15 @@ class _Acc:
         self.count += 1
         self.ctx += ctx
         self.hits.append((pos, surface))
+
+
+def _note(accs: dict[Any, _Acc], key: Any, pos: int, surface: str, ctx: bool = False) -> None:
+    """``accs.setdefault(key, _Acc(pos)).add(pos, surface, ctx)`` without building an
+    ``_Acc`` for every repeated mention (the hot loop's most frequent allocation)."""
+    acc = accs.get(key)
+    if acc is None:
+        accs[key] = acc = _Acc(pos)
+    acc.add(pos, surface, ctx)
 
 
 @dataclass
@@ -273,6 +288,9 @@ class _Candidates:
     roles: dict[str, int]
     regions: dict[str, _Acc]
     sectors: dict[str, _Acc]
+    # " " + the scan text (``scan_text_lowered``) of ``text``, URLs not blanked: the vendor
+    # table scans it too, and making it is a pass over the whole text.
+    plain_scan: str
 
 
 # Texts up to this long are decided by the country model (see _assemble).
@@ -364,7 +382,8 @@ class Tagger:
             add(word, (_SCHEME, sub, word, 0))
         for word in _INTRO_KEYS:
             add(word, (_INTRO, word, word, 0))
-        for k, slot in keys.items():
+        for k in sorted(keys, key=walk_order):
+            slot = keys[k]
             payloads = tuple(sorted(slot.values(), key=lambda p: p[0]))
             # Per key, precomputed for the tag loop: the first malware payload, whether any
             # payload is an actor's.
@@ -448,7 +467,8 @@ class Tagger:
         words around one hit (case, word ends, actor context)."""
         full = f"{title}\n\n{text}" if title else text
         low = full.lower()
-        scan = _mask_urls(full, " " + scan_text_lowered(full, low))
+        plain_scan = " " + scan_text_lowered(full, low)
+        scan = _mask_urls(full, plain_scan)
         n = len(scan)
 
         actors: dict[int, _Acc] = {}
@@ -518,7 +538,7 @@ class Tagger:
                     if not ctx or (ctx == 1 and p[3] == _AMB_PLACE):
                         continue
                     ref = _in_link_title(full, start, end)
-                    actors.setdefault(p[1], _Acc(start)).add(start, surface, not ref)
+                    _note(actors, p[1], start, surface, not ref)
                     taken.append((start, end))
                     done = True
                     break
@@ -531,7 +551,7 @@ class Tagger:
                 and (_MALWARE_AFTER_STRONG if mal[3] else _MALWARE_AFTER).match(after) is not None
                 and self._malware_surface_ok(surface, mal)
             ):
-                malware.setdefault(mal[1], _Acc(start)).add(start, surface)
+                _note(malware, mal[1], start, surface)
                 continue
             # 3. Places and sectors.
             for p in payloads:
@@ -540,7 +560,7 @@ class Tagger:
                     if self._geo_ok(full, start, end, p):
                         if p[3] and p[2].endswith(".") and full[end : end + 1] == ".":
                             surface = full[start : end + 1]
-                        countries.setdefault(p[1], _Acc(start)).add(start, surface)
+                        _note(countries, p[1], start, surface)
                         if roles.get(p[1], 9) > 0:  # already attributed: nothing ranks lower
                             r = geo.ROLE_RANK[geo.country_role(full, start, end)]
                             roles[p[1]] = min(roles.get(p[1], 9), r)
@@ -549,11 +569,11 @@ class Tagger:
                 elif kind == _REGION:
                     if self._region_ok(full, start, end, p, after, before):
                         for name in geo.MULTI_REGIONS.get(p[1], (p[1],)):
-                            regions.setdefault(name, _Acc(start)).add(start, surface)
+                            _note(regions, name, start, surface)
                         done = True
                         break
                 elif kind == _SECTOR and self._sector_ok(full, start, end, p, after, before):
-                    sectors.setdefault(p[1], _Acc(start)).add(start, surface)
+                    _note(sectors, p[1], start, surface)
                     done = True
                     break
             if done:
@@ -585,7 +605,7 @@ class Tagger:
                     if ctx is None:
                         ctx = _actor_context(after, before, scan[max(0, start - 200) : start + 1])
                     ref = ctx > 0 and _in_link_title(full, start, end)
-                    actors.setdefault(p[1], _Acc(start)).add(start, surface, ctx > 0 and not ref)
+                    _note(actors, p[1], start, surface, ctx > 0 and not ref)
                     taken.append((start, end))
                     done = True
                     break
@@ -596,7 +616,7 @@ class Tagger:
                     and (surface.isupper() or surface.lower() not in _ELEMENT_WORDS)
                 ):
                     # Rule (c) accepts it on its own.
-                    actors.setdefault(p[1], _Acc(start)).add(start, surface)
+                    _note(actors, p[1], start, surface)
                     taken.append((start, end))
                     done = True
                     break
@@ -617,7 +637,7 @@ class Tagger:
                     or (mal[3] == 2 and _MALWARE_CUE.search(scan, max(0, start - 150), e + 150))
                 )
             ):
-                malware.setdefault(mal[1], _Acc(start)).add(start, surface)
+                _note(malware, mal[1], start, surface)
 
         # Rule (b): ambiguous mentions of actors named unambiguously elsewhere join them;
         # the rest fall back to malware where the name is also malware.
@@ -640,14 +660,24 @@ class Tagger:
                     scan, max(0, hit.start - 150), hit.end + 150
                 ):
                     continue
-                malware.setdefault(mal[1], _Acc(hit.start)).add(hit.start, hit.surface)
+                _note(malware, mal[1], hit.start, hit.surface)
 
         if introduced:
             self._apply_introduced(full, introduced, actors, unknown)
         if unknown:
             _link_aliases(full, actors, unknown)
         return _Candidates(
-            full, low, source_host, actors, unknown, malware, countries, roles, regions, sectors
+            full,
+            low,
+            source_host,
+            actors,
+            unknown,
+            malware,
+            countries,
+            roles,
+            regions,
+            sectors,
+            plain_scan,
         )
 
     # --- checks ---------------------------------------------------------------------------
@@ -791,7 +821,7 @@ class Tagger:
         known = self.kb.lookup(surface)
         taken.append((start, m.end()))
         if known is not None:
-            actors.setdefault(known.id, _Acc(start)).add(start, surface)
+            _note(actors, known.id, start, surface)
             return True
         unknown.setdefault(name, (country, _Acc(start)))[1].add(start, surface)
         return True
@@ -1017,7 +1047,7 @@ class Tagger:
             cves=tuple(find_cves(text, low)),
             techniques=tuple(find_techniques(text)),
             indicators=extract_indicators(text, source_host, low),
-            vendors=find_vendors(text, low),
+            vendors=find_vendors(text, low, found.plain_scan),
         )
 
 
@@ -1198,6 +1228,7 @@ _LIST_BEFORE = re.compile(
     r"(?: \w+){0,3} (?:such as|including|like|namely|e g|incl)(?: \w+){0,6} $"
 )
 
+_LIST_WORDS = (" such as ", " including ", " like ", " namely ", " e g ", " incl ")
 
 _TITLE_WORD_RE = re.compile(r"[A-Z][a-z]+")
 
@@ -1266,7 +1297,12 @@ def _actor_context(after: str, before: str, wide: str) -> int:
     """2: a group word right next to the name; 1: an item of a list of groups; 0: none."""
     if _GROUP_AFTER.match(after) is not None or _GROUP_BEFORE.search(before) is not None:
         return 2
-    return int(_LIST_BEFORE.search(" ".join(wide.split()) + " ") is not None)
+    window = " ".join(wide.split()) + " "
+    # Every _LIST_BEFORE match holds one of its list words between spaces; the regex has no
+    # literal start and would be tried at each of the window's 200 offsets.
+    if not any(w in window for w in _LIST_WORDS):
+        return 0
+    return int(_LIST_BEFORE.search(window) is not None)
 
 
 _lock = threading.Lock()

@@ -40,7 +40,7 @@ from typing import NamedTuple
 
 import ahocorasick
 
-from briefing.intel.normalize import alias_key, scan_text_lowered, scan_variants
+from briefing.intel.normalize import alias_key, scan_text_lowered, scan_variants, walk_order
 from briefing.models import VendorRef
 
 DATA_FILE = "vendors.txt"
@@ -215,7 +215,8 @@ class VendorTable:
                             # "Microsoft Exchange", "Google Chrome": never ambiguous.
                             add(f"{vname} {name}", vi, pi, False)
         self._automaton = ahocorasick.Automaton()
-        for key, slot in slots.items():
+        for key in sorted(slots, key=walk_order):
+            slot = slots[key]
             self._automaton.add_word(key, (len(key) - 2, tuple(slot.values())))
         self._automaton.make_automaton()
 
@@ -246,11 +247,17 @@ class VendorTable:
 
     # --- matching -----------------------------------------------------------------------
 
-    def find(self, text: str, low: str | None = None) -> tuple[VendorRef, ...]:
-        """The vendors ``text`` is about, each with the products it names (module docstring)."""
+    def find(
+        self, text: str, low: str | None = None, scan: str | None = None
+    ) -> tuple[VendorRef, ...]:
+        """The vendors ``text`` is about, each with the products it names (module docstring).
+        ``low``: ``text.lower()``; ``scan``: ``" " + scan_text_lowered(text, low)``, if the
+        caller has them (the tagger does)."""
         if low is None:
             low = text.lower()
-        scan = " " + scan_text_lowered(text, low) + " "
+        if scan is None:
+            scan = " " + scan_text_lowered(text, low)
+        scan += " "
         if "://" in text or "www." in low:
             # A name inside an address is no mention; the pieces are joined once (a text of
             # ten thousand links must not be copied ten thousand times).
@@ -384,6 +391,8 @@ def vendor_table() -> VendorTable:
     return VendorTable(text)
 
 
-def find_vendors(text: str, low: str | None = None) -> tuple[VendorRef, ...]:
-    """``vendor_table().find(text, low)``."""
-    return vendor_table().find(text, low)
+def find_vendors(
+    text: str, low: str | None = None, scan: str | None = None
+) -> tuple[VendorRef, ...]:
+    """``vendor_table().find(text, low, scan)``."""
+    return vendor_table().find(text, low, scan)
