@@ -916,18 +916,20 @@ class Tagger:
     def _settle_actors(
         self,
         text: str,
+        low: str,
         actors: dict[int, _Acc],
         unknown: dict[str, tuple[str | None, _Acc]],
     ) -> None:
         """Decisions over all of a text's actor candidates at once (in place): gangs the
         text has act, one actor for names the text or the KB says are one, and none for a
         name that stands only as history, as a malware family or as a company."""
-        self._gangs_acting(text, actors, unknown)
+        self._gangs_acting(text, low, actors, unknown)
         # One gang listed twice in the KB ("DragonForce Ransomware Group" and "DragonForce",
         # which may be another's name too): the longer, plainer entry where both are named.
         for aid in [a for a in actors if self._twin.get(a) in actors]:
             _merge_acc(actors[aid], actors.pop(self._twin[aid]))
-        self._merge_aka(text, actors, unknown)
+        if any(c in low for c in _AKA_CUES):
+            self._merge_aka(text, actors, unknown)
         company = _company_keys()
         for aid in list(actors):
             acc = actors[aid]
@@ -1006,6 +1008,7 @@ class Tagger:
     def _gangs_acting(
         self,
         text: str,
+        low: str,
         actors: dict[int, _Acc],
         unknown: dict[str, tuple[str | None, _Acc]],
     ) -> None:
@@ -1013,12 +1016,16 @@ class Tagger:
         "after ExfilSquad claims data theft", "'The Gentlemen' rapidly rises". A KB name is
         that actor; a name the KB lacks counts when it cannot be a word or a company: quoted,
         or one CamelCase word, and no vendor or organisation of the tables."""
-        low = text.lower()
         if not any(c in low for c in _GANG_INTRO_CUES):
             return
         common = self.kb.common_words
         company = _company_keys()
-        for v in _GANG_INTRO_RE.finditer(text):
+        intros = (
+            _GANG_INTRO_RE.finditer(low)
+            if len(low) == len(text)
+            else _GANG_INTRO_ANYCASE.finditer(text)
+        )
+        for v in intros:
             m = _GANG_NAME_RE.search(text, max(0, v.start() - 60), v.start())
             if m is None:
                 continue
@@ -1059,7 +1066,7 @@ class Tagger:
         role_names = ("attributed", "target", "mentioned")
         actor_refs: list[tuple[int, ActorRef]] = []
         actors, unknown = dict(actors), dict(unknown)
-        self._settle_actors(text, actors, unknown)
+        self._settle_actors(text, low, actors, unknown)
         actors = {aid: acc for aid, acc in actors.items() if not _passing(acc, len(text))}
         unknown = {k: v for k, v in unknown.items() if not _passing(v[1], len(text))}
         # The text's own attribution ("a Chinese-affiliated threat actor") names the state of
@@ -1466,25 +1473,39 @@ _COMPANY_AFTER = re.compile(
 # A gang the text has act, named by the text: "INC Ransomware Group holds...", "after
 # ExfilSquad claims data theft", "'The Gentlemen' rapidly rises". The noun/verb part is matched
 # in any case; the name needs its capitals.
-_GANG_INTRO_RE = re.compile(
-    r"(?i: (?:(?:ransomware|extortion|data extortion|cybercrime|hacking)"
+# Matched in the lower-cased text (a fixed-case pattern is the cheap kind); the name before
+# it (with an adverb between: "'The Gentlemen' Rapidly Rises") in the text itself.
+_GANG_INTRO = (
+    r" (?:(?:ransomware|extortion|data extortion|cybercrime|hacking)"
     r" (?:gang|group|crew|operators?|outfit|collective)\b"
-    r"|(?:[a-z]+ly )?(?:claim(?:s|ed)? (?:responsibility|credit|to have|data|the|an|a|theft"
-    r"|attack|breach|hack)|(?P<v>rises|resurfaces|returns|emerges))\b))"
+    r"|claim(?:s|ed)? (?:responsibility|credit|to have|data|the|an|a|theft|attack|breach|hack)\b"
+    r"|(?P<v>rises|resurfaces|returns|emerges)\b)"
 )
+_GANG_INTRO_RE = re.compile(_GANG_INTRO)
+_GANG_INTRO_ANYCASE = re.compile(_GANG_INTRO, re.IGNORECASE)  # where lower() moved offsets
 _GANG_NAME_RE = re.compile(
-    r"(?:[‘'“\"](?P<q>[A-Z][\w-]*(?: [A-Z][\w-]*){0,2})[’'”\"]|(?P<n>" + _NAME + r"))$"
+    r"(?:[‘'“\"](?P<q>[A-Z][\w-]*(?: [A-Z][\w-]*){0,2})[’'”\"]|(?P<n>" + _NAME + r"))"
+    r"(?: [A-Za-z]+ly)?$"
 )
 _GANG_INTRO_CUES = (
-    "ransomware",
-    "extortion",
-    "cybercrime",
-    "hacking",
+    "ransomware ",
+    "extortion ",
+    "cybercrime ",
+    "hacking ",
     "claim",
     "rises",
     "resurfaces",
     "returns",
     "emerges",
+)
+_AKA_CUES = (
+    " aka ",
+    "a.k.a",
+    "known as",
+    "tracked as",
+    "referred to as",
+    "also called",
+    "also dubbed",
 )
 # The generic tail of a KB name whose head is another KB entry: "DragonForce Ransomware
 # Group" and "DragonForce", "INC Ransom" and "INC" are one gang listed twice.
