@@ -282,7 +282,7 @@ _ATTACK_AFTER = re.compile(
 # "greater cyber pressure from China" (every country of the list, not only the first).
 _FROM_ATTACKS = re.compile(
     r"(?i:\b(?:cyber[- ]?attacks?|attacks?|hacks?|hacking|intrusions?|threats?|pressure"
-    r"|campaigns?|operations?|espionage)\s+(?:[\w-]+\s+){0,5}?from\s+(?:the\s+)?)"
+    r"|campaigns?|operations?|espionage)\s+(?:[\w-]+\s+){0,6}?from\s+(?:the\s+)?)"
     r"(?:[A-Z][\w-]*(?:\s[A-Z][\w-]*)?,?\s+){0,5}(?i:(?:and|or)\s+)?$",
 )
 
