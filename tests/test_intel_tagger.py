@@ -331,3 +331,11 @@ def test_every_country_attacks_come_from_is_attributed() -> None:
 def test_a_vendors_name_is_no_country() -> None:
     text = "HPE fixed a flaw in Aruba Networking switches; Aruba customers should update."
     assert roles(text) == {}
+
+
+def test_agencies_co_signing_an_advisory_are_no_place_of_the_story() -> None:
+    text = (
+        "The advisory was co-signed by agencies from Australia, Canada and the United Kingdom. "
+        "It warns of attacks on US water utilities."
+    )
+    assert roles(text) == {"US": "target"}

@@ -285,6 +285,17 @@ _FROM_ATTACKS = re.compile(
     r"|campaigns?|operations?|espionage)\s+(?:[\w-]+\s+){0,6}?from\s+(?:the\s+)?)"
     r"(?:[A-Z][\w-]*(?:\s[A-Z][\w-]*)?,?\s+){0,5}(?i:(?:and|or)\s+)?$",
 )
+# Agencies that co-sign another's advisory: "co-signed by agencies from Australia, Canada and
+# the UK", "with partner agencies in Japan". Their countries are who speaks, not a place of
+# the story (role "home"). The lead agency's own country keeps its role.
+_COSIGN_BEFORE = re.compile(
+    r"(?i:\b(?:co-?(?:signed|sealed|authored)|joined|supported|endorsed)\s+by"
+    r"|\b(?:partner|allied|international|five\s+eyes)\s+(?:agencies|partners|authorities)"
+    r"|\bcounterparts|\b(?:along\s+with|alongside|together\s+with)\s+(?:partners|agencies))"
+    r"(?i:\s+(?:(?:agencies|partners|authorities|organi[sz]ations)\s+)?(?:(?:in|from|of)\s+)?"
+    r"(?:the\s+)?)"
+    r"(?:[A-Z][\w.-]*(?:\s[A-Z][\w.-]*)?,?\s+(?i:(?:and|or)\s+)?(?:the\s+)?){0,6}$",
+)
 
 
 def _attr_before(window: str) -> bool:
@@ -380,6 +391,10 @@ def country_role(text: str, start: int, end: int) -> Role:
     if "rom" in before[-90:] and _FROM_ATTACKS.search(before[-90:]):
         return "attributed"
     if _HOME_AFTER.match(after):
+        return "home"
+    if ("by" in before or "gen" in before or "part" in before) and _COSIGN_BEFORE.search(
+        before[-100:]
+    ):
         return "home"
     if _TARGET_AFTER.match(after):
         return "target"
