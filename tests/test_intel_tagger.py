@@ -304,6 +304,7 @@ def test_gangs_the_text_has_act_are_actors_even_unknown_to_the_kb() -> None:
     ents = tagger().tag("Acme Widgets confirms breach after ByteReaper claims data theft")
     assert [(a.name, a.in_kb) for a in ents.actors] == [("ByteReaper", False)]
     assert actor_names("INC Ransomware Group Holds Clinics Hostage\n\nClinics were hit.") == ["Inc"]
+    assert actor_names("Police Take Down 'Night Parcel' Phishing Service") == ["Night Parcel"]
     # A start-up's news is no gang's act.
     assert actor_names("PayBridge Emerges From Stealth With $20 Million") == []
 
@@ -339,3 +340,8 @@ def test_agencies_co_signing_an_advisory_are_no_place_of_the_story() -> None:
         "It warns of attacks on US water utilities."
     )
     assert roles(text) == {"US": "target"}
+
+
+def test_an_ordinary_word_joined_to_another_capitalised_one_is_a_compound_name() -> None:
+    assert actor_names("Windows Plug and Play can fetch drivers for a fake USB device.") == []
+    assert actor_names("Akira and Play hit two hospitals in Ohio.") == ["Akira", "Play"]

@@ -941,9 +941,8 @@ class Tagger:
             if not any(self._acting(text, p, sf, acc.ctx, True, company) for p, sf in acc.hits):
                 del unknown[name]
 
-    @staticmethod
     def _acting(
-        text: str, pos: int, surface: str, ctx: int, gang: bool, company: frozenset[str]
+        self, text: str, pos: int, surface: str, ctx: int, gang: bool, company: frozenset[str]
     ) -> bool:
         """Whether this mention names the actor as one: not as history ("the successor of
         Conti"), not a family named after it ("ToxicPanda banking trojan"), not a company
@@ -954,6 +953,12 @@ class Tagger:
         end = pos + len(surface)
         if not gang and _NAMED_AS_MALWARE.match(text, end):
             return False
+        if not ctx and alias_key(surface) in self.kb.common_words:
+            # "Plug and Play": an ordinary word joined to another capitalised one that is no
+            # group's name is a compound name ("Akira and Play" is a list of gangs).
+            m = _JOINED_BEFORE.search(before)
+            if m is not None and self.kb.lookup(m.group(1)) is None:
+                return False
         return bool(ctx) or (
             alias_key(surface) not in company and _COMPANY_AFTER.match(text, end) is None
         )
@@ -1456,6 +1461,7 @@ _HISTORY_BEFORE = re.compile(
     r"|(?:defunct|disbanded|now-defunct) $",
     re.IGNORECASE,
 )
+_JOINED_BEFORE = re.compile(r"\b([A-Z][a-z]+) (?:and|&|n'|'n') $")
 # A malware noun after an actor's name that is not a ransomware word: "ToxicPanda banking
 # trojan" is the family (a gang's ransomware name doubles as the gang's: the guide).
 _NAMED_AS_MALWARE = re.compile(
@@ -1478,6 +1484,9 @@ _COMPANY_AFTER = re.compile(
 _GANG_INTRO = (
     r" (?:(?:ransomware|extortion|data extortion|cybercrime|hacking)"
     r" (?:gang|group|crew|operators?|outfit|collective)\b"
+    # "RedVDS cybercrime service", "'X' phishing service": a crime service run as a group
+    r"|(?:cybercrime|phishing|scam|fraud)(?:-as-a-service)?"
+    r" (?:service|platform|marketplace|syndicate|network|ring)\b"
     r"|claim(?:s|ed)? (?:responsibility|credit|to have|data|the|an|a|theft|attack|breach|hack)\b"
     r"|(?P<v>rises|resurfaces|returns|emerges)\b)"
 )
@@ -1492,6 +1501,9 @@ _GANG_INTRO_CUES = (
     "extortion ",
     "cybercrime ",
     "hacking ",
+    "phishing ",
+    "scam ",
+    "fraud ",
     "claim",
     "rises",
     "resurfaces",
