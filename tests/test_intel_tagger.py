@@ -345,3 +345,9 @@ def test_agencies_co_signing_an_advisory_are_no_place_of_the_story() -> None:
 def test_an_ordinary_word_joined_to_another_capitalised_one_is_a_compound_name() -> None:
     assert actor_names("Windows Plug and Play can fetch drivers for a fake USB device.") == []
     assert actor_names("Akira and Play hit two hospitals in Ohio.") == ["Akira", "Play"]
+
+
+def test_a_language_is_neither_a_place_nor_a_state() -> None:
+    assert roles("Russian-speaking hackers emptied accounts at a bank in Spain.") == {
+        "ES": "target"
+    }

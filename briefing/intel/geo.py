@@ -285,6 +285,8 @@ _FROM_ATTACKS = re.compile(
     r"|campaigns?|operations?|espionage)\s+(?:[\w-]+\s+){0,6}?from\s+(?:the\s+)?)"
     r"(?:[A-Z][\w-]*(?:\s[A-Z][\w-]*)?,?\s+){0,5}(?i:(?:and|or)\s+)?$",
 )
+# "Russian-speaking hackers", "Spanish-language lures": a language, neither a place nor a state.
+_SPEAKING_AFTER = re.compile(r"[-‐‑ ](?:speaking|speakers?|language)\b", re.IGNORECASE)
 # Agencies that co-sign another's advisory: "co-signed by agencies from Australia, Canada and
 # the UK", "with partner agencies in Japan". Their countries are who speaks, not a place of
 # the story (role "home"). The lead agency's own country keeps its role.
@@ -390,7 +392,7 @@ def country_role(text: str, start: int, end: int) -> Role:
         return "attributed"
     if "rom" in before[-90:] and _FROM_ATTACKS.search(before[-90:]):
         return "attributed"
-    if _HOME_AFTER.match(after):
+    if _HOME_AFTER.match(after) or _SPEAKING_AFTER.match(after):
         return "home"
     if ("by" in before or "gen" in before or "part" in before) and _COSIGN_BEFORE.search(
         before[-100:]
