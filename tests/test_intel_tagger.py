@@ -348,6 +348,4 @@ def test_an_ordinary_word_joined_to_another_capitalised_one_is_a_compound_name()
 
 
 def test_a_language_is_neither_a_place_nor_a_state() -> None:
-    assert roles("Russian-speaking hackers emptied accounts at a bank in Spain.") == {
-        "ES": "target"
-    }
+    assert set(roles("Russian-speaking hackers emptied accounts at a bank in Spain.")) == {"ES"}
