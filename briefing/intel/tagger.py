@@ -1026,7 +1026,7 @@ class Tagger:
         common = self.kb.common_words
         company = _company_keys()
         intros = (
-            _GANG_INTRO_RE.finditer(low)
+            _matches_at(low, _GANG_INTRO_CUES, _GANG_INTRO_RE, -1)
             if len(low) == len(text)
             else _GANG_INTRO_ANYCASE.finditer(text)
         )
@@ -1499,6 +1499,7 @@ _GANG_NAME_RE = re.compile(
 _GANG_INTRO_CUES = (
     "ransomware ",
     "extortion ",
+    "data extortion",
     "cybercrime ",
     "hacking ",
     "phishing ",
@@ -1535,9 +1536,44 @@ def _company_keys() -> frozenset[str]:
     return frozenset(keys)
 
 
+# Every start of _AKA_KEY_RE (the longer form first where one ends with another).
+_AKA_KEYS = (
+    "also known as",
+    "aka",
+    "a.k.a",
+    "also tracked as",
+    "tracked as",
+    "also referred to as",
+    "also called",
+    "also dubbed",
+)
+
+
+def _matches_at(
+    text: str, keys: tuple[str, ...], pattern: re.Pattern[str], shift: int = 0
+) -> Iterator[re.Match[str]]:
+    """``pattern`` matched only where one of ``keys`` occurs (plus ``shift``), in text order
+    and without overlaps: str.find runs in C, where an unanchored pattern is tried at every
+    offset of a long report."""
+    starts: set[int] = set()
+    for key in keys:
+        i = text.find(key)
+        while i >= 0:
+            starts.add(max(0, i + shift))
+            i = text.find(key, i + 1)
+    end = -1
+    for i in sorted(starts):
+        if i < end:
+            continue
+        m = pattern.match(text, i)
+        if m is not None:
+            end = m.end()
+            yield m
+
+
 def _aka_groups(text: str) -> Iterator[tuple[tuple[int, str], list[tuple[int, str]]]]:
     """Each "X, also known as Y (and Z)" of the text: X's (offset, name) and the others'."""
-    for k in _AKA_KEY_RE.finditer(text):
+    for k in _matches_at(text, _AKA_KEYS, _AKA_KEY_RE):
         left = _AKA_LEFT_RE.search(text, max(0, k.start() - 60), k.start())
         right = _AKA_RIGHT_RE.match(text, k.end())
         if left is None or right is None:
