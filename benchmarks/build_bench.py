@@ -272,7 +272,7 @@ def bench_stix_misp(
     write_stix(briefing, "bench", folder)
     stix = time.process_time() - started
     started = time.process_time()
-    write_misp_feed(build_folder, "bench")
+    write_misp_feed(build_folder, [briefing], "bench")
     misp = time.process_time() - started
     # Reference: the day's briefing.json read and written again by the standard library.
     raw = (folder / "briefing.json").read_text()

@@ -254,3 +254,98 @@ def test_a_dotted_framework_or_extension_is_not_malware() -> None:
         for m in get_tagger().tag("They deployed a small .NET backdoor via .lnk files.").malware
     }
     assert names == set()
+
+
+# --- actors: one actor per name the text makes one; names that do not act are no actor -----
+
+
+def test_two_kb_entries_the_text_calls_one_actor_are_one() -> None:
+    ents = tagger().tag(
+        "Handala, also tracked as Void Manticore, wiped servers at a port operator."
+    )
+    assert len(ents.actors) == 1
+    assert {"Handala", "Void Manticore"} <= set(ents.actors[0].mentions)
+
+
+def test_a_name_given_as_another_name_of_a_kb_actor_joins_it() -> None:
+    ents = tagger().tag(
+        "Gray Heron (also known as Jade Sleet and TraderTraitor) stole wallet keys from an exchange."
+    )
+    assert [a.name for a in ents.actors] == ["TraderTraitor"]
+    assert {"Gray Heron", "Jade Sleet"} <= set(ents.actors[0].mentions)
+
+
+def test_a_gang_listed_twice_in_the_kb_is_one_actor_with_both_names() -> None:
+    ents = tagger().tag(
+        "The DragonForce Ransomware Group said it hit a retailer. DragonForce posted the files."
+    )
+    assert len(ents.actors) == 1
+    names = {ents.actors[0].name, *ents.actors[0].aliases}
+    assert {"DragonForce", "DragonForce Ransomware Group"} <= names
+
+
+def test_a_group_named_only_as_history_is_not_acting() -> None:
+    text = "Former members of the Conti gang now run a new crew that hit a school district."
+    assert "Conti" not in actor_names(text)
+    assert "Conti" in actor_names("The Conti gang hit a school district.")
+
+
+def test_a_family_named_after_an_actor_is_malware_not_the_actor() -> None:
+    assert actor_names("The ToxicPanda banking trojan spread to phones in Spain.") == []
+
+
+def test_an_actor_alias_that_is_a_company_named_as_one_is_no_actor() -> None:
+    # Alibaba is an alias of an Iranian group in the KB, and a company in organisations.txt.
+    assert actor_names("Alibaba said attackers abused its cloud to host phishing kits.") == []
+    assert actor_names("Attackers abused Alibaba's servers to host the kit.") == []
+
+
+def test_gangs_the_text_has_act_are_actors_even_unknown_to_the_kb() -> None:
+    ents = tagger().tag("Acme Widgets confirms breach after ByteReaper claims data theft")
+    assert [(a.name, a.in_kb) for a in ents.actors] == [("ByteReaper", False)]
+    assert actor_names("INC Ransomware Group Holds Clinics Hostage\n\nClinics were hit.") == ["Inc"]
+    assert actor_names("Police Take Down 'Night Parcel' Phishing Service") == ["Night Parcel"]
+    # A start-up's news is no gang's act.
+    assert actor_names("PayBridge Emerges From Stealth With $20 Million") == []
+
+
+# --- countries: the attacker's state and a vendor's name are no place ----------------------
+
+
+def roles(text: str) -> dict[str, str]:
+    return {c.code: c.role for c in tagger().tag(text).countries}
+
+
+def test_a_demonym_before_an_attack_noun_is_the_attackers_state() -> None:
+    assert roles("A North Korean cyberattack hit a bank in South Korea.") == {
+        "KP": "attributed",
+        "KR": "target",
+    }
+
+
+def test_every_country_attacks_come_from_is_attributed() -> None:
+    got = roles("Most attacks against the UK grid now come from Russia, Iran and China.")
+    assert got == {"GB": "target", "RU": "attributed", "IR": "attributed", "CN": "attributed"}
+    assert roles("The $80 million heist was blamed on North Korea.") == {"KP": "attributed"}
+
+
+def test_a_vendors_name_is_no_country() -> None:
+    text = "HPE fixed a flaw in Aruba Networking switches; Aruba customers should update."
+    assert roles(text) == {}
+
+
+def test_agencies_co_signing_an_advisory_are_no_place_of_the_story() -> None:
+    text = (
+        "The advisory was co-signed by agencies from Australia, Canada and the United Kingdom. "
+        "It warns of attacks on US water utilities."
+    )
+    assert roles(text) == {"US": "target"}
+
+
+def test_an_ordinary_word_joined_to_another_capitalised_one_is_a_compound_name() -> None:
+    assert actor_names("Windows Plug and Play can fetch drivers for a fake USB device.") == []
+    assert actor_names("Akira and Play hit two hospitals in Ohio.") == ["Akira", "Play"]
+
+
+def test_a_language_is_neither_a_place_nor_a_state() -> None:
+    assert set(roles("Russian-speaking hackers emptied accounts at a bank in Spain.")) == {"ES"}

@@ -222,7 +222,7 @@ _ATTR_AFTER = re.compile(
 _ATTR_BEFORE = re.compile(
     r"(?:\b(?:linked|tied|attributed|connected|affiliated|associated|aligned|traced(?:\s+back)?"
     r"|sponsored|backed|directed|supported|commissioned|working)\s+(?:to|with|by|for)"
-    r"|\bon\s+behalf\s+of"
+    r"|\bon\s+behalf\s+of|\b(?:blamed|pinned)\s+on"
     # "hackers from Iran", "a group based in Iran" — but not "a hospital group in Jordan":
     # a bare "in" says where something is, not who sent it.
     r"|\b"
@@ -268,7 +268,36 @@ _TARGET_CUE = re.compile(
     re.IGNORECASE,
 )
 # Every _ATTR_BEFORE match ends with one of these words and then whitespace.
-_ATTR_BEFORE_LAST = frozenset({"to", "with", "by", "for", "of", "from", "in", "the"})
+_ATTR_BEFORE_LAST = frozenset({"to", "with", "by", "for", "of", "from", "in", "on", "the"})
+# A demonym right before an attack noun is the attacker's state ("a North Korean
+# cyberattack", "Chinese hacking", "Russian espionage"); a country's name there is more often
+# the victim's ("the Japan cyberattack"), so the name form keeps the other rules.
+_DEMONYMS = frozenset(d for c in COUNTRIES.values() for d in c.demonyms)
+_ATTACK_AFTER = re.compile(
+    r"(?:['’]s)?\s+(?:[a-z]+[- ]){0,1}?(?:cyber[- ]?attacks?|attacks?|hacks?|hacking|intrusions?"
+    r"|(?:cyber[- ]?)?espionage|spying|heists?|cyber\s+(?:operations?|campaigns?|pressure))\b",
+    re.IGNORECASE,
+)
+# Where the attacks come from: "cyberattacks against the UK now from Russia, Iran and China",
+# "greater cyber pressure from China" (every country of the list, not only the first).
+_FROM_ATTACKS = re.compile(
+    r"(?i:\b(?:cyber[- ]?attacks?|attacks?|hacks?|hacking|intrusions?|threats?|pressure"
+    r"|campaigns?|operations?|espionage)\s+(?:[\w-]+\s+){0,6}?from\s+(?:the\s+)?)"
+    r"(?:[A-Z][\w-]*(?:\s[A-Z][\w-]*)?,?\s+){0,5}(?i:(?:and|or)\s+)?$",
+)
+# "Russian-speaking hackers", "Spanish-language lures": a language, neither a place nor a state.
+_SPEAKING_AFTER = re.compile(r"[-‐‑ ](?:speaking|speakers?|language)\b", re.IGNORECASE)
+# Agencies that co-sign another's advisory: "co-signed by agencies from Australia, Canada and
+# the UK", "with partner agencies in Japan". Their countries are who speaks, not a place of
+# the story (role "home"). The lead agency's own country keeps its role.
+_COSIGN_BEFORE = re.compile(
+    r"(?i:\b(?:co-?(?:signed|sealed|authored)|joined|supported|endorsed)\s+by"
+    r"|\b(?:partner|allied|international|five\s+eyes)\s+(?:agencies|partners|authorities)"
+    r"|\bcounterparts|\b(?:along\s+with|alongside|together\s+with)\s+(?:partners|agencies))"
+    r"(?i:\s+(?:(?:agencies|partners|authorities|organi[sz]ations)\s+)?(?:(?:in|from|of)\s+)?"
+    r"(?:the\s+)?)"
+    r"(?:[A-Z][\w.-]*(?:\s[A-Z][\w.-]*)?,?\s+(?i:(?:and|or)\s+)?(?:the\s+)?){0,6}$",
+)
 
 
 def _attr_before(window: str) -> bool:
@@ -359,7 +388,15 @@ def country_role(text: str, start: int, end: int) -> Role:
     before = text[max(0, start - 120) : start]
     if _attr_before(before[-60:]):
         return "attributed"
-    if _HOME_AFTER.match(after):
+    if text[start:end] in _DEMONYMS and _ATTACK_AFTER.match(after):
+        return "attributed"
+    if "rom" in before[-90:] and _FROM_ATTACKS.search(before[-90:]):
+        return "attributed"
+    if _HOME_AFTER.match(after) or _SPEAKING_AFTER.match(after):
+        return "home"
+    if ("by" in before or "gen" in before or "part" in before) and _COSIGN_BEFORE.search(
+        before[-100:]
+    ):
         return "home"
     if _TARGET_AFTER.match(after):
         return "target"

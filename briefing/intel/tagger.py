@@ -95,9 +95,10 @@ from briefing.intel.sectors import (
     NOT_AFTER,
     NOT_BEFORE,
     ORG_NOUNS,
+    organisations,
     sector_terms,
 )
-from briefing.intel.vendors import find_vendors
+from briefing.intel.vendors import find_vendors, vendor_table
 from briefing.models import ActorRef, CountryRef, Entities, NamedRef
 
 # payload kinds (payloads of one key are sorted by kind: a scheme payload comes last)
@@ -362,6 +363,16 @@ class Tagger:
                             continue
                         v_amb = self._actor_ambiguity(v, vk, malware_keys, place_keys)
                     add(v, (_ACTOR, resolved, name, v_amb))
+        self._twin: dict[int, int] = {}
+        for actor in kb.actors:
+            base = _GENERIC_TAIL.sub("", actor.name)
+            twin = kb.actor_index.get(alias_key(base)) if base != actor.name else None
+            if (
+                twin is not None
+                and twin != actor.id
+                and alias_key(kb.actors[twin].name) == alias_key(base)
+            ):
+                self._twin[actor.id] = twin
         for fam in kb.malware:
             for name in (fam.name, *fam.aliases):
                 key = alias_key(name)
@@ -930,6 +941,155 @@ class Tagger:
                 fresh.ctx = oacc.ctx
                 actors[other] = fresh
 
+    # --- actor decisions ------------------------------------------------------------------
+
+    def _settle_actors(
+        self,
+        text: str,
+        low: str,
+        actors: dict[int, _Acc],
+        unknown: dict[str, tuple[str | None, _Acc]],
+    ) -> None:
+        """Decisions over all of a text's actor candidates at once (in place): gangs the
+        text has act, one actor for names the text or the KB says are one, and none for a
+        name that stands only as history, as a malware family or as a company."""
+        self._gangs_acting(text, low, actors, unknown)
+        # One gang listed twice in the KB ("DragonForce Ransomware Group" and "DragonForce",
+        # which may be another's name too): the longer, plainer entry where both are named.
+        for aid in [a for a in actors if self._twin.get(a) in actors]:
+            _merge_acc(actors[aid], actors.pop(self._twin[aid]))
+        if any(c in low for c in _AKA_CUES):
+            self._merge_aka(text, actors, unknown)
+        company = _company_keys()
+        for aid in list(actors):
+            acc = actors[aid]
+            gang = self.kb.actors[aid].kind == "ransomware"
+            if not any(self._acting(text, p, sf, acc.ctx, gang, company) for p, sf in acc.hits):
+                del actors[aid]
+        for name in list(unknown):
+            acc = unknown[name][1]
+            if not any(self._acting(text, p, sf, acc.ctx, True, company) for p, sf in acc.hits):
+                del unknown[name]
+
+    def _acting(
+        self, text: str, pos: int, surface: str, ctx: int, gang: bool, company: frozenset[str]
+    ) -> bool:
+        """Whether this mention names the actor as one: not as history ("the successor of
+        Conti"), not a family named after it ("ToxicPanda banking trojan"), not a company
+        ("Alibaba Cloud", "Alibaba's servers") unless the text calls it a group."""
+        before = " ".join(text[max(0, pos - 40) : pos].split()) + " "
+        if _HISTORY_BEFORE.search(before):
+            return False
+        end = pos + len(surface)
+        if not gang and _NAMED_AS_MALWARE.match(text, end):
+            return False
+        if not ctx and alias_key(surface) in self.kb.common_words:
+            # "Plug and Play": an ordinary word joined to another capitalised one that is no
+            # group's name is a compound name ("Akira and Play" is a list of gangs).
+            m = _JOINED_BEFORE.search(before)
+            if m is not None and self.kb.lookup(m.group(1)) is None:
+                return False
+        return bool(ctx) or (
+            alias_key(surface) not in company and _COMPANY_AFTER.match(text, end) is None
+        )
+
+    def _merge_aka(
+        self,
+        text: str,
+        actors: dict[int, _Acc],
+        unknown: dict[str, tuple[str | None, _Acc]],
+    ) -> None:
+        """ "X, also known as Y and Z" makes one actor of X, Y and Z: the first the text
+        names is kept, the others become its mentions (even two KB entries)."""
+        at: dict[int, tuple[str, int | str]] = {}  # hit offset -> (surface, actor key)
+        for aid, acc in actors.items():
+            for p, sf in acc.hits:
+                at[p] = (sf, aid)
+        for name, (_cc, acc) in unknown.items():
+            for p, sf in acc.hits:
+                at[p] = (sf, name)
+        if not at:
+            return
+
+        def who(pos: int, name: str) -> int | str | None:
+            for p, (_sf, key) in at.items():
+                if pos <= p < pos + len(name):
+                    return key
+            return None
+
+        common = self.kb.common_words
+        for (apos, aname), others in _aka_groups(text):
+            sides = [(apos, aname), *others]
+            keys = [who(p, n) for p, n in sides]
+            keep = next((k for k in keys if k is not None), None)
+            if keep is None:
+                continue
+            acc = actors[keep] if isinstance(keep, int) else unknown[keep][1]
+            for (p, n), k in zip(sides, keys, strict=True):
+                if k == keep:
+                    continue
+                if k is None:
+                    n = _strip_lead(n)
+                    if n.lower() in common:
+                        continue
+                    acc.add(text.find(n, p), n, True)
+                    continue
+                other = actors.pop(k) if isinstance(k, int) else unknown.pop(k)[1]
+                if other is not acc:
+                    _merge_acc(acc, other)
+                    for q, _sf in other.hits:
+                        at[q] = (_sf, keep)
+
+    def _gangs_acting(
+        self,
+        text: str,
+        low: str,
+        actors: dict[int, _Acc],
+        unknown: dict[str, tuple[str | None, _Acc]],
+    ) -> None:
+        """Gangs the text introduces by what they do: "INC Ransomware Group holds ...",
+        "after ExfilSquad claims data theft", "'The Gentlemen' rapidly rises". A KB name is
+        that actor; a name the KB lacks counts when it cannot be a word or a company: quoted,
+        or one CamelCase word, and no vendor or organisation of the tables."""
+        if not any(c in low for c in _GANG_INTRO_CUES):
+            return
+        common = self.kb.common_words
+        company = _company_keys()
+        intros = (
+            _matches_at(low, _GANG_INTRO_CUES, _GANG_INTRO_RE, -1)
+            if len(low) == len(text)
+            else _GANG_INTRO_ANYCASE.finditer(text)
+        )
+        for v in intros:
+            m = _GANG_NAME_RE.search(text, max(0, v.start() - 60), v.start())
+            if m is None:
+                continue
+            quoted = m.group("q") is not None
+            raw = m.group("q") or m.group("n")
+            pos = m.start("q") if quoted else m.start("n")
+            words = raw.split()
+            for k in range(len(words)):  # the longest tail that is a name
+                name = " ".join(words[k:])
+                p = pos + raw.index(name) if k else pos
+                key = alias_key(name)
+                if not key or key in common or key in company or words[k].lower() in _ARTICLES:
+                    continue
+                known = self.kb.lookup(name)
+                if known is not None and known.kind in ("actor", "ransomware"):
+                    if known.id not in actors or p not in {q for q, _ in actors[known.id].hits}:
+                        actors.setdefault(known.id, _Acc(p)).add(p, name, True)
+                    break
+                # A name the KB lacks needs a gang's act: "NewCore emerges from stealth" is a
+                # start-up's news.
+                if (
+                    known is None
+                    and v.group("v") is None
+                    and (quoted or (" " not in name and _CAMEL_RE.fullmatch(name)))
+                ):
+                    if geo.country_code_for_name(name) is None:
+                        unknown.setdefault(name, (None, _Acc(p)))[1].add(p, name, True)
+                    break
+
     # --- output ---------------------------------------------------------------------------
 
     def _assemble(self, found: _Candidates) -> Entities:
@@ -940,6 +1100,8 @@ class Tagger:
         regions, sectors = found.regions, found.sectors
         role_names = ("attributed", "target", "mentioned")
         actor_refs: list[tuple[int, ActorRef]] = []
+        actors, unknown = dict(actors), dict(unknown)
+        self._settle_actors(text, low, actors, unknown)
         actors = {aid: acc for aid, acc in actors.items() if not _passing(acc, len(text))}
         unknown = {k: v for k, v in unknown.items() if not _passing(v[1], len(text))}
         # The text's own attribution ("a Chinese-affiliated threat actor") names the state of
@@ -957,6 +1119,8 @@ class Tagger:
         for aid, acc in actors.items():
             a = self.kb.actors[aid]
             ref = _actor_ref(a, tuple(acc.mentions))
+            if aid in self._twin:  # its other KB entry's name is one of its names
+                ref = replace(ref, aliases=(*ref.aliases, self.kb.actors[self._twin[aid]].name))
             if from_text and stateless == [aid]:
                 ref = replace(ref, country=geo.country_name(from_text), country_code=from_text)
             actor_refs.append((acc.first, ref))
@@ -987,11 +1151,16 @@ class Tagger:
         # characters): a long report, where every feature means something else (the "early"
         # third, a list of many countries), keeps the rules' roles.
         short = len(text) <= COUNTRY_MODEL_MAX_CHARS
+        vendors = find_vendors(text, low, found.plain_scan)
+        # A country named only as a vendor's name ("Aruba" of HPE Aruba) is no place.
+        vendor_names = {alias_key(m) for v in vendors for m in (v.name, *v.mentions)}
         place_model = self._model("country") if self.decider and short else None
         for code, acc in countries.items():
             rank = roles.get(code, 2)
             if rank >= len(role_names):
                 continue  # only where the reporter or a person is from (geo: "home")
+            if acc.mentions and all(alias_key(m) in vendor_names for m in acc.mentions):
+                continue
             if (
                 rank
                 and place_model is not None
@@ -1047,7 +1216,7 @@ class Tagger:
             cves=tuple(find_cves(text, low)),
             techniques=tuple(find_techniques(text)),
             indicators=extract_indicators(text, source_host, low),
-            vendors=find_vendors(text, low, found.plain_scan),
+            vendors=vendors,
         )
 
 
@@ -1303,6 +1472,175 @@ def _actor_context(after: str, before: str, wide: str) -> int:
     if not any(w in window for w in _LIST_WORDS):
         return 0
     return int(_LIST_BEFORE.search(window) is not None)
+
+
+# --- actor decisions after the candidate loop (_settle_actors) ------------------------------
+
+# A name as news writes one: Title-case or CamelCase words (up to three), or all capitals.
+_NAME = r"[A-Z][\w-]*(?:[ \xa0][A-Z][\w-]*){0,2}"
+# "Slow Pisces (also known as Jade Sleet and TraderTraitor)", "X, aka Y", "X, tracked as Y":
+# the names on both sides are one actor. The right side may be a list of names. Found from
+# the keyword (a fixed string) out, so the text is not tried at every capital.
+_AKA_KEY_RE = re.compile(
+    r"\b(?:also known as|aka|a\.k\.a\.?|also tracked as|tracked as|also referred to as"
+    r"|also called|also dubbed)[ \xa0]+(?:the[ \xa0]+)?[‘'“\"]?"
+)
+_AKA_LEFT_RE = re.compile(r"(?P<a>" + _NAME + r")['’”\"]?[ \xa0]*[,(]?[ \xa0]*$")
+_AKA_RIGHT_RE = re.compile(_NAME + r"(?:(?:,|,? and|,? or)[ \xa0]+" + _NAME + r")*")
+_AKA_SPLIT_RE = re.compile(r",? and |,? or |, ")
+# A name that is only history where it stands: "the successor of Conti", "formerly known as
+# X", "a rebrand of X", "ex-members of X". Checked against the words right before a hit.
+_HISTORY_BEFORE = re.compile(
+    r"(?:successor|predecessor|offshoot|spin-?off|rebrand(?:ing)?|remnants?|ashes|heir)"
+    r" (?:of|to) (?:the )?$|(?:formerly|previously|once) (?:known as |called |named )?(?:the )?$"
+    r"|(?:ex-?|former )members? of (?:the )?$|(?:rebranded|emerged|split|evolved) from (?:the )?$"
+    r"|(?:defunct|disbanded|now-defunct) $",
+    re.IGNORECASE,
+)
+_JOINED_BEFORE = re.compile(r"\b([A-Z][a-z]+) (?:and|&|n'|'n') $")
+# A malware noun after an actor's name that is not a ransomware word: "ToxicPanda banking
+# trojan" is the family (a gang's ransomware name doubles as the gang's: the guide).
+_NAMED_AS_MALWARE = re.compile(
+    r"['’]?(?: (?:android|banking|mobile|windows|linux|macos|ios|new|custom|modular))*"
+    r" (?:malware|trojan|backdoor|stealer|infostealer|rat|loader|botnet|spyware|implant"
+    r"|wiper|dropper|rootkit|keylogger|worm)s?\b",
+    re.IGNORECASE,
+)
+# Right after a name, the words that make it a company's: "Alibaba Cloud", "X's servers".
+_COMPANY_AFTER = re.compile(
+    r"(?:['’]s)? (?:cloud|servers?|platform|infrastructure|hosting|inc|corp(?:oration)?"
+    r"|group's|holdings|networks?|networking|technologies|labs|accounts?|app|store)\b",
+    re.IGNORECASE,
+)
+# A gang the text has act, named by the text: "INC Ransomware Group holds...", "after
+# ExfilSquad claims data theft", "'The Gentlemen' rapidly rises". The noun/verb part is matched
+# in any case; the name needs its capitals.
+# Matched in the lower-cased text (a fixed-case pattern is the cheap kind); the name before
+# it (with an adverb between: "'The Gentlemen' Rapidly Rises") in the text itself.
+_GANG_INTRO = (
+    r" (?:(?:ransomware|extortion|data extortion|cybercrime|hacking)"
+    r" (?:gang|group|crew|operators?|outfit|collective)\b"
+    # "RedVDS cybercrime service", "'X' phishing service": a crime service run as a group
+    r"|(?:cybercrime|phishing|scam|fraud)(?:-as-a-service)?"
+    r" (?:service|platform|marketplace|syndicate|network|ring)\b"
+    r"|claim(?:s|ed)? (?:responsibility|credit|to have|data|the|an|a|theft|attack|breach|hack)\b"
+    r"|(?P<v>rises|resurfaces|returns|emerges)\b)"
+)
+_GANG_INTRO_RE = re.compile(_GANG_INTRO)
+_GANG_INTRO_ANYCASE = re.compile(_GANG_INTRO, re.IGNORECASE)  # where lower() moved offsets
+_GANG_NAME_RE = re.compile(
+    r"(?:[‘'“\"](?P<q>[A-Z][\w-]*(?: [A-Z][\w-]*){0,2})[’'”\"]|(?P<n>" + _NAME + r"))"
+    r"(?: [A-Za-z]+ly)?$"
+)
+_GANG_INTRO_CUES = (
+    "ransomware ",
+    "extortion ",
+    "data extortion",
+    "cybercrime ",
+    "hacking ",
+    "phishing ",
+    "scam ",
+    "fraud ",
+    "claim",
+    "rises",
+    "resurfaces",
+    "returns",
+    "emerges",
+)
+_AKA_CUES = (
+    " aka ",
+    "a.k.a",
+    "known as",
+    "tracked as",
+    "referred to as",
+    "also called",
+    "also dubbed",
+)
+# The generic tail of a KB name whose head is another KB entry: "DragonForce Ransomware
+# Group" and "DragonForce", "INC Ransom" and "INC" are one gang listed twice.
+_GENERIC_TAIL = re.compile(
+    r"[ -]+(?:ransomware group|ransomware gang|ransomware|ransom|group|gang|team)$", re.IGNORECASE
+)
+
+
+@lru_cache(maxsize=1)
+def _company_keys() -> frozenset[str]:
+    """Keys of the vendors' and well-known organisations' own names (not their products)."""
+    keys = {alias_key(n) for v in vendor_table().vendors for n in (v.name, *v.aliases)}
+    keys |= {alias_key(n) for n in organisations()}
+    keys.discard("")
+    return frozenset(keys)
+
+
+# Every start of _AKA_KEY_RE (the longer form first where one ends with another).
+_AKA_KEYS = (
+    "also known as",
+    "aka",
+    "a.k.a",
+    "also tracked as",
+    "tracked as",
+    "also referred to as",
+    "also called",
+    "also dubbed",
+)
+
+
+def _matches_at(
+    text: str, keys: tuple[str, ...], pattern: re.Pattern[str], shift: int = 0
+) -> Iterator[re.Match[str]]:
+    """``pattern`` matched only where one of ``keys`` occurs (plus ``shift``), in text order
+    and without overlaps: str.find runs in C, where an unanchored pattern is tried at every
+    offset of a long report."""
+    starts: set[int] = set()
+    for key in keys:
+        i = text.find(key)
+        while i >= 0:
+            starts.add(max(0, i + shift))
+            i = text.find(key, i + 1)
+    end = -1
+    for i in sorted(starts):
+        if i < end:
+            continue
+        m = pattern.match(text, i)
+        if m is not None:
+            end = m.end()
+            yield m
+
+
+def _aka_groups(text: str) -> Iterator[tuple[tuple[int, str], list[tuple[int, str]]]]:
+    """Each "X, also known as Y (and Z)" of the text: X's (offset, name) and the others'."""
+    for k in _matches_at(text, _AKA_KEYS, _AKA_KEY_RE):
+        left = _AKA_LEFT_RE.search(text, max(0, k.start() - 60), k.start())
+        right = _AKA_RIGHT_RE.match(text, k.end())
+        if left is None or right is None:
+            continue
+        others: list[tuple[int, str]] = []
+        pos = right.start()
+        for part in _AKA_SPLIT_RE.split(right.group()):
+            i = text.find(part, pos)
+            others.append((i, part))
+            pos = i + len(part)
+        yield (left.start("a"), left.group("a")), others
+
+
+_ARTICLES = frozenset({"the", "a", "an", "this", "that", "its", "their"})
+
+
+def _strip_lead(name: str) -> str:
+    """A name without a leading article ("The Lazarus Group" is "Lazarus Group")."""
+    words = name.split()
+    while len(words) > 1 and words[0].lower() in _ARTICLES:
+        words = words[1:]
+    return " ".join(words)
+
+
+def _merge_acc(into: _Acc, other: _Acc) -> None:
+    """Another name's mentions as ``into``'s (one actor named two ways)."""
+    seen = {p for p, _ in into.hits}
+    for p, sf in other.hits:
+        if p not in seen:
+            into.add(p, sf)
+    into.ctx += other.ctx
 
 
 _lock = threading.Lock()
