@@ -24,6 +24,7 @@ from briefing.errors import BriefingError, NothingToBuild
 from briefing.intel.commands import kb_group, tag_command
 from briefing.lock import work_lock
 from briefing.models import is_failing
+from briefing.options import config_option, config_options
 from briefing.review.commands import review_group
 
 log = logging.getLogger("briefing")
@@ -65,29 +66,6 @@ def _window(value: str | None, config: Config) -> timedelta | None:
         return parse_duration(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--window") from None
-
-
-config_option = click.option(
-    "--config",
-    "-c",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("feeds.yaml"),
-    show_default=True,
-    help="The feeds and settings file.",
-)
-
-
-def config_options(func: F) -> F:
-    func = click.option(
-        "--output",
-        "-o",
-        type=click.Path(file_okay=False, path_type=Path),
-        default=Path("output"),
-        show_default=True,
-        help="Output folder, safe to publish: briefings and archive (the store lives outside it).",
-    )(func)
-    return config_option(func)
 
 
 def clock_options(func: F) -> F:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from briefing.config import Config, load_config
+from briefing.options import config_options
 
 if TYPE_CHECKING:
     from briefing.review.acting import Acted
@@ -51,23 +52,7 @@ def review_options(func: F) -> F:
         metavar="YYYY-MM-DD",
         help="The built day to review (default: the latest in the output folder).",
     )(func)
-    func = click.option(
-        "--output",
-        "-o",
-        type=click.Path(file_okay=False, path_type=Path),
-        default=Path("output"),
-        show_default=True,
-        help="Output folder: briefings, archive and (unless the config moves it) the store.",
-    )(func)
-    return click.option(
-        "--config",
-        "-c",
-        "config_path",
-        type=click.Path(dir_okay=False, path_type=Path),
-        default=Path("feeds.yaml"),
-        show_default=True,
-        help="The feeds and settings file.",
-    )(func)
+    return config_options(func)
 
 
 def _setup(config_path: Path, output: Path, day: str | None) -> tuple[Config, str]:
